@@ -1,0 +1,41 @@
+"""A Lambda context for running hooks and functions outside Lambda (CLI, tests, the demo).
+
+It behaves like the real one where hookkit and user code look: the identity fields and a
+``get_remaining_time_in_millis`` that counts down from the function's configured timeout.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+
+@dataclass
+class LocalContext:
+    """A stand-in for ``awslambda``'s context object, honouring a timeout in seconds."""
+
+    function_name: str = "local-function"
+    function_version: str = "$LATEST"
+    timeout_s: float = 3.0
+    memory_limit_in_mb: int = 128
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"local/[{self.function_version}]{self.aws_request_id.replace('-', '')}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        left = self.timeout_s - (time.monotonic() - self.started)
+        return max(0, int(left * 1000))

@@ -1,0 +1,80 @@
+"""One shallow exception tree with a single root.
+
+Every error hookkit raises on purpose derives from :class:`HookkitError`, so a caller (the CLI,
+the Lambda handler, a user's own code) can tell "hookkit refused this input, the message says
+what to do" from "something crashed". Errors carry their data as attributes, not only as text,
+so reporters can render them without parsing messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Sequence
+
+
+class HookkitError(Exception):
+    """Root of every error hookkit raises deliberately."""
+
+
+class RegistrationError(HookkitError):
+    """A check was declared wrongly; raised at import time, never at deploy time."""
+
+
+class ConfigurationError(HookkitError):
+    """The environment, a file or an argument is missing or malformed; the message names the fix."""
+
+
+class EventError(HookkitError):
+    """The hook event cannot be used (so it cannot even be reported on)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class DiscoveryError(HookkitError):
+    """The deployment's target could not be found; ``attempts`` lists each step and its result."""
+
+    def __init__(self, message: str, attempts: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.attempts = list(attempts)
+
+
+class InvokeError(HookkitError):
+    """Invoking a function failed before it could answer (throttled out, not found, timed out)."""
+
+
+class TargetError(HookkitError):
+    """A check asked for something the deployment's target cannot give (e.g. an unsafe qualifier)."""
+
+
+class ReportError(HookkitError):
+    """The status report to CodeDeploy could not be made; raised so Lambda retries the delivery."""
+
+
+class Difference(NamedTuple):
+    """One way an observed response differs from what a check expected.
+
+    ``path`` is a JSON pointer into the response (``""`` for the whole response, ``/status`` for
+    the status code), so a report points at the exact place.
+    """
+
+    path: str
+    expected: Any
+    actual: Any
+
+    def __str__(self) -> str:
+        return f"{self.path or '/'}: expected {self.expected!r}, got {self.actual!r}"
+
+
+class ExpectationFailed(HookkitError, AssertionError):
+    """A response did not meet a check's expectations.
+
+    It is an ``AssertionError`` too, so plain ``assert``-style handling (pytest, the runner's
+    "failed" outcome) treats it as a failed check rather than a crash.
+    """
+
+    def __init__(self, subject: str, differences: Sequence[Difference]) -> None:
+        self.subject = subject
+        self.differences = list(differences)
+        lines = "\n".join(f"  - {d}" for d in self.differences)
+        super().__init__(f"{subject}: {len(self.differences)} difference(s)\n{lines}")
