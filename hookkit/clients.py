@@ -1,0 +1,54 @@
+"""AWS clients created lazily, once per container, and replaceable in tests.
+
+Importing boto3 and building a client costs a good part of a cold start, and many runs need only
+one or two services; nothing here touches boto3 until a client is first asked for. Region,
+endpoint and credentials come from the environment the ordinary boto3 way.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+# Retries are ours (see hookkit.retry) for the report and the invoke, bounded by the Lambda's
+# remaining time; for the read-only discovery calls botocore's standard mode is right.
+_CONFIGS: dict[str, dict[str, Any]] = {
+    "codedeploy": {"retries": {"mode": "standard", "max_attempts": 4}, "connect_timeout": 3, "read_timeout": 5},
+    "codedeploy-report": {"retries": {"total_max_attempts": 1}, "connect_timeout": 2, "read_timeout": 4},
+    "lambda": {"retries": {"total_max_attempts": 1}, "connect_timeout": 3, "read_timeout": 900},
+    "cloudformation": {"retries": {"mode": "standard", "max_attempts": 4}},
+}
+
+
+class Clients:
+    """Hands out boto3 clients by name; pass ready clients to override (tests, custom sessions)."""
+
+    def __init__(self, session: Any = None, **clients: Any) -> None:
+        self._session = session
+        self._clients: dict[str, Any] = {name.replace("_", "-"): c for name, c in clients.items()}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Any:
+        """``name`` is ``codedeploy``, ``codedeploy-report``, ``lambda`` or ``cloudformation``."""
+        with self._lock:
+            client = self._clients.get(name)
+            if client is None:
+                if name == "codedeploy-report" and "codedeploy" in self._clients:
+                    return self._clients["codedeploy"]  # an injected client serves both uses
+                client = self._clients[name] = self._create(name)
+            return client
+
+    def _create(self, name: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        if self._session is None:
+            self._session = boto3.session.Session()
+        service = name.split("-")[0]
+        return self._session.client(
+            service, config=Config(user_agent_extra="hookkit", **_CONFIGS.get(name, {}))
+        )
+
+    def factory(self, name: str):  # -> Callable[[], client]
+        """A zero-argument callable for code that may never need the client."""
+        return lambda: self.get(name)

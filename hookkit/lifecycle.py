@@ -1,0 +1,248 @@
+"""The Lambda entry point: parse, discover, run, and report exactly once per delivery.
+
+The shape is "capture every outcome as data, then report from one place": everything before the
+report is wrapped so that no exception, hang or import failure can skip it, and the checks stop
+early enough to leave a reserve of the Lambda's remaining time for the report itself.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Mapping
+
+from .clients import Clients
+from .deployment import Deployment
+from .errors import ConfigurationError, EventError, HookkitError, ReportError
+from .event import HookEvent, parse_event
+from .loader import import_checks
+from .log import logger
+from .outcome import Outcome, RunResult, Status
+from .phases import Phase
+from .registry import Check, HookRegistry, default_registry
+from .reporting import ACTION, report_status
+from .runner import DEFAULT_MAX_WORKERS, run_phase
+from .scope import Scope
+
+DEFAULT_RESERVE_MS = 5000
+#: Without a Lambda context (a direct call), behave like the longest Lambda can live.
+NO_CONTEXT_BUDGET_MS = 900_000
+_LOG_LEVEL = {Status.PASSED: "info", Status.SKIPPED: "warning"}
+
+
+class HookHandler:
+    """A CodeDeploy hook: ``handler(event, context) -> summary``; reports whatever happens.
+
+    ``phase`` pins the lifecycle event (else ``HOOKKIT_PHASE``, else discovery); ``checks`` names
+    modules to import per delivery (else ``HOOKKIT_CHECKS``; none if the registry is already
+    filled by the caller's own imports).
+    """
+
+    def __init__(
+        self,
+        registry: HookRegistry | None = None,
+        *,
+        phase: Phase | str | None = None,
+        checks: str | None = None,
+        clients: Clients | None = None,
+        environ: Mapping[str, str] | None = None,
+        reserve_ms: int | None = None,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.registry = registry if registry is not None else default_registry
+        self.phase = Phase.parse(phase) if phase is not None else None
+        self.checks = checks
+        self.clients = clients if clients is not None else Clients()
+        self._environ = environ
+        self.reserve_ms = reserve_ms
+        self.max_workers = max_workers
+        self.clock = clock
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        return self._environ if self._environ is not None else os.environ
+
+    def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
+        started = self.clock()
+        try:
+            ids = parse_event(event)
+        except EventError as exc:
+            # Without both ids there is nothing to report to; retrying would not help either.
+            logger.error("unusable hook event, no status can be reported", error=str(exc), field=exc.field)
+            return {"reported": False, "error": str(exc)}
+        logger.append_keys(deployment_id=ids.deployment_id, execution_id=ids.execution_id)
+        try:
+            lambda_end, checks_deadline = self._budget(context, started)
+            try:
+                result = self._run(ids, context, checks_deadline)
+            except BaseException as exc:  # noqa: BLE001 - last line of defence: report anyway
+                logger.exception("hookkit failed unexpectedly; reporting Failed")
+                result = RunResult.failed(self.phase, f"hookkit failed unexpectedly: {type(exc).__name__}: {exc}")
+            return self._report(ids, result, lambda_end, started)
+        finally:
+            logger.remove_keys(["deployment_id", "execution_id", "phase"])
+
+    def _budget(self, context: Any, started: float) -> tuple[float, float]:
+        """Lambda's end, and the checks' deadline: a reserve is kept back for the report."""
+        try:
+            remaining_ms = float(context.get_remaining_time_in_millis())
+        except AttributeError:
+            remaining_ms = NO_CONTEXT_BUDGET_MS
+        reserve_ms = self.reserve_ms
+        if reserve_ms is None:
+            raw = self.environ.get("HOOKKIT_REPORT_RESERVE_MS", "")
+            try:
+                reserve_ms = int(raw) if raw.strip() else DEFAULT_RESERVE_MS
+            except ValueError:
+                logger.warning(
+                    f"HOOKKIT_REPORT_RESERVE_MS={raw!r} is not a whole number of milliseconds; using {DEFAULT_RESERVE_MS}"
+                )
+                reserve_ms = DEFAULT_RESERVE_MS
+        reserve_ms = min(max(reserve_ms, 0), remaining_ms / 2)  # never more than half the time there is
+        lambda_end = started + remaining_ms / 1000.0
+        return lambda_end, lambda_end - reserve_ms / 1000.0
+
+    def _run(self, ids: HookEvent, context: Any, deadline: float) -> RunResult:
+        started = self.clock()
+        try:
+            self._import_checks()
+            scope = self._scope(ids, context)
+            phase = self._phase(scope)
+        except HookkitError as exc:
+            logger.error(str(exc))
+            return RunResult.failed(self.phase, str(exc), duration_ms=(self.clock() - started) * 1000.0)
+        logger.append_keys(phase=phase.value)
+        checks = self.registry.checks(phase)
+        logger.info(f"running {len(checks)} check(s) for {phase}", checks=[c.name for c in checks])
+        return run_phase(
+            checks,
+            phase,
+            provide=scope.provide,
+            deadline=deadline,
+            max_workers=self.max_workers,
+            on_outcome=_log_outcome,
+            clock=self.clock,
+        )
+
+    def _import_checks(self) -> None:
+        spec = self.checks if self.checks is not None else self.environ.get("HOOKKIT_CHECKS")
+        if spec is None and len(self.registry):
+            return  # the caller imported its checks itself (registry.handler in the checks module)
+        import_checks(spec, registry=self.registry)
+
+    def _phase(self, scope: Scope) -> Phase:
+        if self.phase is not None:
+            return self.phase
+        raw = self.environ.get("HOOKKIT_PHASE", "").strip()
+        if raw:
+            return Phase.parse(raw, source="HOOKKIT_PHASE")
+        phase = scope.deployment().phase
+        if phase is None:
+            raise ConfigurationError(
+                "could not tell which lifecycle event this hook runs for: set HOOKKIT_PHASE "
+                "(BeforeAllowTraffic or AfterAllowTraffic) on the hook function"
+            )
+        return phase
+
+    def _scope(self, ids: HookEvent, context: Any) -> Scope:
+        explicit = self.phase
+        if explicit is None and self.environ.get("HOOKKIT_PHASE", "").strip():
+            explicit = Phase.parse(self.environ["HOOKKIT_PHASE"], source="HOOKKIT_PHASE")
+        own_name = getattr(context, "function_name", None) or self.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+
+        def discover_deployment() -> Deployment:
+            from .discovery import discover
+
+            return discover(
+                ids.deployment_id,
+                ids.execution_id,
+                codedeploy=self.clients.factory("codedeploy"),
+                environ=self.environ,
+                phase=explicit,
+                hook_function_name=own_name,
+            )
+
+        return Scope(
+            deployment=discover_deployment,
+            context=context,
+            target=self._target,
+            api=self._api,
+        )
+
+    def _target(self, deployment: Deployment, check: Check, timeout: float) -> Any:
+        from .target import Target
+
+        return Target.deployed(deployment, self.clients.factory("lambda"), base_dir=check.base_dir, timeout=timeout)
+
+    def _api(self, check: Check, timeout: float) -> Any:
+        from .smoke import Api
+
+        return Api.from_environment(
+            self.environ, timeout=timeout, base_dir=check.base_dir, cloudformation=self.clients.factory("cloudformation")
+        )
+
+    def _report(self, ids: HookEvent, result: RunResult, lambda_end: float, started: float) -> dict[str, Any]:
+        summary = {
+            "deploymentId": ids.deployment_id,
+            "lifecycleEventHookExecutionId": ids.execution_id,
+            **result.to_dict(),
+        }
+        logger.info(_summary_line(result), summary=summary)
+
+        def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
+            logger.warning(f"status report attempt {attempt} failed ({exc}); retrying in {delay:.2f} s")
+
+        # Leave a little time after the last try for the handler to return.
+        report_deadline = lambda_end - min(1.0, (lambda_end - self.clock()) / 4)
+        try:
+            delivery = report_status(
+                self.clients.factory("codedeploy-report"),
+                ids.deployment_id,
+                ids.execution_id,
+                result.verdict,
+                deadline=report_deadline,
+                on_retry=on_retry,
+                clock=self.clock,
+            )
+        except ReportError as exc:
+            logger.error(f"status {result.verdict} NOT reported: {exc}", missing_permission=ACTION)
+            raise  # so Lambda's asynchronous retry delivers the event again
+        if delivery.value == "already-completed":
+            logger.info(
+                f"status {result.verdict} not recorded: CodeDeploy says this lifecycle event is already "
+                "completed (a duplicate delivery of the same event); nothing to do"
+            )
+        else:
+            logger.info(f"reported {result.verdict} to CodeDeploy")
+        summary["reported"] = delivery.value
+        summary["totalMs"] = round((self.clock() - started) * 1000.0, 1)
+        return summary
+
+
+def _log_outcome(outcome: Outcome) -> None:
+    level = _LOG_LEVEL.get(outcome.status, "error" if outcome.blocking else "warning")
+    getattr(logger, level)(
+        f"check {outcome.name}: {outcome.status}" + (f": {outcome.message}" if outcome.message else ""),
+        check=outcome.name,
+        outcome=outcome.status.value,
+        blocking=outcome.blocking,
+        attempts=outcome.attempts,
+        duration_ms=round(outcome.duration_ms, 1),
+    )
+
+
+def _summary_line(result: RunResult) -> str:
+    counts: dict[str, int] = {}
+    for outcome in result.outcomes:
+        counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
+    tally = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no checks ran"
+    return f"{result.phase or 'hook'}: {result.verdict} ({tally}) - {result.reason}"
+
+
+def handler(event: Any, context: Any = None) -> dict[str, Any]:
+    """The ready Lambda handler (``Handler: hookkit.handler``): configured by environment only."""
+    return _default_handler(event, context)
+
+
+_default_handler = HookHandler()

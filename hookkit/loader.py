@@ -1,0 +1,128 @@
+"""Import checks modules named by module name or by path, turning every failure into data.
+
+A checks module that fails to import is the classic way for a hook to crash before it reports;
+here every failure, even ``SystemExit`` at import time, becomes a ``ConfigurationError`` that
+names the module and the cause, and the handler reports ``Failed``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import threading
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Iterable
+
+from .errors import ConfigurationError
+from .registry import HookRegistry, default_registry
+
+_lock = threading.Lock()
+_by_path: dict[Path, ModuleType] = {}
+
+
+def split_spec(spec: str | Iterable[str] | None) -> list[str]:
+    """``"a, b"`` or ``["a", "b"]`` -> ``["a", "b"]``, dropping blanks."""
+    if spec is None:
+        return []
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    return [item.strip() for item in items if item and item.strip()]
+
+
+def import_checks(
+    spec: str | Iterable[str] | None, *, registry: HookRegistry | None = None, source: str = "HOOKKIT_CHECKS"
+) -> list[ModuleType]:
+    """Import each module once (a warm container or a second call gets the same module back).
+
+    Registrations on ``registry`` (the default one unless given) made by a module that then fails
+    to import are undone, so a retry reports the real error again.
+    """
+    names = split_spec(spec)
+    if not names:
+        raise ConfigurationError(
+            f"{source} is empty: set it to the checks module(s) to run, e.g. {source}=checks "
+            "(a module name on the function's path, or a path to a .py file or folder)"
+        )
+    registry = registry if registry is not None else default_registry
+    modules = []
+    for name in names:
+        with _lock, registry.atomic():
+            modules.extend(_import_one(name, source))
+    return modules
+
+
+def _import_one(name: str, source: str) -> list[ModuleType]:
+    # a bare word is a module name (as Lambda's handler setting is); "./checks" names a folder
+    looks_like_path = name.endswith(".py") or "/" in name or "\\" in name or name in (".", "..")
+    try:
+        if looks_like_path:
+            return _import_path(Path(name), source)
+        return [importlib.import_module(name)]
+    except ConfigurationError:
+        raise
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+            raise ConfigurationError(
+                f"{source}: checks module {name!r} was not found on the path; check the name, "
+                "and that the module is packaged with the hook function"
+            ) from exc
+        raise _import_error(name, source, exc) from exc
+    except BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit, anything at import
+        raise _import_error(name, source, exc) from exc
+
+
+def _import_error(name: str, source: str, exc: BaseException) -> ConfigurationError:
+    if isinstance(exc, SyntaxError):
+        where = f"{exc.filename}:{exc.lineno}" if exc.filename else "?"
+        detail = f"SyntaxError at {where}: {exc.msg}"
+    else:
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+        detail = f"{type(exc).__name__}: {exc}{where}"
+    return ConfigurationError(f"{source}: importing checks module {name!r} failed: {detail}")
+
+
+def _import_path(path: Path, source: str) -> list[ModuleType]:
+    """A file, a package folder, or a plain folder whose every ``*.py`` (not ``_*``) is a checks file."""
+    path = path.resolve()
+    if path.is_dir():
+        init = path / "__init__.py"
+        if not init.exists():
+            files = sorted(p for p in path.glob("*.py") if not p.name.startswith("_"))
+            if not files:
+                raise ConfigurationError(f"{source}: folder {path} holds no checks (*.py files)")
+            return [module for file in files for module in _import_path(file, source)]
+        path = init
+    if not path.exists():
+        raise ConfigurationError(f"{source}: checks file {path} does not exist; check the path")
+    return [_import_file(path, source)]
+
+
+def _import_file(path: Path, source: str) -> ModuleType:
+    if path in _by_path:
+        return _by_path[path]
+    module_name = f"hookkit_checks_{abs(hash(path)):x}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(
+        module_name, path, submodule_search_locations=[str(path.parent)] if path.name == "__init__.py" else None
+    )
+    if spec is None or spec.loader is None:
+        raise ConfigurationError(f"{source}: {path} cannot be imported as Python")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    # the checks' own folder on the path, so a checks file can import its helpers as Lambda would
+    folder = str(path.parent if path.name != "__init__.py" else path.parent.parent)
+    added = folder not in sys.path
+    if added:
+        sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    finally:
+        if added:
+            sys.path.remove(folder)
+    _by_path[path] = module
+    return module

@@ -1,0 +1,129 @@
+"""Outcomes of checks and the verdict of a phase, as plain data.
+
+Everything that happens in a run ends up here first; reporting to CodeDeploy, logs, and the CI
+reporters all read the same records, so they can never disagree about what happened.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .errors import Difference
+from .phases import Phase
+
+
+class Status(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    TIMED_OUT = "timed_out"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Verdict(str, enum.Enum):
+    """The only two statuses ``PutLifecycleEventHookExecutionStatus`` accepts from a hook."""
+
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    phase: Phase
+    status: Status
+    blocking: bool = True
+    attempts: int = 0
+    duration_ms: float = 0.0
+    message: str = ""
+    differences: tuple[Difference, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.PASSED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "phase": self.phase.value,
+            "status": self.status.value,
+            "blocking": self.blocking,
+            "attempts": self.attempts,
+            "durationMs": round(self.duration_ms, 1),
+            "message": self.message,
+            "differences": [
+                {"path": d.path, "expected": _jsonable(d.expected), "actual": _jsonable(d.actual)}
+                for d in self.differences
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A phase's outcomes and the verdict derived from them (see :func:`decide`)."""
+
+    phase: Phase | None
+    outcomes: tuple[Outcome, ...] = ()
+    verdict: Verdict = Verdict.FAILED
+    reason: str = ""
+    duration_ms: float = 0.0
+    notes: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_outcomes(cls, phase: Phase, outcomes: Iterable[Outcome], duration_ms: float = 0.0) -> "RunResult":
+        outcomes = tuple(outcomes)
+        verdict, reason = decide(outcomes)
+        return cls(phase=phase, outcomes=outcomes, verdict=verdict, reason=reason, duration_ms=duration_ms)
+
+    @classmethod
+    def failed(cls, phase: Phase | None, reason: str, duration_ms: float = 0.0) -> "RunResult":
+        """A run that could not get as far as running checks: always ``Failed``, with why."""
+        return cls(phase=phase, verdict=Verdict.FAILED, reason=reason, duration_ms=duration_ms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "phase": self.phase.value if self.phase else None,
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+            "durationMs": round(self.duration_ms, 1),
+            "checks": [o.to_dict() for o in self.outcomes],
+        }
+
+
+def decide(outcomes: Iterable[Outcome]) -> tuple[Verdict, str]:
+    """Fail closed: ``Succeeded`` needs at least one blocking check and every blocking check passed.
+
+    A phase with no checks, or only non-blocking ones, proves nothing about the new version, so it
+    must not let traffic shift.
+    """
+    outcomes = list(outcomes)
+    if not outcomes:
+        return Verdict.FAILED, "no checks ran for this phase (fail closed)"
+    blocking = [o for o in outcomes if o.blocking]
+    if not blocking:
+        return Verdict.FAILED, "no blocking check ran; non-blocking checks alone cannot approve a deployment"
+    not_passed = [o for o in blocking if not o.passed]
+    if not_passed:
+        names = ", ".join(f"{o.name} ({o.status})" for o in not_passed)
+        return Verdict.FAILED, f"{len(not_passed)} of {len(blocking)} blocking check(s) did not pass: {names}"
+    extra = len(outcomes) - len(blocking)
+    tail = f" ({extra} non-blocking reported separately)" if extra else ""
+    return Verdict.SUCCEEDED, f"all {len(blocking)} blocking check(s) passed{tail}"
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)

@@ -1,0 +1,221 @@
+"""Run the checks of one phase: concurrently, each bounded in time, never raising.
+
+Python cannot kill a thread, so a check that overruns its timeout is *abandoned*: its outcome is
+recorded as ``timed_out``, its slot in the pool is freed, and its daemon thread is left to finish
+(or not) on its own. That is what lets the hook report before its Lambda dies whatever a check
+does. Each attempt runs in its own daemon thread; one orchestrating loop in the caller's thread
+owns all bookkeeping, so no state is shared between attempts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from .errors import ExpectationFailed, HookkitError
+from .outcome import Outcome, RunResult, Status
+from .phases import Phase
+from .registry import Check
+
+#: ``provide(parameter_name, check, timeout_seconds)`` -> the value passed to the check.
+Provider = Callable[[str, Check, float], Any]
+
+DEFAULT_MAX_WORKERS = 16
+
+
+@dataclass
+class _Attempt:
+    status: Status
+    message: str = ""
+    differences: tuple = ()
+
+
+@dataclass
+class _CheckState:
+    check: Check
+    first_started: float = 0.0
+    attempts: int = 0
+    last: _Attempt | None = None
+    deadline: float = 0.0
+    token: int = -1  # identifies the live attempt; a late result with another token is ignored
+    outcome: Outcome | None = None
+    retry_at: float = 0.0
+    seq: int = field(default_factory=itertools.count().__next__)
+
+
+def run_checks(
+    checks: Sequence[Check],
+    *,
+    provide: Provider,
+    deadline: float,
+    max_workers: int = DEFAULT_MAX_WORKERS,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[Outcome]:
+    """Run ``checks`` and return one outcome per check, in the order given.
+
+    ``deadline`` is a ``clock()`` instant; at that instant unfinished checks are recorded as
+    timed out and checks not yet started as skipped, and the function returns.
+    """
+    states = [_CheckState(check) for check in checks]
+    waiting = list(states)[::-1]  # a stack: pop() takes the next in declaration order
+    retries: list[tuple[float, int, _CheckState]] = []
+    running: dict[int, _CheckState] = {}
+    results: queue.SimpleQueue[tuple[int, _Attempt]] = queue.SimpleQueue()
+    tokens = itertools.count()
+
+    def finish(state: _CheckState, attempt: _Attempt, now: float) -> None:
+        state.last = attempt
+        can_retry = attempt.status is not Status.PASSED and state.attempts <= state.check.options.retries
+        retry_at = now + state.check.options.retry_delay
+        if can_retry and retry_at < deadline:
+            state.retry_at = retry_at
+            heapq.heappush(retries, (retry_at, state.seq, state))
+            return
+        state.outcome = _outcome(state, now)
+        if on_outcome is not None:
+            on_outcome(state.outcome)
+
+    def start(state: _CheckState, now: float) -> None:
+        if not state.attempts:
+            state.first_started = now
+        state.attempts += 1
+        state.token = next(tokens)
+        state.deadline = min(now + state.check.options.timeout, deadline)
+        running[state.token] = state
+        timeout = max(0.0, state.deadline - now)
+        thread = threading.Thread(
+            target=_attempt_thread,
+            args=(state.check, provide, timeout, state.token, results),
+            name=f"hookkit-check-{state.check.name}",
+            daemon=True,
+        )
+        thread.start()
+
+    while True:
+        now = clock()
+        if now >= deadline:
+            break
+        while len(running) < max_workers and (waiting or (retries and retries[0][0] <= now)):
+            if retries and retries[0][0] <= now:
+                start(heapq.heappop(retries)[2], now)
+            else:
+                start(waiting.pop(), now)
+        if not running and not waiting and not retries:
+            break
+        wake = min([deadline] + [s.deadline for s in running.values()] + [r[0] for r in retries[:1]])
+        try:
+            token, attempt = results.get(timeout=max(0.0, wake - clock()))
+        except queue.Empty:
+            pass
+        else:
+            state = running.pop(token, None)
+            if state is not None:  # else: a result from an attempt already given up as timed out
+                finish(state, attempt, clock())
+        now = clock()
+        for token, state in list(running.items()):
+            if now >= state.deadline:
+                del running[token]
+                finish(state, _timed_out(state, deadline), now)
+
+    end = clock()
+    for state in running.values():
+        state.last = _Attempt(Status.TIMED_OUT, "still running at the hook's deadline (time kept in reserve for the report)")
+    for state in states:
+        if state.outcome is not None:
+            continue
+        if state.last is None:
+            state.outcome = Outcome(
+                name=state.check.name,
+                phase=state.check.phase,
+                status=Status.SKIPPED,
+                blocking=state.check.blocking,
+                message="not started: the hook's deadline came first",
+            )
+        else:  # still running, or waiting for a retry, when time ran out: its last attempt stands
+            state.outcome = _outcome(state, end)
+        if on_outcome is not None:
+            on_outcome(state.outcome)
+    return [state.outcome for state in states if state.outcome is not None]
+
+
+def _timed_out(state: _CheckState, deadline: float) -> _Attempt:
+    if state.deadline >= deadline:
+        return _Attempt(Status.TIMED_OUT, "still running at the hook's deadline (time kept in reserve for the report)")
+    return _Attempt(Status.TIMED_OUT, f"did not finish within its timeout of {state.check.options.timeout:g} s")
+
+
+def _outcome(state: _CheckState, now: float) -> Outcome:
+    last = state.last or _Attempt(Status.SKIPPED)
+    return Outcome(
+        name=state.check.name,
+        phase=state.check.phase,
+        status=last.status,
+        blocking=state.check.blocking,
+        attempts=state.attempts,
+        duration_ms=(now - state.first_started) * 1000.0,
+        message=last.message,
+        differences=tuple(last.differences),
+    )
+
+
+def _attempt_thread(check: Check, provide: Provider, timeout: float, token: int, results: queue.SimpleQueue) -> None:
+    results.put((token, call_check(check, provide, timeout)))
+
+
+def call_check(check: Check, provide: Provider, timeout: float) -> _Attempt:
+    """Call one check once and classify what happened; catches everything, even ``SystemExit``."""
+    try:
+        kwargs = {name: provide(name, check, timeout) for name in check.params}
+        returned = check.func(**kwargs)
+    except ExpectationFailed as exc:
+        return _Attempt(Status.FAILED, str(exc), tuple(exc.differences))
+    except AssertionError as exc:
+        return _Attempt(Status.FAILED, _describe_assertion(exc))
+    except HookkitError as exc:
+        return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}")
+    except BaseException as exc:  # noqa: BLE001 - a check must never take the hook down with it
+        return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}{_where(exc)}")
+    if returned is False:
+        return _Attempt(Status.FAILED, "the check returned False")
+    return _Attempt(Status.PASSED)
+
+
+def _describe_assertion(exc: AssertionError) -> str:
+    text = str(exc) or "assertion failed"
+    return f"{text}{_where(exc)}"
+
+
+def _where(exc: BaseException) -> str:
+    """`` (at file.py:12)`` for the innermost frame of the traceback, to find the failing line."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
+
+
+def run_phase(
+    checks: Sequence[Check],
+    phase: Phase,
+    *,
+    provide: Provider,
+    deadline: float,
+    max_workers: int = DEFAULT_MAX_WORKERS,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> RunResult:
+    """Run one phase's checks and derive the verdict; a phase with no checks fails closed."""
+    started = clock()
+    if not checks:
+        return RunResult.failed(phase, f"no checks are registered for {phase}; a hook that checks nothing must not approve a deployment")
+    outcomes = run_checks(
+        checks, provide=provide, deadline=deadline, max_workers=max_workers, on_outcome=on_outcome, clock=clock
+    )
+    return RunResult.from_outcomes(phase, outcomes, duration_ms=(clock() - started) * 1000.0)

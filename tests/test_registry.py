@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import pytest
+
+import hookkit
+from hookkit import HookRegistry, Phase, RegistrationError
+from hookkit.errors import ConfigurationError
+
+
+def test_decorators_register_and_return_the_function_unchanged() -> None:
+    registry = HookRegistry()
+
+    def plain(target):
+        return "called"
+
+    decorated = registry.pre_traffic(plain)
+    assert decorated is plain and plain(None) == "called"
+
+    @registry.post_traffic(name="api answers", timeout=10, retries=2, retry_delay=0.5, blocking=False)
+    def api_answers(api):
+        pass
+
+    (pre,) = registry.checks(Phase.BEFORE_ALLOW_TRAFFIC)
+    (post,) = registry.checks("PostTraffic")
+    assert (pre.name, pre.params, pre.options.timeout, pre.blocking) == ("plain", ("target",), 30.0, True)
+    assert (post.name, post.phase, post.options.retries, post.options.retry_delay, post.blocking) == (
+        "api answers", Phase.AFTER_ALLOW_TRAFFIC, 2, 0.5, False,
+    )
+    assert pre.base_dir is not None and pre.base_dir.name == "tests"
+
+
+def test_module_level_decorators_use_the_default_registry() -> None:
+    @hookkit.pre_traffic(name="test_module_level_decorators_probe")
+    def probe(deployment, context):
+        pass
+
+    try:
+        names = [c.name for c in hookkit.default_registry.checks("pre")]
+        assert "test_module_level_decorators_probe" in names
+    finally:
+        hookkit.default_registry._checks[Phase.BEFORE_ALLOW_TRAFFIC].pop("test_module_level_decorators_probe")
+
+
+def test_ecs_phases_register_with_on() -> None:
+    registry = HookRegistry()
+
+    @registry.on(Phase.AFTER_ALLOW_TEST_TRAFFIC)
+    def test_listener_answers():
+        pass
+
+    assert registry.phases() == [Phase.AFTER_ALLOW_TEST_TRAFFIC]
+
+
+def test_checks_keep_declaration_order_and_params_with_defaults_are_left_alone() -> None:
+    registry = HookRegistry()
+    for name in ["c", "a", "b"]:
+        registry.add_check(lambda target, retries_seen=0: None, "pre", name=name)
+    assert [c.name for c in registry.checks("pre")] == ["c", "a", "b"]
+    assert registry.checks("pre")[0].params == ("target",)
+    assert len(registry) == 3
+
+
+@pytest.mark.parametrize(
+    "func, options, fragment",
+    [
+        (lambda order_id: None, {}, "unknown parameter 'order_id'"),
+        (lambda *args: None, {}, "must be a plain named parameter"),
+        (lambda **kw: None, {}, "must be a plain named parameter"),
+        (lambda target: None, {"timeout": 0}, "timeout must be greater than 0"),
+        (lambda target: None, {"timeout": "10"}, "timeout must be a number of seconds"),
+        (lambda target: None, {"retries": -1}, "retries must be a whole number"),
+        (lambda target: None, {"retries": 1.5}, "retries must be a whole number"),
+        (lambda target: None, {"retry_delay": -1}, "retry_delay cannot be negative"),
+        (lambda target: None, {"blocking": "yes"}, "blocking must be True or False"),
+        (lambda target: None, {"name": ""}, "name must be a non-empty string"),
+    ],
+)
+def test_bad_declarations_fail_at_registration_naming_the_check(func, options, fragment) -> None:
+    registry = HookRegistry()
+    with pytest.raises(RegistrationError) as info:
+        registry.add_check(func, "pre", **({"name": "the_check"} | options))
+    assert fragment in str(info.value)
+    if options.get("name") != "":
+        assert "the_check" in str(info.value)
+
+
+def test_unknown_option_is_a_type_error_of_the_decorator() -> None:
+    registry = HookRegistry()
+    with pytest.raises(TypeError):
+        registry.pre_traffic(timeuot=3)(lambda: None)
+
+
+def test_unknown_parameter_message_lists_what_a_check_can_ask_for() -> None:
+    registry = HookRegistry()
+    with pytest.raises(RegistrationError) as info:
+        registry.pre_traffic(lambda client: None)
+    for name in ("target", "api", "deployment", "context"):
+        assert name in str(info.value)
+
+
+def test_duplicate_names_are_refused_within_a_phase_only() -> None:
+    registry = HookRegistry()
+
+    def smoke(api):
+        pass
+
+    registry.pre_traffic(smoke)
+    registry.post_traffic(smoke)  # the same check may guard both phases
+    with pytest.raises(RegistrationError, match="'smoke' is already registered for BeforeAllowTraffic"):
+        registry.pre_traffic(smoke)
+
+
+def test_atomic_undoes_registrations_when_the_block_raises() -> None:
+    registry = HookRegistry()
+    registry.pre_traffic(lambda: None, name="kept")
+    with pytest.raises(ZeroDivisionError), registry.atomic():
+        registry.pre_traffic(lambda: None, name="half_imported")
+        1 / 0
+    assert [c.name for c in registry.checks("pre")] == ["kept"]
+
+
+@pytest.mark.parametrize(
+    "text, phase",
+    [
+        ("BeforeAllowTraffic", Phase.BEFORE_ALLOW_TRAFFIC),
+        ("PreTraffic", Phase.BEFORE_ALLOW_TRAFFIC),
+        ("pre", Phase.BEFORE_ALLOW_TRAFFIC),
+        ("post-traffic", Phase.AFTER_ALLOW_TRAFFIC),
+        ("afterallowtraffic", Phase.AFTER_ALLOW_TRAFFIC),
+        ("AfterAllowTestTraffic", Phase.AFTER_ALLOW_TEST_TRAFFIC),
+        ("BeforeInstall", Phase.BEFORE_INSTALL),
+    ],
+)
+def test_phase_parses_codedeploy_sam_and_short_names(text, phase) -> None:
+    assert Phase.parse(text) is phase
+
+
+def test_unknown_phase_names_the_choices() -> None:
+    with pytest.raises(ConfigurationError, match="HOOKKIT_PHASE: unknown phase 'during'.*BeforeAllowTraffic"):
+        Phase.parse("during", source="HOOKKIT_PHASE")

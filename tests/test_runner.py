@@ -1,0 +1,256 @@
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import pytest
+from hypothesis import given, strategies as st
+
+from hookkit import Difference, ExpectationFailed, HookRegistry, Phase
+from hookkit.errors import ConfigurationError
+from hookkit.outcome import Outcome, Status, Verdict, decide
+from hookkit.runner import run_checks, run_phase
+
+PRE = Phase.BEFORE_ALLOW_TRAFFIC
+
+
+def no_resources(name, check, timeout):
+    raise AssertionError(f"unexpected request for {name}")
+
+
+def run(registry: HookRegistry, *, deadline_s: float = 10.0, **kwargs):
+    return run_checks(
+        registry.checks(PRE), provide=kwargs.pop("provide", no_resources), deadline=time.monotonic() + deadline_s, **kwargs
+    )
+
+
+def by_name(outcomes):
+    return {o.name: o for o in outcomes}
+
+
+def test_each_way_a_check_can_end_is_classified() -> None:
+    registry = HookRegistry()
+    registry.pre_traffic(lambda: None, name="returns_none")
+    registry.pre_traffic(lambda: True, name="returns_true")
+    registry.pre_traffic(lambda: {"any": "value"}, name="returns_a_value")
+    registry.pre_traffic(lambda: False, name="returns_false")
+
+    def asserts():
+        assert 1 + 1 == 3, "arithmetic is broken"
+
+    def expectation():
+        raise ExpectationFailed("invoke f:2", [Difference("status", 201, 500)])
+
+    def raises():
+        raise KeyError("orderId")
+
+    def exits():
+        sys.exit(3)
+
+    def config():
+        raise ConfigurationError("HOOKKIT_API_URL is not set")
+
+    for func in (asserts, expectation, raises, exits, config):
+        registry.pre_traffic(func)
+    got = by_name(run(registry))
+    assert {n: o.status for n, o in got.items()} == {
+        "returns_none": Status.PASSED,
+        "returns_true": Status.PASSED,
+        "returns_a_value": Status.PASSED,
+        "returns_false": Status.FAILED,
+        "asserts": Status.FAILED,
+        "expectation": Status.FAILED,
+        "raises": Status.ERROR,
+        "exits": Status.ERROR,
+        "config": Status.ERROR,
+    }
+    assert got["returns_false"].message == "the check returned False"
+    assert got["asserts"].message.startswith("arithmetic is broken")
+    assert "(at test_runner.py:" in got["asserts"].message
+    assert got["expectation"].differences == (Difference("status", 201, 500),)
+    assert got["raises"].message.startswith("KeyError: 'orderId' (at test_runner.py:")
+    assert got["exits"].message.startswith("SystemExit: 3")
+    assert got["config"].message == "ConfigurationError: HOOKKIT_API_URL is not set"
+    assert all(o.attempts == 1 for o in got.values())
+
+
+def test_checks_run_concurrently() -> None:
+    # Five checks that can only finish if all five are running at the same time.
+    barrier = threading.Barrier(5, timeout=5)
+    registry = HookRegistry()
+    for i in range(5):
+        registry.pre_traffic(lambda: barrier.wait() is not None, name=f"c{i}")
+    assert [o.status for o in run(registry)] == [Status.PASSED] * 5
+
+
+def test_the_pool_is_bounded() -> None:
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def check():
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.02)
+        with lock:
+            running[0] -= 1
+
+    registry = HookRegistry()
+    for i in range(12):
+        registry.pre_traffic(check, name=f"c{i}")
+    outcomes = run(registry, max_workers=3)
+    assert [o.status for o in outcomes] == [Status.PASSED] * 12
+    assert peak[0] == 3
+
+
+def test_a_hung_check_times_out_and_frees_its_slot() -> None:
+    never = threading.Event()
+    registry = HookRegistry()
+    registry.pre_traffic(lambda: never.wait(), name="hangs", timeout=0.1)
+    registry.pre_traffic(lambda: None, name="after")
+    got = by_name(run(registry, max_workers=1))
+    assert got["hangs"].status is Status.TIMED_OUT
+    assert got["hangs"].message == "did not finish within its timeout of 0.1 s"
+    assert got["after"].status is Status.PASSED
+    never.set()
+
+
+def test_retries_until_a_pass_and_count_attempts() -> None:
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        assert len(calls) >= 3, f"attempt {len(calls)}"
+
+    registry = HookRegistry()
+    registry.pre_traffic(flaky, retries=3, retry_delay=0)
+    (outcome,) = run(registry)
+    assert (outcome.status, outcome.attempts, len(calls)) == (Status.PASSED, 3, 3)
+
+
+def test_retries_exhausted_keep_the_last_failure() -> None:
+    calls = []
+
+    def always():
+        calls.append(1)
+        raise AssertionError(f"attempt {len(calls)}")
+
+    registry = HookRegistry()
+    registry.pre_traffic(always, retries=2, retry_delay=0)
+    (outcome,) = run(registry)
+    assert (outcome.status, outcome.attempts) == (Status.FAILED, 3)
+    assert outcome.message.startswith("attempt 3")
+
+
+def test_a_timed_out_attempt_is_retried() -> None:
+    release = threading.Event()
+    calls = []
+
+    def slow_first():
+        calls.append(1)
+        if len(calls) == 1:
+            release.wait()
+
+    registry = HookRegistry()
+    registry.pre_traffic(slow_first, timeout=0.1, retries=1, retry_delay=0)
+    (outcome,) = run(registry)
+    release.set()
+    assert (outcome.status, outcome.attempts) == (Status.PASSED, 2)
+
+
+def test_the_deadline_stops_running_checks_and_skips_unstarted_ones() -> None:
+    never = threading.Event()
+    registry = HookRegistry()
+    registry.pre_traffic(lambda: never.wait(), name="hangs", timeout=60)
+    registry.pre_traffic(lambda: None, name="never_started")
+    got = by_name(run(registry, deadline_s=0.2, max_workers=1))
+    never.set()
+    assert got["hangs"].status is Status.TIMED_OUT
+    assert "deadline" in got["hangs"].message
+    assert got["never_started"].status is Status.SKIPPED
+    assert got["never_started"].attempts == 0
+
+
+def test_a_retry_that_would_start_after_the_deadline_is_not_attempted() -> None:
+    registry = HookRegistry()
+    registry.pre_traffic(lambda: False, name="fails", retries=5, retry_delay=30)
+    (outcome,) = run(registry, deadline_s=1)
+    assert (outcome.status, outcome.attempts) == (Status.FAILED, 1)
+
+
+def test_resources_are_provided_by_name_and_provider_errors_are_errors() -> None:
+    seen = {}
+
+    def provide(name, check, timeout):
+        if name == "api":
+            raise ConfigurationError("HOOKKIT_API_URL is not set; set it to the API's base URL")
+        return f"{name} for {check.name} within {timeout:g}"
+
+    registry = HookRegistry()
+    registry.pre_traffic(lambda target, deployment: seen.update(t=target, d=deployment), name="uses", timeout=5)
+    registry.pre_traffic(lambda api: None, name="needs_api")
+    got = by_name(run(registry, provide=provide))
+    assert got["uses"].status is Status.PASSED
+    assert seen["t"].startswith("target for uses within ") and seen["d"].startswith("deployment for uses")
+    assert got["needs_api"].status is Status.ERROR
+    assert "HOOKKIT_API_URL is not set" in got["needs_api"].message
+
+
+def test_on_outcome_is_called_once_per_check() -> None:
+    seen = []
+    registry = HookRegistry()
+    never = threading.Event()
+    registry.pre_traffic(lambda: None, name="a")
+    registry.pre_traffic(lambda: never.wait(), name="b")
+    registry.pre_traffic(lambda: None, name="c")
+    run(registry, deadline_s=0.3, max_workers=1, on_outcome=seen.append)
+    never.set()
+    assert sorted(o.name for o in seen) == ["a", "b", "c"]
+
+
+def test_run_phase_without_checks_fails_closed() -> None:
+    result = run_phase([], PRE, provide=no_resources, deadline=time.monotonic() + 1)
+    assert result.verdict is Verdict.FAILED
+    assert "no checks are registered for BeforeAllowTraffic" in result.reason
+
+
+def test_run_phase_verdict() -> None:
+    registry = HookRegistry()
+    registry.pre_traffic(lambda: None, name="ok")
+    registry.pre_traffic(lambda: False, name="advisory", blocking=False)
+    result = run_phase(registry.checks(PRE), PRE, provide=no_resources, deadline=time.monotonic() + 5)
+    assert result.verdict is Verdict.SUCCEEDED
+    assert result.reason == "all 1 blocking check(s) passed (1 non-blocking reported separately)"
+
+
+outcomes = st.lists(
+    st.builds(
+        Outcome,
+        name=st.text(min_size=1, max_size=5),
+        phase=st.just(PRE),
+        status=st.sampled_from(list(Status)),
+        blocking=st.booleans(),
+    ),
+    max_size=8,
+)
+
+
+@given(outcomes)
+def test_succeeded_only_with_a_blocking_check_and_every_blocking_check_passed(outs) -> None:
+    verdict, reason = decide(outs)
+    blocking = [o for o in outs if o.blocking]
+    expected = bool(blocking) and all(o.status is Status.PASSED for o in blocking)
+    assert (verdict is Verdict.SUCCEEDED) == expected
+    assert reason
+
+
+@pytest.mark.parametrize("status", [Status.SKIPPED, Status.TIMED_OUT, Status.ERROR, Status.FAILED])
+def test_all_checks_in_one_non_passing_state_never_succeed(status) -> None:
+    outs = [Outcome(name=f"c{i}", phase=PRE, status=status) for i in range(3)]
+    assert decide(outs)[0] is Verdict.FAILED
+
+
+def test_only_non_blocking_checks_never_succeed() -> None:
+    outs = [Outcome(name="c", phase=PRE, status=Status.PASSED, blocking=False)]
+    verdict, reason = decide(outs)
+    assert verdict is Verdict.FAILED and "no blocking check" in reason
