@@ -54,8 +54,9 @@ class ReportError(HookkitError):
 class Difference(NamedTuple):
     """One way an observed response differs from what a check expected.
 
-    ``path`` is a JSON pointer into the response (``""`` for the whole response, ``/status`` for
-    the status code), so a report points at the exact place.
+    ``path`` is a JSON pointer into the decoded body (``/items/0/price``; ``""`` is the whole
+    body), or one of the fixed names ``status``, ``duration_ms``, ``function_error`` and ``body``
+    for what is not inside it, so a report points at the exact place.
     """
 
     path: str
@@ -63,7 +64,7 @@ class Difference(NamedTuple):
     actual: Any
 
     def __str__(self) -> str:
-        return f"{self.path or '/'}: expected {self.expected!r}, got {self.actual!r}"
+        return f"{self.path or '(body)'}: expected {self.expected!r}, got {self.actual!r}"
 
 
 class ExpectationFailed(HookkitError, AssertionError):

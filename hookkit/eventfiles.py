@@ -1,0 +1,322 @@
+"""Recorded events and their expectations, read from a folder of untrusted JSON files.
+
+CI replays a folder of recorded events against the function::
+
+    events/
+      create_order.json          the event, exactly as the function receives it
+      create_order.expect.json   optional: {"status": 201, "schema": "schemas/order.json"}
+
+Files are data, never code: they are read with the ``json`` module only (no eval, pickle or
+YAML tags), strictly (no ``NaN``/``Infinity``, no duplicate keys, UTF-8), and every problem is a
+:class:`~hookkit.errors.ConfigurationError` naming the file, the line and column when the JSON
+itself is broken, and the fix. No input escapes as a bare ``ValueError`` or ``RecursionError``.
+
+:class:`ExpectSpec` is also where the keywords of ``hookkit.expect.differences`` are checked,
+so a check written in Python and an ``.expect.json`` file obey one set of rules. A relative
+``schema`` path in an expect file is relative to that file's folder, like a link in a web page.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+from collections import Counter
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigurationError
+from .jsondiff import split_pointer, to_pointer
+
+__all__ = [
+    "EXPECT_KEYS",
+    "MAX_EVENT_BYTES",
+    "ExpectSpec",
+    "discover_events",
+    "load_event",
+    "load_expect",
+    "load_json",
+]
+
+# Lambda refuses a synchronous invoke whose request payload exceeds 6 MB, so a bigger recorded
+# event could never reach the deployed version; say so instead of reading it.
+MAX_EVENT_BYTES = 6 * 1024 * 1024
+
+_EVENT_SUFFIX = ".json"
+_EXPECT_SUFFIX = ".expect.json"
+
+
+@dataclass(frozen=True)
+class ExpectSpec:
+    """The keywords of ``differences()``, checked and normalised; every one is optional.
+
+    ``status`` becomes an ``int``, a ``range`` or a sorted tuple; ``schema`` a mapping or a
+    ``Path``; ``fields`` keys become JSON pointers (``"order.status"`` -> ``"/order/status"``).
+    A bad value is a ConfigurationError naming the keyword.
+    """
+
+    status: int | range | tuple[int, ...] | None = None
+    schema: Mapping[str, Any] | Path | None = None
+    fields: Mapping[str, Any] | None = None
+    within_ms: float | None = None
+    function_error: str | bool | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", _check_status(self.status))
+        object.__setattr__(self, "schema", _check_schema(self.schema))
+        object.__setattr__(self, "fields", _check_fields(self.fields))
+        object.__setattr__(self, "within_ms", _check_within(self.within_ms))
+        object.__setattr__(self, "function_error", _check_function_error(self.function_error))
+
+    def keywords(self) -> dict[str, Any]:
+        """Only the keywords that were set, ready for ``differences(observed, **spec.keywords())``."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+EXPECT_KEYS: tuple[str, ...] = tuple(f.name for f in fields(ExpectSpec))
+
+
+def load_json(path: str | os.PathLike[str], *, what: str = "file", max_bytes: int | None = None) -> Any:
+    """Read one strict JSON document; ``what`` names the kind of file in errors."""
+    where = f"{what} {os.fspath(path)}"
+    data = _read(path, where, max_bytes)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, column = _byte_position(data, exc.start)
+        raise ConfigurationError(
+            f"{where}: line {line}, column {column}: not UTF-8 (byte 0x{data[exc.start]:02x}); "
+            "save the file as UTF-8"
+        ) from None
+    try:
+        return json.loads(
+            text, object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite_float
+        )
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(
+            f"{where}: line {exc.lineno}, column {exc.colno}: {exc.msg}; fix the JSON syntax "
+            "(plain JSON only: no comments, trailing commas or single quotes)"
+        ) from None
+    except _Refused as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None
+    except RecursionError:
+        raise ConfigurationError(f"{where}: nested too deeply to read; flatten the document") from None
+    except ValueError as exc:  # e.g. an integer longer than Python's 4300-digit limit
+        raise ConfigurationError(f"{where}: {exc}; write such values as strings") from None
+
+
+def load_event(path: str | os.PathLike[str]) -> Any:
+    """A recorded event: any JSON value, at most Lambda's 6 MB synchronous payload."""
+    return load_json(path, what="event", max_bytes=MAX_EVENT_BYTES)
+
+
+def load_expect(path: str | os.PathLike[str]) -> ExpectSpec:
+    """An ``NAME.expect.json`` file: a JSON object whose keys are ``differences()`` keywords."""
+    where = f"expect file {os.fspath(path)}"
+    data = load_json(path, what="expect file")
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f'{where}: expected a JSON object such as {{"status": 200}}, got {_kind(data)}'
+        )
+    for key, value in data.items():
+        if key not in EXPECT_KEYS:
+            close = difflib.get_close_matches(key, EXPECT_KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigurationError(
+                f"{where}: unknown key {key!r}{hint}; allowed keys: {', '.join(EXPECT_KEYS)}"
+            )
+        if value is None:
+            raise ConfigurationError(f"{where}: {key} is null; remove the key to skip that check")
+    try:
+        spec = ExpectSpec(**data)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None
+    if isinstance(spec.schema, Path) and not spec.schema.is_absolute():
+        spec = replace(spec, schema=Path(path).absolute().parent / spec.schema)
+    return spec
+
+
+def discover_events(folder: str | os.PathLike[str]) -> list[tuple[str, Path, Path | None]]:
+    """``(name, event path, expect path or None)`` for each ``NAME.json``, sorted by name.
+
+    Dot-files (editor backups) and sub-folders are skipped. An ``.expect.json`` without its
+    event is an error: it is almost always a typo that would silently drop a check.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ConfigurationError(
+            f"events folder {root} does not exist or is not a folder; create it with one "
+            "NAME.json per recorded event (and optional NAME.expect.json), or pass the right path"
+        )
+    events: dict[str, Path] = {}
+    expects: dict[str, Path] = {}
+    try:
+        entries = [e for e in root.iterdir() if not e.name.startswith(".") and e.is_file()]
+    except OSError as exc:
+        raise ConfigurationError(f"events folder {root}: cannot list it ({exc.strerror})") from None
+    for entry in entries:
+        if entry.name.endswith(_EXPECT_SUFFIX):
+            expects[entry.name[: -len(_EXPECT_SUFFIX)]] = entry
+        elif entry.name.endswith(_EVENT_SUFFIX):
+            events[entry.name[: -len(_EVENT_SUFFIX)]] = entry
+    orphans = sorted(set(expects) - set(events))
+    if orphans:
+        names = ", ".join(expects[o].name for o in orphans)
+        raise ConfigurationError(
+            f"events folder {root}: {names} has no event file ({orphans[0]}.json); "
+            "rename it to match its event or remove it"
+        )
+    if not events:
+        raise ConfigurationError(
+            f"events folder {root} has no NAME.json event files; record at least one event there"
+        )
+    return [(name, events[name], expects.get(name)) for name in sorted(events)]
+
+
+class _Refused(Exception):
+    """Valid Python JSON input that is not standard JSON; raised from the parser's hooks."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        duplicate = next(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
+        raise _Refused(
+            f"duplicate key {duplicate!r} in one object; keep only one (JSON readers disagree "
+            "on which one wins)"
+        )
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not JSON; use null, a number or a string")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses to inf, which JSON cannot write back
+        raise _Refused(f"number {text} is too large for a double; write it as a string")
+    return value
+
+
+def _read(path: str | os.PathLike[str], where: str, max_bytes: int | None) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(-1 if max_bytes is None else max_bytes + 1)
+    except FileNotFoundError:
+        raise ConfigurationError(f"{where} not found; check the path (relative paths start at "
+                                 f"{Path.cwd()})") from None
+    except IsADirectoryError:
+        raise ConfigurationError(f"{where} is a folder; name a JSON file") from None
+    except OSError as exc:
+        raise ConfigurationError(f"{where}: cannot read it ({exc.strerror}); check its permissions") from None
+    if max_bytes is not None and len(data) > max_bytes:
+        raise ConfigurationError(
+            f"{where} is larger than {max_bytes} bytes, more than Lambda accepts in one "
+            "synchronous invoke; record a smaller event"
+        )
+    return data
+
+
+def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, offset) + 1
+    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def _kind(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def _is_status(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
+
+
+def _check_status(value: Any) -> int | range | tuple[int, ...] | None:
+    if value is None or _is_status(value):
+        return value
+    if isinstance(value, range) and len(value) and _is_status(value[0]) and _is_status(value[-1]):
+        return value
+    if isinstance(value, Collection) and not isinstance(value, (str, bytes, Mapping, range)):
+        items = list(value)
+        if items and all(_is_status(v) for v in items):
+            return tuple(sorted(set(items)))
+    raise ConfigurationError(
+        f"status: got {_kind(value)}; expected an HTTP status code 100-599 or a non-empty list of "
+        "them, e.g. 200 or [200, 201]"
+    )
+
+
+def _check_schema(value: Any) -> Mapping[str, Any] | Path | None:
+    if value is None or isinstance(value, Mapping):
+        return value
+    if isinstance(value, (str, os.PathLike)):
+        text = os.fspath(value)
+        if isinstance(text, str) and text.strip():
+            return Path(text)
+    raise ConfigurationError(
+        f"schema: got {_kind(value)}; expected a JSON Schema object or the path of a JSON Schema "
+        "file, e.g. \"schemas/order.json\""
+    )
+
+
+def _check_fields(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"fields: got {_kind(value)}; expected a mapping of path to value, e.g. "
+            '{"/order/status": "CREATED"} or {"order.status": "CREATED"}'
+        )
+    result: dict[str, Any] = {}
+    named_by: dict[str, str] = {}
+    for key, expected in value.items():
+        pointer = _field_pointer(key)
+        if pointer in named_by:
+            raise ConfigurationError(
+                f"fields: {named_by[pointer]!r} and {key!r} name the same path {pointer!r}; keep one"
+            )
+        named_by[pointer] = key
+        result[pointer] = expected
+    return result
+
+
+def _field_pointer(key: Any) -> str:
+    if not isinstance(key, str):
+        raise ConfigurationError(
+            f"fields: key {key!r} is not a string; write a JSON pointer ('/items/0/id') or a "
+            "dotted path ('items.0.id')"
+        )
+    if key == "" or key.startswith("/"):
+        return to_pointer(split_pointer(key, what="fields key"))
+    segments = key.split(".")
+    if "" in segments:
+        raise ConfigurationError(
+            f"fields: key {key!r} has an empty segment; use a JSON pointer ('/a.b/c') for keys "
+            "that contain dots or are empty"
+        )
+    return to_pointer(segments)
+
+
+def _check_within(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if number and value > 0 and (isinstance(value, int) or math.isfinite(value)):
+        return value
+    raise ConfigurationError(
+        f"within_ms: got {_kind(value)}; expected a positive number of milliseconds, e.g. 800"
+    )
+
+
+def _check_function_error(value: Any) -> str | bool | None:
+    if value is None or isinstance(value, bool) or (isinstance(value, str) and value.strip()):
+        return value
+    raise ConfigurationError(
+        f"function_error: got {_kind(value)}; expected true (any error) or the errorType the "
+        'function must raise, e.g. "ValueError"'
+    )

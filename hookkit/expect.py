@@ -1,0 +1,483 @@
+"""Response expectations: status, JSON Schema, fields, latency and function errors.
+
+One engine serves both kinds of response a check sees: a Lambda invoke result
+(:func:`observe_invocation`) and an HTTP smoke call (:func:`observe_http`). Both become an
+:class:`Observed`; :func:`differences` compares it with what the check expects and returns every
+mismatch as data; :func:`expect` (and :meth:`Expectable.expect`, the chaining form) only raises
+:class:`~hookkit.errors.ExpectationFailed` when that list is not empty.
+
+Paths in a :class:`~hookkit.errors.Difference`:
+
+- body checks (``schema``, ``fields``) use JSON pointers into the decoded body:
+  ``"/items/0/price"``, and ``""`` for the whole body;
+- the other aspects use fixed names without a leading slash: ``"status"``, ``"duration_ms"``,
+  ``"function_error"``, and ``"body"`` when the body is not JSON but a body check needs it.
+
+Differences come in that order: function error, status, body (schema violations sorted by path,
+then fields in the order given), duration. A value missing from the body is
+:data:`~hookkit.jsondiff.MISSING` (shown as ``<missing>``). Differences end up in logs and CI
+reports, so their values pass through ``hookkit.redact``: values under secret-looking keys
+(tokens, passwords, API keys, cookies...) and secrets in error texts and body excerpts are hidden.
+
+When the function raised and the check did not ask for that, the body is an error document, not
+a response: schema and fields are not checked against it, and the ``function_error`` difference
+carries the error text instead.
+
+JSON Schemas are validated with ``jsonschema``: the draft comes from ``$schema`` (2020-12 when
+absent), ``format`` is checked, and ``$ref`` may name other schema files relative to the
+referring file, never the network. A validator is built once per schema: per file path and
+modification time, or per inline schema's canonical JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import os
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from .errors import ConfigurationError, Difference, ExpectationFailed
+from .eventfiles import ExpectSpec, load_json
+from .invocation import Invocation
+from .jsondiff import MISSING, diff, lookup, split_pointer, to_pointer
+from .redact import REDACTED, is_secret_name, redact_text, redact_value
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+    from referencing import Resource
+    from referencing.jsonschema import Specification
+
+__all__ = [
+    "Expectable",
+    "Observed",
+    "differences",
+    "expect",
+    "observe_http",
+    "observe_invocation",
+    "schema_validator",
+]
+
+_EXCERPT = 120
+# Keys of an API Gateway (REST or HTTP API) Lambda proxy response.
+_PROXY_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded", "cookies"})
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One response as the expectations see it, whichever way it was obtained.
+
+    ``status`` is the API Gateway proxy ``statusCode`` when the function returned a proxy
+    response, else Lambda's or the HTTP status. ``body`` is the decoded body: a JSON value when
+    it parses as JSON (``is_json``), else text, ``None`` when empty.
+    """
+
+    subject: str
+    status: int | None
+    body: Any
+    is_json: bool
+    duration_ms: float
+    function_error: str | None = None
+    error: str | None = None
+
+
+def observe_invocation(subject: str, invocation: Invocation) -> Observed:
+    """Interpret a Lambda invoke result, unwrapping an API Gateway proxy response.
+
+    A JSON object with an integer ``statusCode`` and a ``body`` (or only proxy keys, as a 204
+    without body) is a proxy response: its body string is base64-decoded when
+    ``isBase64Encoded`` and then JSON-decoded when it is JSON. A body that claims base64 but is
+    not stays the raw string, so the check shows what the function really returned.
+    """
+    body, is_json = _decode(invocation.payload, "utf-8")
+    duration = invocation.duration_ms
+    if invocation.function_error:
+        error = _error_text(body) or invocation.function_error
+        return Observed(subject, invocation.status_code, body, is_json, duration,
+                        function_error=invocation.function_error, error=error)
+    if _is_proxy_response(body):
+        proxy_body, proxy_is_json = _proxy_body(body)
+        return Observed(subject, body["statusCode"], proxy_body, proxy_is_json, duration)
+    return Observed(subject, invocation.status_code, body, is_json, duration)
+
+
+def observe_http(
+    subject: str, status: int, content: bytes, content_type: str | None, duration_ms: float
+) -> Observed:
+    """Interpret an HTTP response; the charset comes from ``content_type`` (UTF-8 by default)."""
+    body, is_json = _decode(content, _charset(content_type))
+    return Observed(subject, status, body, is_json, duration_ms)
+
+
+def differences(
+    observed: Observed,
+    *,
+    status: int | Collection[int] | None = None,
+    schema: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    fields: Mapping[str, Any] | None = None,
+    within_ms: float | None = None,
+    function_error: str | bool | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> list[Difference]:
+    """Every way ``observed`` differs from the expectations; ``[]`` when it meets them all.
+
+    ``status`` is one code or a collection (``range(200, 300)`` works); ``schema`` a JSON Schema
+    or the path of one, relative to ``base_dir``; ``fields`` maps JSON pointers or dotted paths
+    (``"items.0.id"``) to expected values; ``within_ms`` bounds the duration; ``function_error``
+    is ``True`` when the function must raise, or the ``errorType`` it must raise. Bad keyword
+    values and unusable schemas raise ConfigurationError, whatever the response.
+    """
+    spec = ExpectSpec(status=status, schema=schema, fields=fields, within_ms=within_ms,
+                      function_error=function_error)
+    validator = None if spec.schema is None else schema_validator(spec.schema, base_dir)
+    found = _function_error_differences(observed, spec.function_error)
+    if spec.status is not None and not _status_matches(spec.status, observed.status):
+        found.append(Difference("status", spec.status, observed.status))
+    if not (observed.function_error and not spec.function_error):
+        where = _schema_source(spec.schema, base_dir)
+        found += _body_differences(observed, validator, spec.fields, where)
+    if spec.within_ms is not None and observed.duration_ms > spec.within_ms:
+        found.append(Difference("duration_ms", spec.within_ms, observed.duration_ms))
+    return found
+
+
+def expect(
+    observed: Observed,
+    *,
+    status: int | Collection[int] | None = None,
+    schema: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    fields: Mapping[str, Any] | None = None,
+    within_ms: float | None = None,
+    function_error: str | bool | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> None:
+    """Raise ExpectationFailed listing every difference, if there is any (see :func:`differences`)."""
+    found = differences(observed, status=status, schema=schema, fields=fields, within_ms=within_ms,
+                        function_error=function_error, base_dir=base_dir)
+    if found:
+        raise ExpectationFailed(observed.subject, found)
+
+
+class Expectable:
+    """Mixin giving a response object ``.expect(...)`` that returns itself, so calls chain.
+
+    Subclasses provide ``observed`` (the :class:`Observed` response) and ``base_dir`` (where
+    relative schema paths start, or ``None`` for the working directory).
+    """
+
+    observed: Observed
+    base_dir: Path | None
+
+    def expect(
+        self,
+        *,
+        status: int | Collection[int] | None = None,
+        schema: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        fields: Mapping[str, Any] | None = None,
+        within_ms: float | None = None,
+        function_error: str | bool | None = None,
+    ) -> Self:
+        expect(self.observed, status=status, schema=schema, fields=fields, within_ms=within_ms,
+               function_error=function_error, base_dir=self.base_dir)
+        return self
+
+
+def schema_validator(
+    schema: Mapping[str, Any] | str | os.PathLike[str], base_dir: str | os.PathLike[str] | None = None
+) -> Validator:
+    """The jsonschema validator for ``schema``, built once and reused while the schema is unchanged.
+
+    A missing or malformed file, an unknown ``$schema`` or a schema its own draft rejects is a
+    ConfigurationError naming the file and the fix.
+    """
+    if schema is None:
+        raise ConfigurationError("schema: got None; pass a JSON Schema object or the path of a schema file")
+    checked = ExpectSpec(schema=schema).schema
+    if isinstance(checked, Mapping):
+        return _inline_validator(_canonical(checked))
+    path = _schema_file(checked, base_dir)
+    try:
+        stat = path.stat()
+    except OSError:
+        relative = "" if base_dir is None else f" (relative to base_dir {os.fspath(base_dir)})"
+        raise ConfigurationError(
+            f"schema file {path}{relative} not found; check the path or the check's base_dir"
+        ) from None
+    return _file_validator(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def _schema_file(schema: Path, base_dir: str | os.PathLike[str] | None) -> Path:
+    return (schema if base_dir is None else Path(base_dir) / schema).resolve()
+
+
+# -- decoding ---------------------------------------------------------------------------------
+
+
+def _decode(content: bytes, charset: str) -> tuple[Any, bool]:
+    if not content:
+        return None, False
+    return _parse_text(content.decode(charset, errors="replace"))
+
+
+def _parse_text(text: str) -> tuple[Any, bool]:
+    if text == "":
+        return None, False
+    try:
+        return json.loads(text), True
+    except (ValueError, RecursionError):
+        return text, False
+
+
+def _charset(content_type: str | None) -> str:
+    if not content_type:
+        return "utf-8"
+    header = Message()
+    header["content-type"] = content_type
+    charset = header.get_content_charset() or "utf-8"
+    try:
+        "".encode(charset)
+    except LookupError:
+        return "utf-8"
+    return charset
+
+
+def _is_proxy_response(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    code = value.get("statusCode")
+    if not isinstance(code, int) or isinstance(code, bool):
+        return False
+    return "body" in value or value.keys() <= _PROXY_KEYS
+
+
+def _proxy_body(response: dict[str, Any]) -> tuple[Any, bool]:
+    raw = response.get("body")
+    if raw is None:
+        return None, False
+    if not isinstance(raw, str):  # a function returning a dict body; keep it as the JSON it is
+        return raw, True
+    if response.get("isBase64Encoded") is True:
+        try:
+            return _decode(base64.b64decode(raw, validate=True), "utf-8")
+        except binascii.Error:
+            return raw, False
+    return _parse_text(raw)
+
+
+def _error_text(payload: Any) -> str | None:
+    if isinstance(payload, Mapping):
+        parts = [str(payload[k]) for k in ("errorType", "errorMessage") if payload.get(k) is not None]
+        return ": ".join(parts) or None
+    if isinstance(payload, str):
+        return _excerpt(payload)
+    return None
+
+
+def _excerpt(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _EXCERPT:
+        return value[:_EXCERPT] + "..."
+    return value
+
+
+# -- comparing --------------------------------------------------------------------------------
+
+
+def _function_error_differences(observed: Observed, wanted: str | bool | None) -> list[Difference]:
+    raised = observed.function_error is not None
+    if not wanted:
+        return [Difference("function_error", None, _redacted_text(observed.error))] if raised else []
+    if not raised:
+        return [Difference("function_error", wanted, None)]
+    if isinstance(wanted, str):
+        error_type = observed.body.get("errorType") if isinstance(observed.body, Mapping) else None
+        if error_type != wanted:
+            return [Difference("function_error", wanted, _redacted_text(observed.error))]
+    return []
+
+
+def _status_matches(wanted: int | range | tuple[int, ...], actual: int | None) -> bool:
+    return actual == wanted if isinstance(wanted, int) else actual in wanted
+
+
+def _body_differences(
+    observed: Observed,
+    validator: Validator | None,
+    fields: Mapping[str, Any] | None,
+    where: str,
+) -> list[Difference]:
+    if validator is None and not fields:
+        return []
+    if not observed.is_json:
+        return [Difference("body", "JSON", _excerpt(_redacted_text(observed.body)))]
+    found = [] if validator is None else _schema_differences(validator, observed.body, where)
+    for pointer, wanted in (fields or {}).items():
+        actual = lookup(observed.body, split_pointer(pointer))
+        if diff(wanted, actual):
+            found.append(_redacted(Difference(pointer, wanted, actual), expected_too=True))
+    return found
+
+
+def _schema_differences(validator: Validator, body: Any, where: str) -> list[Difference]:
+    from referencing.exceptions import Unresolvable
+
+    try:
+        errors = sorted(validator.iter_errors(body), key=_error_order)
+    except Unresolvable as exc:
+        raise _unresolvable(exc, where) from None
+    # A `false` (sub)schema rejects everything and has no keyword: the constraint is `False`.
+    return [
+        _redacted(Difference(to_pointer(e.absolute_path),
+                             False if e.validator is None else {e.validator: e.validator_value},
+                             e.instance), expected_too=False)
+        for e in errors
+    ]
+
+
+def _error_order(error: Any) -> tuple[tuple[tuple[int, int, str], ...], tuple[str, ...]]:
+    path = tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in error.absolute_path)
+    return path, tuple(map(str, error.absolute_schema_path))
+
+
+def _schema_source(schema: Mapping[str, Any] | Path | None, base_dir: str | os.PathLike[str] | None) -> str:
+    if isinstance(schema, Path):
+        return f"schema file {_schema_file(schema, base_dir)}"
+    return "inline schema"
+
+
+def _unresolvable(exc: Exception, where: str) -> ConfigurationError:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConfigurationError):
+            return ConfigurationError(f"{where}: $ref {getattr(exc, 'ref', '?')!r}: {cause}")
+        cause = getattr(cause, "_wrapped", None) or cause.__cause__
+    hint = ("move the schema into a file to $ref files next to it" if where == "inline schema"
+            else "only schema files on disk, relative to the referring file, are loaded; never URLs")
+    return ConfigurationError(f"{where}: cannot resolve $ref {getattr(exc, 'ref', '?')!r}; {hint}")
+
+
+def _redacted(difference: Difference, *, expected_too: bool) -> Difference:
+    """Hide secrets in a body difference; a schema's constraint is the user's own file, a field's
+    expected value may come from a secret, so only the latter is hidden too."""
+    path, expected, actual = difference
+    segments = split_pointer(path)
+    if segments and is_secret_name(segments[-1]):
+        hidden = REDACTED if actual is not MISSING else MISSING
+        return Difference(path, REDACTED if expected_too else expected, hidden)
+    return Difference(path, redact_value(expected) if expected_too else expected, redact_value(actual))
+
+
+def _redacted_text(text: str | None) -> str | None:
+    return None if text is None else redact_text(text)
+
+
+# -- building validators ----------------------------------------------------------------------
+
+
+def _canonical(schema: Mapping[str, Any]) -> str:
+    def plain(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return dict(value)
+        raise TypeError(f"{type(value).__name__} is not JSON data")
+
+    try:
+        return json.dumps(schema, sort_keys=True, default=plain)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            f"schema: the inline schema is not JSON data ({exc}); use dicts with string keys, "
+            "lists, strings, numbers, booleans and None"
+        ) from None
+
+
+@functools.lru_cache(maxsize=256)
+def _inline_validator(canonical: str) -> Validator:
+    return _build(json.loads(canonical), "inline schema", base=None)
+
+
+@functools.lru_cache(maxsize=64)
+def _file_validator(path: str, mtime_ns: int, size: int) -> Validator:
+    # mtime and size are in the key so an edited schema file is read again.
+    return _build(load_json(path, what="schema file"), f"schema file {path}", base=Path(path).parent)
+
+
+def _build(schema: Any, where: str, base: Path | None) -> Validator:
+    import referencing
+    import referencing.jsonschema
+    from jsonschema.exceptions import SchemaError
+
+    if not isinstance(schema, (dict, bool)):
+        raise ConfigurationError(
+            f"{where}: a JSON Schema is an object (or true/false), got {type(schema).__name__}; "
+            'start it with {"type": ...}'
+        )
+    cls = _validator_class(schema, where)
+    try:
+        cls.check_schema(schema)
+    except SchemaError as exc:
+        at = to_pointer(exc.absolute_path) or "the top level"
+        raise ConfigurationError(
+            f"{where} is not a valid JSON Schema for {cls.__name__}: {exc.message} (at {at}); "
+            "fix the schema (https://json-schema.org/understanding-json-schema)"
+        ) from None
+    dialect = referencing.jsonschema.specification_with(cls.META_SCHEMA["$schema"])
+    registry: referencing.Registry[Any] = referencing.Registry(retrieve=_LocalSchemas(base, dialect))
+    return cls(schema, registry=registry, format_checker=cls.FORMAT_CHECKER)
+
+
+def _validator_class(schema: dict[str, Any] | bool, where: str) -> type[Validator]:
+    from jsonschema import validators
+
+    if not isinstance(schema, dict) or "$schema" not in schema:
+        return validators.validator_for(schema)
+    dialect = schema["$schema"]
+    try:
+        cls = validators.validator_for(schema, default=None) if isinstance(dialect, str) else None
+    except ValueError:  # not even a URI
+        cls = None
+    if cls is None:
+        known = ", ".join(repr(c.META_SCHEMA["$schema"]) for c in _known_drafts())
+        raise ConfigurationError(
+            f"{where}: unknown $schema {dialect!r}; use one of {known}, or leave $schema out "
+            "for draft 2020-12"
+        )
+    return cls
+
+
+def _known_drafts() -> tuple[type[Validator], ...]:
+    import jsonschema
+
+    return (jsonschema.Draft3Validator, jsonschema.Draft4Validator, jsonschema.Draft6Validator,
+            jsonschema.Draft7Validator, jsonschema.Draft201909Validator, jsonschema.Draft202012Validator)
+
+
+class _LocalSchemas:
+    """``$ref`` retrieval from schema files on disk, relative to the referring file.
+
+    jsonschema's default would fetch ``http(s)`` references over the network, which a hook must
+    never do behind a user's back; here they are unresolvable, and the error says so. Each file
+    is read once per validator.
+    """
+
+    def __init__(self, base: Path | None, dialect: Specification[Any]) -> None:
+        self.base = base
+        self.dialect = dialect
+        self.loaded: dict[str, Resource[Any]] = {}
+
+    def __call__(self, uri: str) -> Resource[Any]:
+        from referencing import Resource
+        from referencing.exceptions import NoSuchResource
+
+        parts = urlsplit(uri)
+        if self.base is None or parts.scheme not in ("", "file") or parts.netloc:
+            raise NoSuchResource(ref=uri)
+        if uri not in self.loaded:
+            path = Path(url2pathname(parts.path))
+            contents = load_json(path if path.is_absolute() else self.base / path, what="schema file")
+            self.loaded[uri] = Resource.from_contents(contents, default_specification=self.dialect)
+        return self.loaded[uri]

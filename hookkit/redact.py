@@ -1,0 +1,184 @@
+"""The one place that decides what counts as a secret and hides it.
+
+Logs, outcomes and reports leave the hook: they land in CloudWatch, in CI artifacts, in a JUnit
+file attached to a pull request. Anything that may carry a credential (headers, URLs, error
+texts, recorded events) goes through here first. Names are matched after folding case and
+dropping ``-``/``_``/``.``, so ``X-Api-Key``, ``x_api_key`` and ``apiKey`` are one rule; a name is
+secret if it *contains* one of the fragments below, which errs on hiding too much.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+REDACTED = "[REDACTED]"
+
+# A name (header, JSON key, query parameter, key=value in text) holding any of these is secret.
+SECRET_FRAGMENTS = (
+    "authorization",
+    "cookie",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "signature",
+    "credential",
+)
+# Short names that would match far too much as fragments ("author", "keyboard") but are secret
+# when they are the whole name.
+SECRET_NAMES = frozenset({"auth", "pwd", "jwt", "sessionid"})
+# Only in query strings: ``?key=`` (Google-style API keys), ``?code=`` (OAuth authorization
+# codes), ``?sig=`` (pre-signed URLs). As JSON keys these are ordinary data (an S3 key, an error
+# code), so they are not redacted there.
+SECRET_QUERY_NAMES = frozenset({"key", "code", "sig"})
+
+# An authorization scheme is kept so a report still says *how* a call was authenticated.
+_SCHEME = re.compile(r"(?i)^(Bearer|Basic|Digest|Token|ApiKey|AWS4-HMAC-SHA256)\s+")
+_FOLD = re.compile(r"[-_.\s]")
+
+
+def _fold(name: str) -> str:
+    return _FOLD.sub("", name).lower()
+
+
+def is_secret_name(name: str) -> bool:
+    """True for a header, JSON key or text field name whose value must not be shown."""
+    folded = _fold(name)
+    return folded in SECRET_NAMES or any(fragment in folded for fragment in SECRET_FRAGMENTS)
+
+
+def _is_secret_query_name(name: str) -> bool:
+    return is_secret_name(name) or _fold(name) in SECRET_QUERY_NAMES
+
+
+def _hide(value: str) -> str:
+    scheme = _SCHEME.match(value)
+    return f"{scheme.group(1)} {REDACTED}" if scheme else REDACTED
+
+
+def redact_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy with secret header values hidden; other values pass through :func:`redact_text`."""
+    return {
+        name: _hide(str(value)) if is_secret_name(name) else redact_text(str(value))
+        for name, value in headers.items()
+    }
+
+
+def _redact_pairs(text: str) -> str:
+    """``a=1&token=x`` → ``a=1&token=[REDACTED]``; the raw encoding of other pairs is kept."""
+    parts = []
+    for pair in text.split("&"):
+        name, sep, _ = pair.partition("=")
+        parts.append(f"{name}={REDACTED}" if sep and _is_secret_query_name(unquote_plus(name)) else pair)
+    return "&".join(parts)
+
+
+def redact_url(url: str) -> str:
+    """Hide a userinfo password and secret query (or fragment) parameters, keep everything else.
+
+    The fragment matters: OAuth's implicit flow returns ``#access_token=...``.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not parseable as a URL (bad IPv6 literal...): fall back to field rules
+        return _redact_plain(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, has_password, _ = userinfo.partition(":")
+        netloc = f"{user}:{REDACTED}@{host}" if has_password else netloc
+    fragment = _redact_pairs(parts.fragment) if "=" in parts.fragment else parts.fragment
+    return urlunsplit((parts.scheme, netloc, parts.path, _redact_pairs(parts.query), fragment))
+
+
+_URL = re.compile(r"\bhttps?://[^\s\"'<>]+")
+# ``Bearer abc`` anywhere, even with no header name before it (an exception message, a log line).
+_BEARER = re.compile(r"(?i)\b(Bearer)\s+[A-Za-z0-9\-._~+/]+=*")
+# ``name: value`` / ``name=value`` / ``"name": "value"``; only the name and separator are matched
+# here, the value is taken (and hidden) only when the name is secret, so that scanning resumes
+# inside a harmless value instead of skipping over it.
+_FIELD = re.compile(r"""(?P<name>[A-Za-z_][\w.\-]*)(?P<sep>["']?\s*[:=]\s*)""")
+_QUOTED = re.compile(r"""(?P<q>["'])(?P<value>[^"'\r\n]*)(?P=q)""")
+_SCHEMED = re.compile(r"""(?i)(?:Bearer|Basic|Digest|Token|ApiKey|AWS4-HMAC-SHA256)\s+[^\s"',;&]+""")
+_BARE = re.compile(r"""[^\s"',;&{\[]+""")
+_REST_OF_LINE = re.compile(r"[^\r\n]*")  # a Cookie header line holds many ``name=value;`` pairs
+
+
+def _redact_fields(text: str) -> str:
+    out: list[str] = []
+    pos = 0
+    while (field := _FIELD.search(text, pos)) is not None:
+        out.append(text[pos:field.end()])
+        pos = field.end()
+        if not is_secret_name(field["name"]):
+            continue
+        quoted = _QUOTED.match(text, pos)
+        if quoted:
+            out.append(f"{quoted['q']}{_hide(quoted['value'])}{quoted['q']}")
+            pos = quoted.end()
+            continue
+        if "cookie" in _fold(field["name"]):
+            value = _REST_OF_LINE.match(text, pos)
+        else:
+            value = _SCHEMED.match(text, pos) or _BARE.match(text, pos)
+        if value and value.group():
+            out.append(_hide(value.group()))
+            pos = value.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def redact_text(text: str) -> str:
+    """Best-effort redaction of free text: URLs, ``Bearer`` tokens and secret ``name: value`` pairs.
+
+    It covers what hookkit itself writes (header dumps, exception messages, SigV4
+    ``Credential=.../Signature=...``) and the usual shapes in JSON and log lines; it is not a
+    parser, so it hides by name and never guesses at unnamed high-entropy strings.
+    """
+    return _redact_plain(_URL.sub(lambda m: redact_url(m.group()), text))
+
+
+def _redact_plain(text: str) -> str:
+    return _redact_fields(_BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text))
+
+
+def redact_value(value: Any) -> Any:
+    """A copy of JSON-like data with values under secret keys hidden and strings text-redacted."""
+    if isinstance(value, Mapping):
+        return {
+            key: (REDACTED if is_secret_name(str(key)) and item is not None else redact_value(item))
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [redact_value(item) for item in value]
+    if isinstance(value, str):
+        return redact_text(value)
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that rewrites each record's message through :func:`redact_text`.
+
+    For loggers whose text hookkit does not write: urllib3 logs each retry with the full URL
+    (query string included), botocore's signer logs canonical requests (header values included).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_text(record.getMessage())
+        record.args = None
+        return True
+
+
+def install_log_redaction(*logger_names: str) -> None:
+    """Attach one :class:`RedactingFilter` to each named logger (once, however often called)."""
+    for name in logger_names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())

@@ -1,0 +1,506 @@
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import jsonschema
+import pytest
+
+from hookkit.errors import ConfigurationError, Difference, ExpectationFailed
+from hookkit.eventfiles import discover_events, load_event, load_expect
+from hookkit.expect import (
+    Expectable,
+    Observed,
+    differences,
+    expect,
+    observe_http,
+    observe_invocation,
+    schema_validator,
+)
+from hookkit.invocation import Invocation
+from hookkit.jsondiff import MISSING
+
+FIXTURES = Path(__file__).parent / "fixtures" / "expect"
+SCHEMAS = FIXTURES / "schemas"
+
+
+def invocation(payload: Any, *, raw: bytes | None = None, function_error: str | None = None,
+               duration_ms: float = 12.5) -> Invocation:
+    body = raw if raw is not None else json.dumps(payload).encode()
+    return Invocation(status_code=200, payload=body, function_error=function_error, duration_ms=duration_ms)
+
+
+def proxy(body: Any, status: int = 200, **extra: Any) -> Invocation:
+    return invocation({"statusCode": status, "headers": {"content-type": "application/json"}, "body": body, **extra})
+
+
+def observed(body: Any, *, status: int | None = 200, is_json: bool = True, duration_ms: float = 5.0,
+             function_error: str | None = None, error: str | None = None) -> Observed:
+    return Observed("GET https://api.test/orders/1", status, body, is_json, duration_ms, function_error, error)
+
+
+GOOD_ORDER = {"id": "ORD-1", "status": "CREATED", "total": 12.5, "items": [{"sku": "BOOK-1", "price": 12.5}]}
+
+
+# -- observing --------------------------------------------------------------------------------
+
+
+def test_a_plain_payload_keeps_lambdas_status_and_its_json() -> None:
+    seen = observe_invocation("invoke orders:7 with e.json", invocation({"id": "ORD-1"}, duration_ms=40.0))
+    assert seen == Observed("invoke orders:7 with e.json", 200, {"id": "ORD-1"}, True, 40.0)
+
+
+def test_a_proxy_response_gives_its_status_and_decoded_body() -> None:
+    seen = observe_invocation("s", proxy(json.dumps({"id": "ORD-1"}), status=201))
+    assert (seen.status, seen.body, seen.is_json) == (201, {"id": "ORD-1"}, True)
+
+
+def test_a_base64_proxy_body_is_decoded_before_json() -> None:
+    encoded = base64.b64encode(json.dumps({"id": "ORD-2"}).encode()).decode()
+    seen = observe_invocation("s", proxy(encoded, status=202, isBase64Encoded=True))
+    assert (seen.status, seen.body, seen.is_json) == (202, {"id": "ORD-2"}, True)
+
+
+def test_a_base64_text_body_becomes_text() -> None:
+    seen = observe_invocation("s", proxy(base64.b64encode("héllo".encode()).decode(), isBase64Encoded=True))
+    assert (seen.body, seen.is_json) == ("héllo", False)
+
+
+def test_a_body_claiming_base64_that_is_not_stays_raw() -> None:
+    seen = observe_invocation("s", proxy("not base64!", isBase64Encoded=True))
+    assert (seen.body, seen.is_json) == ("not base64!", False)
+
+
+def test_a_proxy_body_that_is_not_base64_flagged_is_not_decoded() -> None:
+    encoded = base64.b64encode(b'{"a": 1}').decode()
+    seen = observe_invocation("s", proxy(encoded))
+    assert (seen.body, seen.is_json) == (encoded, False)
+
+
+def test_proxy_bodies_text_empty_and_missing() -> None:
+    assert observe_invocation("s", proxy("<p>hi</p>")).body == "<p>hi</p>"
+    empty = observe_invocation("s", proxy("", status=204))
+    assert (empty.status, empty.body, empty.is_json) == (204, None, False)
+    no_body = observe_invocation("s", invocation({"statusCode": 204, "headers": {}}))
+    assert (no_body.status, no_body.body, no_body.is_json) == (204, None, False)
+    null_json = observe_invocation("s", proxy("null"))
+    assert (null_json.body, null_json.is_json) == (None, True)
+
+
+def test_a_proxy_body_that_is_already_json_data_is_kept() -> None:
+    seen = observe_invocation("s", proxy({"id": "ORD-1"}, status=201))
+    assert (seen.status, seen.body, seen.is_json) == (201, {"id": "ORD-1"}, True)
+
+
+def test_objects_that_only_look_like_proxy_responses_are_plain_payloads() -> None:
+    domain = {"statusCode": 3, "orderId": "ORD-1"}
+    assert observe_invocation("s", invocation(domain)).status == 200
+    assert observe_invocation("s", invocation(domain)).body == domain
+    flagged = {"statusCode": True, "body": "x"}
+    assert observe_invocation("s", invocation(flagged)).body == flagged
+    text_code = {"statusCode": "201", "body": "x"}
+    assert observe_invocation("s", invocation(text_code)).status == 200
+
+
+def test_a_non_json_or_empty_payload() -> None:
+    text = observe_invocation("s", invocation(None, raw=b"plain text"))
+    assert (text.body, text.is_json) == ("plain text", False)
+    empty = observe_invocation("s", invocation(None, raw=b""))
+    assert (empty.body, empty.is_json) == (None, False)
+    binary = observe_invocation("s", invocation(None, raw=b"\xff\xfe"))
+    assert (binary.body, binary.is_json) == ("\ufffd\ufffd", False)
+
+
+def test_a_function_error_fills_function_error_and_error_text() -> None:
+    payload = {"errorType": "ValueError", "errorMessage": "no sku", "stackTrace": ["..."]}
+    seen = observe_invocation("s", invocation(payload, function_error="Unhandled"))
+    assert seen.status == 200
+    assert seen.body == payload
+    assert (seen.function_error, seen.error) == ("Unhandled", "ValueError: no sku")
+    empty = observe_invocation("s", invocation(None, raw=b"", function_error="Unhandled"))
+    assert (empty.function_error, empty.error) == ("Unhandled", "Unhandled")
+    text = observe_invocation("s", invocation(None, raw=b"Task timed out " + b"." * 200, function_error="Unhandled"))
+    assert text.error == "Task timed out " + "." * 105 + "..."
+
+
+def test_observe_http_decodes_by_charset() -> None:
+    seen = observe_http("GET u", 200, '{"name": "café"}'.encode("latin-1"), "application/json; charset=ISO-8859-1", 8.0)
+    assert seen == Observed("GET u", 200, {"name": "café"}, True, 8.0)
+    utf8 = observe_http("GET u", 200, "é".encode(), "text/plain; charset=unknown-xx", 1.0)
+    assert (utf8.body, utf8.is_json) == ("é", False)
+    assert observe_http("GET u", 204, b"", None, 1.0).body is None
+    assert observe_http("GET u", 502, b"<html>Bad gateway</html>", "text/html", 1.0).body == "<html>Bad gateway</html>"
+
+
+# -- status, latency, function errors ---------------------------------------------------------
+
+
+def test_status_one_code_a_collection_or_a_range() -> None:
+    seen = observed({}, status=201)
+    assert differences(seen, status=201) == []
+    assert differences(seen, status=[200, 201]) == []
+    assert differences(seen, status=range(200, 300)) == []
+    assert differences(seen, status=200) == [Difference("status", 200, 201)]
+    assert differences(seen, status={204, 200}) == [Difference("status", (200, 204), 201)]
+
+
+def test_within_ms_bounds_the_duration() -> None:
+    assert differences(observed({}, duration_ms=800.0), within_ms=800) == []
+    assert differences(observed({}, duration_ms=800.5), within_ms=800) == [Difference("duration_ms", 800, 800.5)]
+
+
+def test_an_unexpected_function_error_is_a_difference_and_skips_body_checks() -> None:
+    error = {"errorType": "KeyError", "errorMessage": "'sku'"}
+    seen = observed(error, function_error="Unhandled", error="KeyError: 'sku'")
+    found = differences(seen, status=200, schema={"required": ["id"]}, fields={"id": "ORD-1"})
+    assert found == [Difference("function_error", None, "KeyError: 'sku'")]
+    assert differences(seen, function_error=False) == [Difference("function_error", None, "KeyError: 'sku'")]
+
+
+def test_function_error_true_or_a_type_expects_the_function_to_raise() -> None:
+    error = {"errorType": "ValueError", "errorMessage": "no sku"}
+    seen = observed(error, function_error="Handled", error="ValueError: no sku")
+    assert differences(seen, function_error=True) == []
+    assert differences(seen, function_error="ValueError", fields={"errorMessage": "no sku"}) == []
+    assert differences(seen, function_error="KeyError") == [Difference("function_error", "KeyError", "ValueError: no sku")]
+    assert differences(observed({}), function_error=True) == [Difference("function_error", True, None)]
+    assert differences(observed({}), function_error="ValueError") == [Difference("function_error", "ValueError", None)]
+
+
+@pytest.mark.parametrize(
+    ("keywords", "start"),
+    [
+        ({"status": "abc"}, "status: got str 'abc'"),
+        ({"status": [200, "x"]}, "status: got list [200, 'x']"),
+        ({"within_ms": -1}, "within_ms: got int -1"),
+        ({"fields": ["id"]}, "fields: got list ['id']"),
+        ({"function_error": 3}, "function_error: got int 3"),
+        ({"schema": 42}, "schema: got int 42"),
+    ],
+)
+def test_bad_keyword_values_are_configuration_errors_naming_the_keyword(keywords: dict[str, Any], start: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        differences(observed({}), **keywords)
+    assert str(info.value).startswith(start)
+
+
+# -- schema -----------------------------------------------------------------------------------
+
+
+def test_a_conforming_body_meets_the_schema_file() -> None:
+    assert differences(observed(GOOD_ORDER), schema="order.json", base_dir=SCHEMAS) == []
+
+
+def test_every_violation_is_reported_sorted_by_path() -> None:
+    body = {
+        "id": 7,
+        "status": "LOST",
+        "total": -1,
+        "items": [{"sku": "A", "price": 1}, {"price": "x"}] + [{"sku": "A"}] * 8 + [{"sku": 5}],
+    }
+    assert differences(observed(body), schema="order.json", base_dir=SCHEMAS) == [
+        Difference("/id", {"type": "string"}, 7),
+        Difference("/items/1", {"required": ["sku"]}, {"price": "x"}),
+        Difference("/items/1/price", {"type": "number"}, "x"),
+        Difference("/items/10/sku", {"type": "string"}, 5),
+        Difference("/status", {"enum": ["CREATED", "PAID"]}, "LOST"),
+        Difference("/total", {"minimum": 0}, -1),
+    ]
+
+
+def test_a_missing_required_property_is_reported_on_its_object() -> None:
+    found = differences(observed({"items": []}), schema="order.json", base_dir=SCHEMAS)
+    assert found == [Difference("", {"required": ["id", "status", "items"]}, {"items": []})] * 2
+
+
+def test_a_false_subschema_reports_false_as_the_constraint() -> None:
+    # jsonschema (4.26) yields a `false` subschema's error without its own path segment (descend()
+    # returns before adding it), so the pointer is the parent's; the constraint is still False.
+    assert differences(observed({"a": 1}), schema={"properties": {"a": False}}) == [Difference("", False, 1)]
+
+
+def test_formats_are_checked() -> None:
+    schema = {"properties": {"ip": {"format": "ipv4"}}}
+    assert differences(observed({"ip": "10.0.0.1"}), schema=schema) == []
+    assert differences(observed({"ip": "10.0.0"}), schema=schema) == [Difference("/ip", {"format": "ipv4"}, "10.0.0")]
+
+
+def test_the_draft_comes_from_dollar_schema() -> None:
+    # Draft 4's boolean exclusiveMaximum: valid there, a schema error under the default 2020-12.
+    assert differences(observed(10), schema="draft4.json", base_dir=SCHEMAS) == [
+        Difference("", {"maximum": 10}, 10)
+    ]
+    with pytest.raises(ConfigurationError, match="is not a valid JSON Schema for Draft202012Validator"):
+        differences(observed(10), schema={"maximum": 10, "exclusiveMaximum": True})
+
+
+def test_a_body_that_is_not_json_is_one_difference_with_a_short_excerpt() -> None:
+    html = "<html>" + "x" * 300 + "</html>"
+    found = differences(observed(html, is_json=False), schema="order.json", base_dir=SCHEMAS, fields={"id": 1})
+    assert found == [Difference("body", "JSON", "<html>" + "x" * 114 + "...")]
+    assert differences(observed(None, is_json=False), fields={"id": 1}) == [Difference("body", "JSON", None)]
+
+
+def test_a_relative_schema_path_without_base_dir_starts_at_the_working_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(SCHEMAS)
+    assert differences(observed(GOOD_ORDER), schema="order.json") == []
+
+
+def test_a_missing_schema_file_is_named_with_its_base_dir() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        differences(observed({}), schema="nope.json", base_dir=SCHEMAS)
+    assert str(info.value) == (
+        f"schema file {SCHEMAS / 'nope.json'} (relative to base_dir {SCHEMAS}) not found; check the "
+        "path or the check's base_dir"
+    )
+
+
+def test_an_invalid_schema_file_names_the_file_the_problem_and_the_fix() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        differences(observed({}), schema="invalid.json", base_dir=SCHEMAS)
+    message = str(info.value)
+    assert message.startswith(
+        f"schema file {(SCHEMAS / 'invalid.json').resolve()} is not a valid JSON Schema for Draft202012Validator: "
+    )
+    assert "(at /properties/id/type); fix the schema (https://json-schema.org/understanding-json-schema)" in message
+
+
+def test_a_schema_file_with_broken_json_gives_line_and_column() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        differences(observed({}), schema="broken.json", base_dir=SCHEMAS)
+    assert str(info.value).startswith(
+        f"schema file {(SCHEMAS / 'broken.json').resolve()}: line 3, column 1: Expecting property name"
+    )
+
+
+def test_an_unknown_dialect_is_refused() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        differences(observed({}), schema="unknown_dialect.json", base_dir=SCHEMAS)
+    message = str(info.value)
+    assert "unknown $schema 'https://json-schema.org/draft/2099-01/schema'; use one of" in message
+    assert "'https://json-schema.org/draft/2020-12/schema', or leave $schema out for draft 2020-12" in message
+
+
+@pytest.mark.parametrize("dialect", ["http://[", 7])
+def test_a_dollar_schema_that_is_not_a_known_uri_is_refused(dialect: object) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        schema_validator({"$schema": dialect})
+    assert str(info.value).startswith(f"inline schema: unknown $schema {dialect!r}; use one of")
+
+
+def test_schema_validator_needs_a_schema() -> None:
+    with pytest.raises(ConfigurationError, match=r"^schema: got None; pass a JSON Schema object or the path"):
+        schema_validator(None)  # type: ignore[arg-type]
+
+
+def test_any_mapping_is_an_inline_schema() -> None:
+    schema = MappingProxyType({"properties": MappingProxyType({"id": {"type": "string"}})})
+    assert differences(observed({"id": 1}), schema=schema) == [Difference("/id", {"type": "string"}, 1)]
+
+
+def test_a_schema_file_that_is_not_an_object_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "list.json").write_text("[1]")
+    with pytest.raises(ConfigurationError, match=r"list\.json: a JSON Schema is an object \(or true/false\), got list"):
+        schema_validator("list.json", tmp_path)
+
+
+def test_refs_to_sibling_files_are_followed() -> None:
+    found = differences(observed({**GOOD_ORDER, "total": "12"}), schema=SCHEMAS / "order.json")
+    assert found == [Difference("/total", {"type": "number"}, "12")]
+
+
+def test_a_ref_to_a_url_is_never_fetched() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        differences(observed({"id": 1}), schema="remote_ref.json", base_dir=SCHEMAS)
+    assert str(info.value) == (
+        f"schema file {SCHEMAS / 'remote_ref.json'}: cannot resolve $ref "
+        "'https://example.com/schemas/id.json'; only schema files on disk, relative to the "
+        "referring file, are loaded; never URLs"
+    )
+
+
+def test_a_ref_to_a_missing_file_names_that_file() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        differences(observed({"id": 1}), schema="missing_ref.json", base_dir=SCHEMAS)
+    assert str(info.value).startswith(
+        f"schema file {SCHEMAS / 'missing_ref.json'}: $ref 'nowhere.json': schema file "
+        f"{SCHEMAS / 'nowhere.json'} not found"
+    )
+
+
+def test_an_inline_schema_cannot_ref_files() -> None:
+    with pytest.raises(ConfigurationError, match=r"^inline schema: cannot resolve \$ref 'other.json'; move the schema into a file"):
+        differences(observed({"a": 1}), schema={"properties": {"a": {"$ref": "other.json"}}})
+
+
+def test_an_inline_schema_that_is_not_json_data_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"^schema: the inline schema is not JSON data \(set is not JSON data\)"):
+        differences(observed({}), schema={"enum": {1, 2}})
+
+
+# -- validator caching ------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def check_schema_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every check_schema call, i.e. every validator construction (it always checks first)."""
+    calls: list[Any] = []
+    real = jsonschema.Draft202012Validator.check_schema.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type, schema: Any, *args: Any, **kwargs: Any) -> None:
+        calls.append(schema)
+        real(cls, schema, *args, **kwargs)
+
+    monkeypatch.setattr(jsonschema.Draft202012Validator, "check_schema", classmethod(counting))
+    return calls
+
+
+def test_a_file_validator_is_built_once_and_rebuilt_when_the_file_changes(tmp_path: Path, check_schema_calls: list[Any]) -> None:
+    path = tmp_path / "s.json"
+    path.write_text('{"type": "object"}')
+    for _ in range(3):
+        assert differences(observed({}), schema="s.json", base_dir=tmp_path) == []
+    assert schema_validator(path) is schema_validator(str(path))
+    assert len(check_schema_calls) == 1
+
+    path.write_text('{"type": "array"}')
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert differences(observed({}), schema=path) == [Difference("", {"type": "array"}, {})]
+    assert differences(observed([]), schema=path) == []
+    assert len(check_schema_calls) == 2
+
+
+def test_an_inline_validator_is_built_once_per_canonical_schema(check_schema_calls: list[Any]) -> None:
+    title = str(uuid.uuid4())  # a schema no other test has cached
+    one = {"title": title, "type": "object", "required": ["id"]}
+    same = {"required": ["id"], "type": "object", "title": title}
+    for schema in (one, same, one):
+        assert differences(observed({}), schema=schema) == [Difference("", {"required": ["id"]}, {})]
+    assert len(check_schema_calls) == 1
+    assert schema_validator(one) is schema_validator(same)
+
+
+def test_a_cached_inline_schema_does_not_see_later_mutation() -> None:
+    schema = {"title": str(uuid.uuid4()), "type": "object"}
+    validator = schema_validator(schema)
+    schema["type"] = "array"
+    assert validator.is_valid({}) is True
+
+
+# -- fields -----------------------------------------------------------------------------------
+
+
+def test_fields_by_pointer_and_dotted_path_with_list_indexes() -> None:
+    body = {"order": {"status": "CREATED", "items": [{"id": "A"}, {"id": "B"}]}, "a.b": 1}
+    assert differences(observed(body), fields={
+        "/order/status": "CREATED", "order.items.1.id": "B", "/a.b": 1, "": body,
+    }) == []
+
+
+def test_field_differences_use_pointers_and_missing() -> None:
+    body = {"order": {"status": "PAID", "items": [{"id": "A"}]}}
+    assert differences(observed(body), fields={
+        "order.status": "CREATED", "/order/items/3/id": "D", "order.paid": True,
+    }) == [
+        Difference("/order/status", "CREATED", "PAID"),
+        Difference("/order/items/3/id", "D", MISSING),
+        Difference("/order/paid", True, MISSING),
+    ]
+    assert str(differences(observed({}), fields={"id": "A"})[0]) == "/id: expected 'A', got <missing>"
+
+
+def test_fields_compare_json_types_strictly() -> None:
+    assert differences(observed({"ok": True, "n": 1.0}), fields={"ok": 1, "n": 1}) == [Difference("/ok", 1, True)]
+
+
+def test_secret_looking_values_are_redacted_in_differences() -> None:
+    body = {"accessToken": "eyJhbGciOi", "user": {"password": "hunter2", "name": "ann"}}
+    assert differences(observed(body), fields={"accessToken": "expected-secret", "user": {"name": "bob"}}) == [
+        Difference("/accessToken", "[REDACTED]", "[REDACTED]"),
+        Difference("/user", {"name": "bob"}, {"password": "[REDACTED]", "name": "ann"}),
+    ]
+    assert differences(observed(body), schema={"properties": {"accessToken": {"type": "integer"}}}) == [
+        Difference("/accessToken", {"type": "integer"}, "[REDACTED]")
+    ]
+    assert differences(observed({}), fields={"/apiKey": "k"}) == [Difference("/apiKey", "[REDACTED]", MISSING)]
+
+
+def test_secrets_in_error_texts_and_body_excerpts_are_redacted() -> None:
+    raised = observed({"errorType": "HTTPError"}, function_error="Unhandled",
+                      error="HTTPError: 401 calling https://api.test/x?token=abc123")
+    assert differences(raised) == [
+        Difference("function_error", None, "HTTPError: 401 calling https://api.test/x?token=[REDACTED]")
+    ]
+    text = observed("denied for Authorization: Bearer abc.def", is_json=False)
+    assert differences(text, fields={"a": 1}) == [Difference("body", "JSON", "denied for Authorization: Bearer [REDACTED]")]
+
+
+def test_differences_come_in_a_fixed_order() -> None:
+    seen = observed({"id": 1}, status=500, duration_ms=900.0)
+    assert differences(seen, within_ms=100, fields={"id": 2}, schema={"properties": {"id": {"type": "string"}}},
+                       status=200, function_error=True) == [
+        Difference("function_error", True, None),
+        Difference("status", 200, 500),
+        Difference("/id", {"type": "string"}, 1),
+        Difference("/id", 2, 1),
+        Difference("duration_ms", 100, 900.0),
+    ]
+
+
+# -- raising and chaining ---------------------------------------------------------------------
+
+
+def test_expect_raises_with_every_difference_and_the_subject() -> None:
+    expect(observed({"id": "A"}), status=200, fields={"id": "A"})
+    with pytest.raises(ExpectationFailed) as info:
+        expect(observed({"id": "A"}, status=500), status=200, fields={"id": "B"})
+    assert info.value.subject == "GET https://api.test/orders/1"
+    assert info.value.differences == [Difference("status", 200, 500), Difference("/id", "B", "A")]
+    assert str(info.value) == (
+        "GET https://api.test/orders/1: 2 difference(s)\n  - status: expected 200, got 500\n"
+        "  - /id: expected 'B', got 'A'"
+    )
+    assert isinstance(info.value, AssertionError)
+
+
+@dataclass(frozen=True)
+class Response(Expectable):
+    result: Invocation
+    base_dir: Path | None = None
+
+    @property
+    def observed(self) -> Observed:
+        return observe_invocation("invoke orders:7", self.result)
+
+
+def test_expectable_chains_and_uses_its_base_dir() -> None:
+    response = Response(proxy(json.dumps(GOOD_ORDER), status=201), base_dir=SCHEMAS)
+    assert response.expect(status=201).expect(schema="order.json", within_ms=100) is response
+    with pytest.raises(ExpectationFailed) as info:
+        response.expect(status=201).expect(fields={"status": "PAID"})
+    assert info.value.subject == "invoke orders:7"
+    assert info.value.differences == [Difference("/status", "PAID", "CREATED")]
+
+
+# -- recorded events end to end ---------------------------------------------------------------
+
+
+def test_a_recorded_event_and_its_expect_file_drive_differences() -> None:
+    (name, event_path, expect_path), _ = discover_events(FIXTURES / "events")
+    assert name == "create_order" and expect_path is not None
+    assert load_event(event_path)["path"] == "/orders"
+    keywords = load_expect(expect_path).keywords()
+    good = observe_invocation("invoke", proxy(json.dumps({**GOOD_ORDER, "items": [{"sku": "BOOK-1"}]}), status=201))
+    assert differences(good, **keywords) == []
+    bad = observe_invocation("invoke", proxy(json.dumps({"id": "ORD-9", "status": "PAID", "items": []}), status=200))
+    assert differences(bad, base_dir="/elsewhere", **keywords) == [
+        Difference("status", 201, 200),
+        Difference("/status", "CREATED", "PAID"),
+        Difference("/items/0/sku", "BOOK-1", MISSING),
+    ]
