@@ -23,6 +23,7 @@ from .errors import (
 )
 from .outcome import Outcome, RunResult, Status, Verdict
 from .phases import Phase
+from .recorded import recorded_events
 from .registry import Check, CheckOptions, HookRegistry, default_registry
 
 __version__ = "0.1.0"
@@ -47,5 +48,5 @@ __all__ = [
     "Check", "CheckOptions", "ConfigurationError", "Deployment", "Difference", "DiscoveryError",
     "EcsTarget", "EventError", "ExpectationFailed", "HookRegistry", "HookkitError", "InvokeError",
     "LambdaTarget", "Outcome", "Phase", "RegistrationError", "ReportError", "RunResult", "Status",
-    "TargetError", "Verdict", "default_registry", "handler", "on", "post_traffic", "pre_traffic",
+    "TargetError", "Verdict", "default_registry", "handler", "on", "post_traffic", "pre_traffic", "recorded_events",
 ]

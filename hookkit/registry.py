@@ -120,8 +120,13 @@ class HookRegistry:
         retries: int = CheckOptions.retries,
         retry_delay: float = CheckOptions.retry_delay,
         blocking: bool = CheckOptions.blocking,
+        base_dir: Path | None = None,
     ) -> Check:
-        """Register ``func`` as a check of ``phase``; the imperative form of the decorators."""
+        """Register ``func`` as a check of ``phase``; the imperative form of the decorators.
+
+        ``base_dir`` is where the check's relative event and schema paths start; by default the
+        folder of the module that defines ``func``.
+        """
         if not callable(func):
             raise RegistrationError(f"a check must be a function, got {func!r}")
         phase = Phase.parse(phase)
@@ -144,7 +149,7 @@ class HookRegistry:
             phase=phase,
             options=options,
             params=_requested_params(func, check_name),
-            base_dir=_base_dir(func),
+            base_dir=Path(base_dir).resolve() if base_dir is not None else _base_dir(func),
         )
         phase_checks[check_name] = check
         return check

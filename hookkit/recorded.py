@@ -1,0 +1,67 @@
+"""A folder of recorded events becomes one check per event, declared in one line.
+
+Teams already have the traffic their function should handle; replaying it against the new version
+with a per-event expectation file turns that traffic into a regression suite::
+
+    recorded_events("events/direct", phase=Phase.BEFORE_ALLOW_TRAFFIC)
+
+Files are read at registration, so a broken event or expect file fails the import (CI exit 2, a
+``Failed`` report in the hook) with the file, line and column, not halfway through a deployment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .eventfiles import ExpectSpec, discover_events, load_event, load_expect
+from .phases import Phase
+from .registry import Check, HookRegistry, default_registry
+
+
+def recorded_events(
+    folder: str | os.PathLike[str],
+    *,
+    phase: Phase | str = Phase.BEFORE_ALLOW_TRAFFIC,
+    registry: HookRegistry | None = None,
+    prefix: str | None = None,
+    **options: Any,
+) -> list[Check]:
+    """Register a check per ``NAME.json`` in ``folder`` (relative to the calling module's folder).
+
+    Each check invokes the target with the event and applies ``NAME.expect.json`` when present
+    (``status``, ``schema``, ``fields``, ``within_ms``, ``function_error``); without one, the
+    function must answer without raising. ``options`` are the decorators' (timeout, retries...).
+    Check names are ``<prefix><NAME>``, the prefix defaulting to the folder's name and a slash.
+    """
+    caller_file = sys._getframe(1).f_globals.get("__file__")
+    base_dir = Path(caller_file).resolve().parent if caller_file else Path.cwd()
+    root = Path(folder) if Path(folder).is_absolute() else base_dir / folder
+    registry = registry if registry is not None else default_registry
+    prefix = f"{Path(folder).name}/" if prefix is None else prefix
+    checks = []
+    for name, event_path, expect_path in discover_events(root):
+        load_event(event_path)  # validate now: a broken file must fail the import, not the deployment
+        keywords = _keywords(load_expect(expect_path), expect_path) if expect_path else {}
+        checks.append(
+            registry.add_check(_replay(event_path, keywords), phase, name=f"{prefix}{name}", base_dir=base_dir, **options)
+        )
+    return checks
+
+
+def _keywords(spec: ExpectSpec, expect_path: Path) -> dict[str, Any]:
+    keywords = spec.keywords()
+    schema = keywords.get("schema")
+    if isinstance(schema, Path) and not schema.is_absolute():
+        keywords["schema"] = expect_path.parent / schema  # relative to the expect file, like a link
+    return keywords
+
+
+def _replay(event_path: Path, keywords: dict[str, Any]):
+    def replay(target: Any) -> None:
+        target.invoke(event_path).expect(**keywords)
+
+    replay.__qualname__ = replay.__name__ = f"replay_{event_path.stem}"
+    return replay

@@ -1,0 +1,272 @@
+"""``target``: the new version of the function, invoked by version number and checked.
+
+In BeforeAllowTraffic the alias still points at the old version, and ``$LATEST`` may be anything
+at all; the only honest way to test the new code is its published version number. A Target
+refuses every other qualifier.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+
+from .deployment import Deployment, LambdaTarget
+from .errors import ConfigurationError, Difference, ExpectationFailed, InvokeError, TargetError
+from .eventfiles import load_event
+from .expect import Expectable, Observed, observe_invocation
+from .invocation import Invocation, Invoker
+from .jsondiff import diff
+from .retry import call_with_retries
+
+_VERSION = re.compile(r"^[0-9]+$")
+INVOKE_ACTION = "lambda:InvokeFunction"
+
+
+def require_version(function_name: str, qualifier: Any) -> str:
+    """A published version number, or a TargetError saying why anything else is unsafe."""
+    text = str(qualifier).strip() if qualifier is not None else ""
+    if not _VERSION.match(text):
+        raise TargetError(
+            f"refusing to invoke {function_name} with qualifier {text or '(none)'!r}: hookkit invokes "
+            "a published version number only. $LATEST may hold unpublished code and an alias still "
+            "points at the old version before traffic shifts; pass the version the deployment "
+            "installs (HOOKKIT_TARGET_VERSION, or let discovery find it)"
+        )
+    return text
+
+
+def unqualified_name(function_name: str) -> str:
+    """Refuse names that carry their own qualifier, which would bypass the version guard."""
+    parts = function_name.split(":")
+    qualified = (function_name.startswith("arn:") and len(parts) > 7) or (
+        not function_name.startswith("arn:") and (len(parts) == 2 or len(parts) == 4)
+    )
+    if qualified:
+        raise TargetError(
+            f"function {function_name!r} carries a qualifier; name the function alone (name or "
+            "unqualified ARN) and let hookkit add the version"
+        )
+    return function_name
+
+
+class LambdaInvoker:
+    """Invokes a deployed function through boto3, retrying throttling and 5xx within the timeout."""
+
+    def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
+        self._client = lambda_client
+        self.function_name = unqualified_name(function_name)
+
+    def invoke(self, payload: bytes, *, qualifier: str, timeout: float) -> Invocation:
+        version = require_version(self.function_name, qualifier)
+        started = time.monotonic()
+
+        def call() -> dict[str, Any]:
+            return self._client().invoke(
+                FunctionName=self.function_name,
+                Qualifier=version,
+                InvocationType="RequestResponse",
+                LogType="Tail",
+                Payload=payload,
+            )
+
+        try:
+            response = call_with_retries(call, deadline=started + timeout)
+        except ClientError as exc:
+            raise self._explain(exc, version, time.monotonic() - started) from exc
+        except ReadTimeoutError as exc:
+            raise InvokeError(
+                f"invoking {self.function_name}:{version} timed out after {time.monotonic() - started:.2f} s "
+                "waiting for Lambda's answer"
+            ) from exc
+        except BotoCoreError as exc:
+            raise InvokeError(
+                f"invoking {self.function_name}:{version} failed after {time.monotonic() - started:.2f} s: {exc}"
+            ) from exc
+        elapsed_ms = (time.monotonic() - started) * 1000.0
+        log = response.get("LogResult")
+        return Invocation(
+            status_code=int(response.get("StatusCode", 0)),
+            payload=response["Payload"].read() if response.get("Payload") is not None else b"",
+            function_error=response.get("FunctionError"),
+            log_tail=base64.b64decode(log).decode("utf-8", "replace") if log else "",
+            executed_version=response.get("ExecutedVersion"),
+            duration_ms=elapsed_ms,
+        )
+
+    def _explain(self, exc: ClientError, version: str, elapsed: float) -> InvokeError:
+        code = exc.response.get("Error", {}).get("Code", "")
+        message = exc.response.get("Error", {}).get("Message", "")
+        name = f"{self.function_name}:{version}"
+        if code == "ResourceNotFoundException":
+            hint = "check that the version is published and that the deployment's target version is right"
+        elif code in ("AccessDeniedException", "AccessDenied"):
+            hint = (
+                f"grant the hook's role {INVOKE_ACTION} on arn:aws:lambda:<region>:<account>:function:"
+                f"{self.function_name}:* (the function's versions)"
+            )
+        elif "Throttl" in code or code == "TooManyRequestsException":
+            hint = f"still throttled after retrying for {elapsed:.2f} s; raise the check's timeout or the function's concurrency"
+        else:
+            hint = f"after {elapsed:.2f} s"
+        return InvokeError(f"invoking {name} failed: {code}: {message}; {hint}")
+
+
+class InvokeResult(Expectable):
+    """What one invoke returned; ``.expect(...)`` checks it and returns it, so calls chain."""
+
+    def __init__(self, invocation: Invocation, *, subject: str, base_dir: Path | None) -> None:
+        self.invocation = invocation
+        self.subject = subject
+        self.base_dir = base_dir
+
+    @cached_property
+    def observed(self) -> Observed:
+        return observe_invocation(self.subject, self.invocation)
+
+    @property
+    def status_code(self) -> int | None:
+        """The API Gateway proxy ``statusCode`` when the function answers as a proxy, else Lambda's."""
+        return self.observed.status
+
+    @cached_property
+    def payload(self) -> Any:
+        """The function's raw answer, parsed as JSON (text when it is not JSON)."""
+        try:
+            return json.loads(self.invocation.payload) if self.invocation.payload else None
+        except ValueError:
+            return self.invocation.payload.decode("utf-8", "replace")
+
+    @property
+    def body(self) -> Any:
+        """The decoded proxy body (base64 and JSON undone), or the payload of a non-proxy function."""
+        return self.observed.body
+
+    @property
+    def function_error(self) -> str | None:
+        return self.invocation.function_error
+
+    @property
+    def log_tail(self) -> str:
+        return self.invocation.log_tail
+
+    @property
+    def executed_version(self) -> str | None:
+        return self.invocation.executed_version
+
+    @property
+    def duration_ms(self) -> float:
+        return self.invocation.duration_ms
+
+    def __repr__(self) -> str:
+        return f"<InvokeResult {self.subject}: status={self.status_code} function_error={self.function_error}>"
+
+
+class Target:
+    """One version of the function under deployment; ``current`` is the version it replaces."""
+
+    def __init__(
+        self,
+        invoker: Invoker,
+        version: str,
+        *,
+        function_name: str,
+        current: "Target | None" = None,
+        base_dir: Path | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.invoker = invoker
+        self.version = version
+        self.function_name = function_name
+        self._current = current
+        self.base_dir = base_dir
+        self.timeout = timeout
+
+    @classmethod
+    def deployed(
+        cls, deployment: Deployment, lambda_client: Callable[[], Any], *, base_dir: Path | None = None, timeout: float = 30.0
+    ) -> "Target":
+        """The deployment's target version, and its current version when known."""
+        found = deployment.target
+        if not isinstance(found, LambdaTarget):
+            kind = type(found).__name__ if found is not None else "no target"
+            raise TargetError(
+                f"deployment {deployment.deployment_id} is not a Lambda deployment ({kind}); "
+                "target.invoke and target.compare need a Lambda function"
+            )
+        invoker = LambdaInvoker(lambda_client, found.function_name)
+        target_version = require_version(found.function_name, found.target_version)
+        current = None
+        if found.current_version is not None:
+            current = cls(invoker, require_version(found.function_name, found.current_version),
+                          function_name=found.function_name, base_dir=base_dir, timeout=timeout)
+        return cls(invoker, target_version, function_name=found.function_name, current=current,
+                   base_dir=base_dir, timeout=timeout)
+
+    @property
+    def current(self) -> "Target":
+        """The version traffic is shifting away from (for ``compare`` and baselines)."""
+        if self._current is None:
+            raise TargetError(
+                f"the current version of {self.function_name} is not known; set HOOKKIT_CURRENT_VERSION "
+                "or let discovery read it from CodeDeploy"
+            )
+        return self._current
+
+    def invoke(self, event: Mapping[str, Any] | list | str | os.PathLike[str], *, timeout: float | None = None) -> InvokeResult:
+        """Invoke this version with ``event``: a dict, or a recorded event file relative to the checks' folder."""
+        payload, label = self._event(event)
+        invocation = self.invoker.invoke(payload, qualifier=self.version, timeout=timeout or self.timeout)
+        return InvokeResult(
+            invocation, subject=f"invoke {self.function_name}:{self.version} with {label}", base_dir=self.base_dir
+        )
+
+    def compare(
+        self, event: Mapping[str, Any] | list | str | os.PathLike[str], *, ignore: Iterable[str] = (), timeout: float | None = None
+    ) -> list[Difference]:
+        """Invoke current and target with the same event; raise ``ExpectationFailed`` on any difference.
+
+        ``ignore`` holds JSON pointers into the decoded body (``/createdAt``, ``/items/*/id``) for
+        what legitimately changes between calls. Returns ``[]`` when the versions agree.
+        """
+        ignore = list(ignore)
+        current = self.current.invoke(event, timeout=timeout).observed
+        new = self.invoke(event, timeout=timeout).observed
+        differences = _behaviour_diff(current, new, ignore)
+        if differences:
+            _, label = self._event(event)
+            raise ExpectationFailed(
+                f"version {self.version} of {self.function_name} answers {label} differently from version "
+                f"{self.current.version} (expected = current, actual = new)",
+                differences,
+            )
+        return differences
+
+    def _event(self, event: Any) -> tuple[bytes, str]:
+        if isinstance(event, (str, os.PathLike)):
+            path = Path(event)
+            if not path.is_absolute():
+                if self.base_dir is None:
+                    raise ConfigurationError(f"event file {event!r} is relative but the checks' folder is unknown")
+                path = self.base_dir / path
+            return json.dumps(load_event(path)).encode(), str(event)
+        try:
+            return json.dumps(event).encode(), "an inline event"
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(f"the event is not JSON-serialisable ({exc}); pass a dict or a path to a .json file") from None
+
+
+def _behaviour_diff(current: Observed, new: Observed, ignore: list[str]) -> list[Difference]:
+    found = []
+    if current.status != new.status:
+        found.append(Difference("status", current.status, new.status))
+    if (current.function_error, current.error) != (new.function_error, new.error):
+        found.append(Difference("function_error", current.error, new.error))
+    return found + diff(current.body, new.body, ignore=ignore)

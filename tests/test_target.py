@@ -1,0 +1,249 @@
+"""``target``: invoke the new version by number, read what it answered, compare with the current one."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+from moto.awslambda_simple.models import lambda_simple_backends
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from hookkit import (
+    ConfigurationError, Deployment, EcsTarget, ExpectationFailed, HookRegistry, InvokeError, LambdaTarget,
+    Phase, TargetError, recorded_events,
+)
+from hookkit.invocation import Invocation
+from hookkit.target import LambdaInvoker, Target
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures" / "target"
+
+
+def proxy(status: int, body, *, b64: bool = False) -> str:
+    text = json.dumps(body)
+    if b64:
+        text = base64.b64encode(text.encode()).decode()
+    return json.dumps({"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": text, "isBase64Encoded": b64})
+
+
+@pytest.fixture
+def moto_lambda():
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        iam = boto3.client("iam", region_name="us-east-1")
+        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        client = boto3.client("lambda", region_name="us-east-1")
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.writestr("app.py", "def handler(e, c):\n    return e\n")
+        client.create_function(FunctionName="orders", Runtime="python3.12", Role=role, Handler="app.handler",
+                               Code={"ZipFile": archive.getvalue()})
+        client.publish_version(FunctionName="orders")  # 1
+        client.publish_version(FunctionName="orders")  # 2
+        queue = lambda_simple_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].lambda_simple_results_queue
+        yield client, queue
+
+
+def deployment(current="1", target="2") -> Deployment:
+    return Deployment("d-1", "e-1", Phase.BEFORE_ALLOW_TRAFFIC,
+                      LambdaTarget("orders", target_version=target, alias="live", current_version=current), source="environment")
+
+
+def test_invoke_reads_a_proxy_answer_from_the_target_version(moto_lambda, tmp_path) -> None:
+    client, queue = moto_lambda
+    queue.append(proxy(201, {"orderId": "ORD-9", "status": "CREATED"}, b64=True))
+    (tmp_path / "create.json").write_text(json.dumps({"httpMethod": "POST", "path": "/orders"}))
+    target = Target.deployed(deployment(), lambda: client, base_dir=tmp_path, timeout=5)
+    result = target.invoke("create.json")
+    assert result.status_code == 201
+    assert result.body == {"orderId": "ORD-9", "status": "CREATED"}
+    assert result.payload["statusCode"] == 201
+    assert result.function_error is None
+    assert "orders:2 with create.json" in result.subject
+    assert result.expect(status=201, fields={"/status": "CREATED"}) is result
+
+
+def test_expect_failures_name_the_version_and_the_difference(moto_lambda) -> None:
+    client, queue = moto_lambda
+    queue.append(proxy(500, {"message": "boom"}))
+    target = Target.deployed(deployment(), lambda: client, timeout=5)
+    with pytest.raises(ExpectationFailed) as info:
+        target.invoke({"action": "status"}).expect(status=200)
+    assert "invoke orders:2 with an inline event" in str(info.value)
+    assert [(d.path, d.expected, d.actual) for d in info.value.differences] == [("status", 200, 500)]
+
+
+def test_a_version_that_does_not_exist_is_an_invoke_error() -> None:
+    # moto's Docker-free Lambda answers any qualifier, so the real error shape comes from the Stubber.
+    client, stub = stubbed_lambda()
+    stub.add_client_error("invoke", "ResourceNotFoundException", "Function not found: orders:99", 404)
+    with stub, pytest.raises(InvokeError, match=r"invoking orders:99 failed: ResourceNotFoundException.*version is published"):
+        Target.deployed(deployment(target="99"), lambda: client, timeout=5).invoke({})
+
+
+@pytest.mark.parametrize("version", ["$LATEST", "live", "", None, "2.1"])
+def test_latest_aliases_and_garbage_are_refused(version) -> None:
+    with pytest.raises(TargetError, match="published version number only"):
+        Target.deployed(deployment(target=version), lambda: None)
+
+
+@pytest.mark.parametrize("name", ["orders:live", "orders:$LATEST", "arn:aws:lambda:us-east-1:123456789012:function:orders:7",
+                                  "123456789012:function:orders:7"])
+def test_function_names_with_their_own_qualifier_are_refused(name) -> None:
+    with pytest.raises(TargetError, match="carries a qualifier"):
+        LambdaInvoker(lambda: None, name)
+
+
+def test_an_ecs_deployment_is_refused_with_a_clear_message() -> None:
+    ecs = Deployment("d-1", "e-1", Phase.AFTER_ALLOW_TEST_TRAFFIC, EcsTarget("arn:task/1", "web", 80))
+    with pytest.raises(TargetError, match="d-1 is not a Lambda deployment \\(EcsTarget\\)"):
+        Target.deployed(ecs, lambda: None)
+
+
+def stubbed_lambda():
+    client = boto3.client("lambda", region_name="us-east-1")
+    return client, Stubber(client)
+
+
+INVOKE_PARAMS = {"FunctionName": "orders", "Qualifier": "2", "InvocationType": "RequestResponse", "LogType": "Tail",
+                 "Payload": b"{}"}
+
+
+def test_function_errors_and_log_tail_are_exposed() -> None:
+    client, stub = stubbed_lambda()
+    log = base64.b64encode(b"START RequestId: 1\nKeyError: 'customerId'\n").decode()
+    stub.add_response("invoke", {"StatusCode": 200, "FunctionError": "Unhandled", "LogResult": log, "ExecutedVersion": "2",
+                                 "Payload": io.BytesIO(b'{"errorType": "KeyError", "errorMessage": "\'customerId\'"}')},
+                      INVOKE_PARAMS)
+    with stub:
+        result = Target.deployed(deployment(), lambda: client).invoke({})
+    assert (result.function_error, result.executed_version) == ("Unhandled", "2")
+    assert "KeyError: 'customerId'" in result.log_tail
+    with pytest.raises(ExpectationFailed) as info:
+        result.expect()
+    assert info.value.differences[0].path == "function_error"
+    assert result.expect(function_error="KeyError") is result
+
+
+def test_throttling_is_retried_within_the_timeout() -> None:
+    client, stub = stubbed_lambda()
+    stub.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
+    stub.add_client_error("invoke", "ServiceException", http_status_code=500)
+    stub.add_response("invoke", {"StatusCode": 200, "Payload": io.BytesIO(b'{"ok": true}')}, INVOKE_PARAMS)
+    with stub:
+        result = Target.deployed(deployment(), lambda: client, timeout=10).invoke({})
+    assert result.body == {"ok": True}
+    stub.assert_no_pending_responses()
+
+
+def test_throttling_that_outlasts_the_timeout_says_so() -> None:
+    client, stub = stubbed_lambda()
+    for _ in range(100):
+        stub.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
+    with stub, pytest.raises(InvokeError, match="still throttled after retrying"):
+        Target.deployed(deployment(), lambda: client, timeout=0.3).invoke({})
+
+
+def test_access_denied_names_the_permission_and_resource() -> None:
+    client, stub = stubbed_lambda()
+    stub.add_client_error("invoke", "AccessDeniedException", http_status_code=403)
+    with stub, pytest.raises(InvokeError, match=r"lambda:InvokeFunction on arn:aws:lambda:<region>:<account>:function:orders:\*"):
+        Target.deployed(deployment(), lambda: client).invoke({})
+
+
+class FakeInvoker:
+    """An in-memory invoker: answers per version from a table; records the qualifiers used."""
+
+    def __init__(self, answers):
+        self.answers, self.calls = answers, []
+
+    def invoke(self, payload, *, qualifier, timeout):
+        self.calls.append(qualifier)
+        return Invocation(200, json.dumps(self.answers[qualifier]).encode(), executed_version=qualifier)
+
+
+def make_pair(current_answer, new_answer):
+    invoker = FakeInvoker({"1": current_answer, "2": new_answer})
+    current = Target(invoker, "1", function_name="orders")
+    return Target(invoker, "2", function_name="orders", current=current), invoker
+
+
+def test_compare_passes_when_only_ignored_paths_differ() -> None:
+    target, invoker = make_pair(
+        json.loads(proxy(200, {"id": "ORD-1", "at": "10:00", "items": [{"sku": "A", "ts": 1}]})),
+        json.loads(proxy(200, {"id": "ORD-1", "at": "10:05", "items": [{"sku": "A", "ts": 2}]})),
+    )
+    assert target.compare({"x": 1}, ignore=["/at", "/items/*/ts"]) == []
+    assert invoker.calls == ["1", "2"]
+
+
+def test_compare_lists_every_difference_outside_ignored_paths() -> None:
+    target, _ = make_pair(
+        json.loads(proxy(200, {"id": "ORD-1", "total": 10})),
+        json.loads(proxy(201, {"id": "ORD-1", "total": 12, "extra": True})),
+    )
+    with pytest.raises(ExpectationFailed) as info:
+        target.compare({"x": 1})
+    assert "version 2 of orders answers an inline event differently from version 1" in str(info.value)
+    paths = [d.path for d in info.value.differences]
+    assert paths == ["status", "/extra", "/total"]
+
+
+def test_compare_without_a_known_current_version_says_how_to_fix() -> None:
+    target = Target(FakeInvoker({}), "2", function_name="orders")
+    with pytest.raises(TargetError, match="HOOKKIT_CURRENT_VERSION"):
+        target.compare({})
+
+
+def test_a_relative_event_without_a_base_dir_and_unserialisable_events_are_config_errors() -> None:
+    target = Target(FakeInvoker({"2": {}}), "2", function_name="orders")
+    with pytest.raises(ConfigurationError, match="relative"):
+        target.invoke("events/x.json")
+    with pytest.raises(ConfigurationError, match="not JSON-serialisable"):
+        target.invoke({"when": object()})
+
+
+def test_recorded_events_become_one_check_each(tmp_path) -> None:
+    folder = tmp_path / "events"
+    (folder / "schemas").mkdir(parents=True)
+    (folder / "get_order.json").write_text('{"action": "status", "orderId": "ORD-1"}')
+    (folder / "get_order.expect.json").write_text(
+        '{"status": 200, "schema": "schemas/order.json", "fields": {"order.status": "CREATED"}}'
+    )
+    (folder / "ping.json").write_text('{"action": "ping"}')
+    (folder / "schemas" / "order.json").write_text(
+        '{"type": "object", "required": ["order"], "properties": {"order": {"type": "object"}}}'
+    )
+    registry = HookRegistry()
+    checks = recorded_events(folder, registry=registry, timeout=5)
+    assert [c.name for c in checks] == ["events/get_order", "events/ping"]
+    assert all(c.params == ("target",) and c.options.timeout == 5 for c in checks)
+
+    class Answers:
+        def invoke(self, payload, *, qualifier, timeout):
+            event = json.loads(payload)
+            answer = {"order": {"status": "CREATED"}} if event["action"] == "status" else {"pong": True}
+            return Invocation(200, json.dumps(answer).encode())
+
+    target = Target(Answers(), "2", function_name="orders", base_dir=tmp_path)
+    for check in checks:
+        check.func(target)  # passes: the expectation holds
+
+    class Wrong(Answers):
+        def invoke(self, payload, *, qualifier, timeout):
+            return Invocation(200, b'{"order": {"status": "CANCELLED"}}')
+
+    with pytest.raises(ExpectationFailed) as info:
+        checks[0].func(Target(Wrong(), "2", function_name="orders"))
+    assert [d.path for d in info.value.differences] == ["/order/status"]
+
+
+def test_a_broken_recorded_event_fails_at_registration_naming_the_file(tmp_path) -> None:
+    (tmp_path / "bad.json").write_text('{"action": "status",\n  oops}')
+    with pytest.raises(ConfigurationError) as info:
+        recorded_events(tmp_path, registry=HookRegistry())
+    assert "bad.json" in str(info.value) and "line 2" in str(info.value)
