@@ -102,6 +102,31 @@ def discover(
     )
 
 
+def find_current_version(deployment_id: str, target: LambdaTarget, *, codedeploy: Callable[[], Any]) -> str:
+    """The version a deployment replaces, asked of CodeDeploy only when a check needs it.
+
+    SAM can pass the new version (``!GetAtt Fn.Version.Version``) but not the one it replaces,
+    and ``target.compare`` needs both; the deployment targets know it. Kept out of
+    :func:`discover` so hooks that never compare make no extra call and need no extra permission.
+    """
+    try:
+        found = _CodeDeployReader(deployment_id, codedeploy).lambda_target()
+    except _StepFailed as exc:
+        raise DiscoveryError(
+            f"the current version of {target.function_name} is unknown: deployment-targets: {exc}; "
+            f"set {ENV_CURRENT_VERSION} on the hook function to provide it",
+            [("deployment-targets", str(exc))],
+        ) from None
+    same = found.function_name.split(":")[-1] == target.function_name.split(":")[-1]
+    if not same or found.target_version != target.target_version or found.current_version is None:
+        raise DiscoveryError(
+            f"the current version of {target.function_name} is unknown: CodeDeploy's target is "
+            f"{found.function_name}:{found.target_version} (current {found.current_version}), not "
+            f"{target.function_name}:{target.target_version}; set {ENV_CURRENT_VERSION}"
+        )
+    return found.current_version
+
+
 def _from_environment(environ: Mapping[str, str]) -> LambdaTarget:
     """Blank counts as unset: templates often pass an empty parameter rather than none."""
     function = (environ.get(ENV_FUNCTION) or "").strip()

@@ -171,9 +171,14 @@ class HookHandler:
         )
 
     def _target(self, deployment: Deployment, check: Check, timeout: float) -> Any:
+        from .discovery import find_current_version
         from .target import Target
 
-        return Target.deployed(deployment, self.clients.factory("lambda"), base_dir=check.base_dir, timeout=timeout)
+        def find_current() -> str:
+            return find_current_version(deployment.deployment_id, deployment.target, codedeploy=self.clients.factory("codedeploy"))
+
+        return Target.deployed(deployment, self.clients.factory("lambda"), base_dir=check.base_dir, timeout=timeout,
+                               find_current=find_current)
 
     def _api(self, check: Check, timeout: float) -> Any:
         from .smoke import Api

@@ -178,22 +178,27 @@ class Target:
         version: str,
         *,
         function_name: str,
-        current: "Target | None" = None,
+        current: "Target | Callable[[], str] | None" = None,
         base_dir: Path | None = None,
         timeout: float = 30.0,
     ) -> None:
         self.invoker = invoker
         self.version = version
         self.function_name = function_name
-        self._current = current
+        self._current = current  # a Target, or a callable that finds the current version on demand
         self.base_dir = base_dir
         self.timeout = timeout
 
     @classmethod
     def deployed(
-        cls, deployment: Deployment, lambda_client: Callable[[], Any], *, base_dir: Path | None = None, timeout: float = 30.0
+        cls, deployment: Deployment, lambda_client: Callable[[], Any], *, base_dir: Path | None = None,
+        timeout: float = 30.0, find_current: Callable[[], str] | None = None,
     ) -> "Target":
-        """The deployment's target version, and its current version when known."""
+        """The deployment's target version, and its current version when known.
+
+        ``find_current`` looks the current version up when discovery did not give it (SAM's
+        environment shortcut names only the new version); it runs only if a check needs it.
+        """
         found = deployment.target
         if not isinstance(found, LambdaTarget):
             kind = type(found).__name__ if found is not None else "no target"
@@ -203,7 +208,7 @@ class Target:
             )
         invoker = LambdaInvoker(lambda_client, found.function_name)
         target_version = require_version(found.function_name, found.target_version)
-        current = None
+        current: Target | Callable[[], str] | None = find_current
         if found.current_version is not None:
             current = cls(invoker, require_version(found.function_name, found.current_version),
                           function_name=found.function_name, base_dir=base_dir, timeout=timeout)
@@ -218,6 +223,10 @@ class Target:
                 f"the current version of {self.function_name} is not known; set HOOKKIT_CURRENT_VERSION "
                 "or let discovery read it from CodeDeploy"
             )
+        if not isinstance(self._current, Target):
+            version = require_version(self.function_name, self._current())
+            self._current = Target(self.invoker, version, function_name=self.function_name,
+                                   base_dir=self.base_dir, timeout=self.timeout)
         return self._current
 
     def invoke(self, event: Mapping[str, Any] | list | str | os.PathLike[str], *, timeout: float | None = None) -> InvokeResult:

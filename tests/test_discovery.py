@@ -13,7 +13,7 @@ from botocore.exceptions import NoRegionError
 from botocore.stub import Stubber
 
 from hookkit.deployment import Deployment, EcsTarget, LambdaTarget
-from hookkit.discovery import discover
+from hookkit.discovery import discover, find_current_version
 from hookkit.errors import ConfigurationError, DiscoveryError
 from hookkit.phases import Phase
 
@@ -516,3 +516,41 @@ def test_connection_failure_names_the_call() -> None:
          f"EndpointConnectionError calling ListDeploymentTargets: {failure}"),
         ("appspec", f"EndpointConnectionError calling GetDeployment: {failure}"),
     ]
+
+
+# --- the current version, on demand -------------------------------------------------------------
+
+
+def test_find_current_version_reads_the_deployment_targets(stub: Stubber, factory: Factory) -> None:
+    stub_targets(stub, lambda_target())
+    assert find_current_version(DEP, LambdaTarget("orders", "8"), codedeploy=factory) == "7"
+
+
+def test_find_current_version_refuses_a_different_target(stub: Stubber, factory: Factory) -> None:
+    stub_targets(stub, lambda_target())
+    with pytest.raises(DiscoveryError, match="CodeDeploy's target is orders:8.*not payments:8; set HOOKKIT_CURRENT_VERSION"):
+        find_current_version(DEP, LambdaTarget("payments", "8"), codedeploy=factory)
+
+
+def test_find_current_version_denied_says_what_to_set(stub: Stubber, factory: Factory) -> None:
+    deny(stub, "list_deployment_targets", "codedeploy:ListDeploymentTargets")
+    with pytest.raises(DiscoveryError, match="codedeploy:ListDeploymentTargets.*set HOOKKIT_CURRENT_VERSION"):
+        find_current_version(DEP, LambdaTarget("orders", "8"), codedeploy=factory)
+
+
+def test_target_current_is_looked_up_only_when_used(stub: Stubber, factory: Factory) -> None:
+    from hookkit.target import Target
+
+    deployment = discover(DEP, "exec-1", codedeploy=factory, phase="pre",
+                          environ={"HOOKKIT_FUNCTION": "orders", "HOOKKIT_TARGET_VERSION": "8"})
+    asked = []
+
+    def find() -> str:
+        asked.append(1)
+        return find_current_version(DEP, deployment.target, codedeploy=factory)
+
+    target = Target.deployed(deployment, lambda: None, find_current=find)
+    assert (asked, factory.calls) == ([], 0)
+    stub_targets(stub, lambda_target())
+    assert target.current.version == "7" and target.current.version == "7"
+    assert asked == [1]
