@@ -56,10 +56,10 @@ class Scope:
             return self.context
         if name == "target":
             if self._target is None:
-                raise ConfigurationError(f"check {check.name!r} asks for a target, but this run has none")
+                raise ConfigurationError(f"check {check.name!r} asks for a target, but this run has none (hookkit run: pass --target)")
             return self._target(self.deployment(), check, timeout)
         if name == "api":
             if self._api is None:
-                raise ConfigurationError(f"check {check.name!r} asks for an api, but this run has none")
+                raise ConfigurationError(f"check {check.name!r} asks for an api, but this run has none (hookkit run: pass --api)")
             return self._api(check, timeout)
         raise ConfigurationError(f"check {check.name!r} asks for unknown parameter {name!r}")

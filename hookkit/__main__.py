@@ -1,0 +1,7 @@
+"""``python -m hookkit`` is the ``hookkit`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

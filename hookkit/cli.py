@@ -1,0 +1,247 @@
+"""``hookkit run``: the checks that guard production, run in CI before any deployment.
+
+    hookkit run CHECKS [--phase pre|post|all] [--target TARGET] [--current TARGET]
+                       [--api URL|local] [--parameter KEY=VALUE] [--junit-xml FILE] [--json FILE]
+
+TARGET is ``local:TEMPLATE#LogicalId[@CODE_DIR]`` (the function's own code, in-process; ``@`` runs
+another build of it) or ``NAME_OR_ARN:VERSION`` (a deployed version, through boto3 as the hook
+does). Exit codes: 0 every check passed, 1 a check did not, 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence, TextIO
+
+from .clients import Clients
+from .deployment import Deployment, LambdaTarget
+from .errors import ConfigurationError, HookkitError
+from .loader import import_checks
+from .outcome import Outcome, RunResult
+from .phases import Phase
+from .registry import Check, HookRegistry, default_registry
+from .reports import table, write_json, write_junit
+from .runner import DEFAULT_MAX_WORKERS, run_phase
+from .scope import Scope
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PHASES = {
+    "pre": (Phase.BEFORE_ALLOW_TRAFFIC,),
+    "post": (Phase.AFTER_ALLOW_TRAFFIC,),
+    "all": (Phase.BEFORE_ALLOW_TRAFFIC, Phase.AFTER_ALLOW_TRAFFIC),
+}
+LOCAL_API_URL = "local"
+
+
+@dataclass
+class TargetSpec:
+    """What ``--target``/``--current`` named, made ready to build ``target`` for each check."""
+
+    text: str
+    function_name: str
+    version: str
+    invoker: Any
+    local: Any = None  # the FunctionSpec of a local target
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_target(text: str, *, parameters: dict[str, str], clients: Clients) -> TargetSpec:
+    """``local:TEMPLATE#ID[@CODE_DIR]`` or ``NAME_OR_ARN:VERSION``; errors say which form was expected."""
+    if text.startswith("local:"):
+        from .local import LocalInvoker
+        from .sam import function_spec
+
+        rest = text[len("local:"):]
+        template, sep, logical = rest.partition("#")
+        if not sep or not template or not logical:
+            raise ConfigurationError(
+                f"--target {text!r}: a local target is local:TEMPLATE#LogicalId, e.g. local:template.yaml#OrdersFunction"
+            )
+        logical, _, code_dir = logical.partition("@")
+        spec = function_spec(template, logical, parameters=parameters, code_uri=code_dir or None)
+        version = f"local:{code_dir}" if code_dir else "local"
+        invoker = LocalInvoker(spec, version=version)
+        invoker.load()
+        return TargetSpec(text, spec.function_name, version, invoker, spec, list(spec.warnings))
+    from .target import LambdaInvoker, require_version
+
+    name, sep, version = text.rpartition(":")
+    if not sep or not name:
+        raise ConfigurationError(
+            f"--target {text!r}: name a deployed version as NAME_OR_ARN:VERSION (e.g. orders:7), "
+            "or the function's code as local:template.yaml#LogicalId"
+        )
+    require_version(name, version)
+    return TargetSpec(text, name, version, LambdaInvoker(clients.factory("lambda"), name))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hookkit", description="CodeDeploy lifecycle hooks that always report.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run checks against the function's code or a deployed version")
+    run.add_argument("checks", metavar="CHECKS", help="a module name, or a path to a checks file or folder")
+    run.add_argument("--phase", choices=sorted(PHASES), default="all", help="which checks to run (default: all)")
+    run.add_argument("--target", help="local:TEMPLATE#LogicalId[@CODE_DIR] or NAME_OR_ARN:VERSION")
+    run.add_argument("--current", help="the version the target replaces, same forms as --target (for target.compare)")
+    run.add_argument("--api", help="base URL for api smoke calls, or 'local' to serve them from a local target")
+    run.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a template parameter of a local target (repeatable)")
+    run.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report")
+    run.add_argument("--json", metavar="FILE", help="write every outcome as JSON")
+    run.add_argument("--workers", type=int, default=DEFAULT_MAX_WORKERS, help="checks run at once (default: %(default)s)")
+    run.add_argument("--deadline", type=float, default=900.0, metavar="SECONDS",
+                     help="stop the whole run after this long, as a hook's Lambda would (default: %(default)s)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run_command(args, stdout=sys.stdout, stderr=sys.stderr)
+    except HookkitError as exc:
+        print(f"hookkit: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parameters(pairs: list[str]) -> dict[str, str]:
+    parameters = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigurationError(f"--parameter {pair!r}: write it as KEY=VALUE, e.g. --parameter Stage=dev")
+        parameters[key.strip()] = value
+    return parameters
+
+
+def run_command(
+    args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO, registry: HookRegistry | None = None,
+    clients: Clients | None = None,
+) -> int:
+    registry = registry if registry is not None else default_registry
+    clients = clients if clients is not None else Clients()
+    parameters = _parameters(args.parameter)
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))  # module names resolve from where CI runs, as paths do
+    import_checks(args.checks, registry=registry, source="CHECKS")
+    phases = [p for p in PHASES[args.phase] if registry.checks(p)] or list(PHASES[args.phase])
+    if not any(registry.checks(p) for p in phases):
+        raise ConfigurationError(f"CHECKS {args.checks!r} declares no checks for --phase {args.phase}")
+    target = parse_target(args.target, parameters=parameters, clients=clients) if args.target else None
+    current = parse_target(args.current, parameters=parameters, clients=clients) if args.current else None
+    for spec in (target, current):
+        for warning in spec.warnings if spec else ():
+            print(f"hookkit: warning: {warning}", file=stderr)
+    api = _api_factory(args.api, target, clients)
+
+    results = []
+    progress = Progress(stderr, total=sum(len(registry.checks(p)) for p in phases))
+    for phase in phases:
+        scope = Scope(
+            deployment=lambda phase=phase: _deployment(phase, target, current),
+            target=_target_factory(target, current),
+            api=api,
+        )
+        results.append(
+            run_phase(
+                registry.checks(phase), phase, provide=scope.provide, deadline=time.monotonic() + args.deadline,
+                max_workers=args.workers, on_outcome=progress.update,
+            )
+        )
+    progress.done()
+    colour = stdout.isatty() and not os.environ.get("NO_COLOR")
+    print(table(results, colour=colour), file=stdout)
+    if args.junit_xml:
+        print(f"JUnit XML written to {write_junit(results, args.junit_xml)}", file=stderr)
+    if args.json:
+        print(f"JSON written to {write_json(results, args.json)}", file=stderr)
+    return EXIT_OK if all(r.verdict.value == "Succeeded" for r in results) else EXIT_FAILED
+
+
+def _deployment(phase: Phase, target: TargetSpec | None, current: TargetSpec | None) -> Deployment:
+    lambda_target = None
+    if target is not None:
+        lambda_target = LambdaTarget(target.function_name, target.version, current_version=current.version if current else None)
+    return Deployment("local-run", "local-run", phase, lambda_target, source="command line")
+
+
+def _target_factory(target: TargetSpec | None, current: TargetSpec | None) -> Callable[[Deployment, Check, float], Any] | None:
+    if target is None:
+        return None
+    from .target import Target
+
+    def make(deployment: Deployment, check: Check, timeout: float) -> Any:
+        previous = None
+        if current is not None:
+            previous = Target(current.invoker, current.version, function_name=current.function_name,
+                              base_dir=check.base_dir, timeout=timeout)
+        return Target(target.invoker, target.version, function_name=target.function_name, current=previous,
+                      base_dir=check.base_dir, timeout=timeout)
+
+    return make
+
+
+def _api_factory(api: str | None, target: TargetSpec | None, clients: Clients) -> Callable[[Check, float], Any]:
+    from .smoke import Api
+
+    if api == LOCAL_API_URL:
+        if target is None or target.local is None:
+            raise ConfigurationError("--api local serves smoke calls from the function's code: also pass --target local:TEMPLATE#LogicalId")
+        routes = target.local.routes
+        if not routes:
+            raise ConfigurationError(
+                f"--api local: {target.local.logical_id} has no Api or HttpApi events in the template, so no route reaches it"
+            )
+        return _in_process_api(target)
+    if api:
+        return lambda check, timeout: Api(api, timeout=timeout, base_dir=check.base_dir)
+    return lambda check, timeout: Api.from_environment(
+        os.environ, timeout=timeout, base_dir=check.base_dir, cloudformation=clients.factory("cloudformation")
+    )
+
+
+def _in_process_api(target: TargetSpec) -> Callable[[Check, float], Any]:
+    """Smoke calls answered by the local function's handler, routed by the template's API events."""
+    from .apigw import Route
+    from .sam import CATCH_ALL_PATH
+    from .smoke import Api
+
+    spec = target.local
+    routes = [Route(r.method, "/{proxy+}" if r.path == CATCH_ALL_PATH else r.path) for r in spec.routes]
+    versions = {r.payload_version for r in spec.routes}
+    if len(versions) > 1:
+        raise ConfigurationError(
+            f"--api local: {spec.logical_id} is behind both a REST API (payload 1.0) and an HTTP API (2.0); "
+            "hookkit serves one shape locally, so point the checks at one API with --api URL"
+        )
+    (version,) = versions
+    return lambda check, timeout: Api.in_process(
+        target.invoker.call, routes, payload_version=version, timeout=timeout, base_dir=check.base_dir
+    )
+
+
+class Progress:
+    """One line that counts finished checks: rewritten in place on a terminal, a line per check elsewhere."""
+
+    def __init__(self, stream: TextIO, total: int) -> None:
+        self.stream, self.total, self.finished, self.failed = stream, total, 0, 0
+        self.tty = stream.isatty()
+
+    def update(self, outcome: Outcome) -> None:
+        self.finished += 1
+        self.failed += not outcome.passed
+        line = f"[{self.finished}/{self.total}] {outcome.status.value:<9} {outcome.name}"
+        if self.tty:
+            self.stream.write(f"\r\033[K{line}  ({self.failed} not passed)")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\r\033[K")
+            self.stream.flush()

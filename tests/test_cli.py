@@ -1,0 +1,128 @@
+"""``hookkit run``: exit codes, reports CI reads, local targets and the in-process API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from hookkit import default_registry, loader
+from hookkit.cli import main
+
+HERE = Path(__file__).parent / "fixtures" / "cli"
+TEMPLATE = HERE / "template.yaml"
+CHECKS = HERE / "checks.py"
+GOOD = f"local:{TEMPLATE}#ItemsFunction"
+BAD = f"local:{TEMPLATE}#ItemsFunction@{HERE / 'bad'}"
+
+
+@pytest.fixture(autouse=True)
+def fresh_default_registry():
+    """Each run imports its checks into an empty default registry, as a new process would."""
+    saved, saved_paths = dict(default_registry._checks), dict(loader._by_path)
+    default_registry._checks.clear()
+    loader._by_path.clear()
+    yield
+    default_registry._checks.clear()
+    default_registry._checks.update(saved)
+    loader._by_path.clear()
+    loader._by_path.update(saved_paths)
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(["run", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_good_build_passes_every_phase(capsys, tmp_path) -> None:
+    code, out, err = run(capsys, CHECKS, "--target", GOOD, "--current", GOOD, "--api", "local",
+                         "--json", tmp_path / "out.json")
+    assert code == 0, out + err
+    assert "BeforeAllowTraffic: Succeeded" in out and "AfterAllowTraffic: Succeeded" in out
+    assert "[3/3]" in err  # the progress line counted every check
+    assert "GetAtt ItemsTable.Arn" in err  # the unresolvable intrinsic is named in a warning
+    report = json.loads((tmp_path / "out.json").read_text())
+    assert report["passed"] is True
+    assert [c["name"] for p in report["phases"] for c in p["checks"]] == ["greets", "same_as_current", "item_answers"]
+
+
+def test_a_broken_build_fails_with_differences_in_the_junit_report(capsys, tmp_path) -> None:
+    junit = tmp_path / "reports" / "hookkit.xml"
+    code, out, _ = run(capsys, CHECKS, "--target", BAD, "--current", GOOD, "--api", "local", "--junit-xml", junit)
+    assert code == 1
+    assert "BeforeAllowTraffic: Failed" in out and "AfterAllowTraffic: Failed" in out
+    suites = ET.parse(junit).getroot()
+    cases = {c.get("name"): c for c in suites.iter("testcase")}
+    assert set(cases) == {"greets", "same_as_current", "item_answers"}
+    greets = cases["greets"].find("failure")
+    assert greets is not None and "/greeting: expected 'hello ci', got 'hi ci'" in greets.text
+    compare = cases["same_as_current"].find("failure")
+    assert compare is not None and "/greeting" in compare.text
+    api = cases["item_answers"].find("failure")
+    assert api is not None and "status: expected 200, got 500" in api.text
+    assert suites.find("testsuite").get("failures") == "2"
+
+
+def test_parameters_override_template_defaults(capsys) -> None:
+    code, out, _ = run(capsys, CHECKS, "--phase", "pre", "--target", GOOD, "--current", GOOD,
+                       "--parameter", "Greeting=hola")
+    assert code == 1
+    assert "expected 'hello ci', got 'hola ci'" in out
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        ([HERE / "missing.py"], "checks file"),
+        (["no_such_checks_module_xyz"], "'no_such_checks_module_xyz' was not found"),
+        ([CHECKS, "--target", f"local:{TEMPLATE}#NoSuchFunction"], "NoSuchFunction"),
+        ([CHECKS, "--target", f"local:{HERE / 'nope.yaml'}#ItemsFunction"], "nope.yaml"),
+        ([CHECKS, "--target", "local:template.yaml"], "local:TEMPLATE#LogicalId"),
+        ([CHECKS, "--target", "orders:$LATEST"], "published version number only"),
+        ([CHECKS, "--target", "orders"], "NAME_OR_ARN:VERSION"),
+        ([CHECKS, "--target", GOOD, "--parameter", "Nope=1"], "'Nope'"),
+        ([CHECKS, "--target", GOOD, "--parameter", "novalue"], "KEY=VALUE"),
+        ([CHECKS, "--api", "local"], "--api local serves smoke calls from the function's code"),
+        ([CHECKS, "--target", f"local:{TEMPLATE}#ItemsFunction@{HERE / 'no-such-dir'}"], "no-such-dir"),
+    ],
+)
+def test_usage_and_configuration_errors_exit_2_naming_the_input(capsys, args, fragment) -> None:
+    code, _, err = run(capsys, *args)
+    assert code == 2
+    assert err.startswith("hookkit: error: ")
+    assert fragment in err
+
+
+def test_a_handler_that_does_not_import_is_named(capsys) -> None:
+    target = f"local:{TEMPLATE}#BrokenFunction"
+    code, out, err = run(capsys, CHECKS, "--phase", "pre", "--target", target)
+    assert code == 2
+    assert "handler 'app.handler'" in err and "no_such_module_for_hookkit_tests" in err
+
+
+def test_without_checks_for_the_phase_it_is_a_usage_error(capsys, tmp_path) -> None:
+    only_pre = tmp_path / "only_pre.py"
+    only_pre.write_text("from hookkit import pre_traffic\n\n@pre_traffic\ndef a():\n    pass\n")
+    code, _, err = run(capsys, only_pre, "--phase", "post")
+    assert code == 2 and "declares no checks for --phase post" in err
+
+
+def test_as_a_subprocess_the_exit_code_and_files_are_what_ci_sees(tmp_path) -> None:
+    junit = tmp_path / "junit.xml"
+    env = {**os.environ, "NO_COLOR": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "hookkit", "run", str(CHECKS), "--phase", "pre", "--target", GOOD, "--current", BAD,
+         "--junit-xml", str(junit)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "same_as_current" in done.stdout and "\033[" not in done.stdout
+    assert ET.parse(junit).getroot().find("testsuite").get("tests") == "2"
+    usage = subprocess.run([sys.executable, "-m", "hookkit", "run"], capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 2 and "CHECKS" in usage.stderr
