@@ -36,6 +36,7 @@ import binascii
 import functools
 import json
 import os
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from email.message import Message
@@ -331,13 +332,36 @@ def _schema_differences(validator: Validator, body: Any, where: str) -> list[Dif
         errors = sorted(validator.iter_errors(body), key=_error_order)
     except Unresolvable as exc:
         raise _unresolvable(exc, where) from None
-    # A `false` (sub)schema rejects everything and has no keyword: the constraint is `False`.
-    return [
-        _redacted(Difference(to_pointer(e.absolute_path),
-                             False if e.validator is None else {e.validator: e.validator_value},
-                             e.instance), expected_too=False)
-        for e in errors
-    ]
+    # jsonschema raises `required` once per missing property, each carrying the whole list
+    found: list[Difference] = []
+    for difference in (d for e in errors for d in _violation(e)):
+        if difference not in found:
+            found.append(difference)
+    return [_redacted(d, expected_too=False) for d in found]
+
+
+def _violation(error: Any) -> list[Difference]:
+    """One jsonschema error as differences that point at the property concerned.
+
+    ``required`` and ``additionalProperties`` fail on the parent object; reporting the whole
+    object as "actual" hides which property is missing or unexpected, so each gets its own
+    pointer. A ``false`` (sub)schema rejects everything and has no keyword: its constraint is
+    ``False``.
+    """
+    path = list(error.absolute_path)
+    instance, keyword = error.instance, error.validator
+    if keyword == "required" and isinstance(instance, dict):
+        return [Difference(to_pointer([*path, name]), "required", MISSING)
+                for name in error.validator_value if name not in instance]
+    if keyword == "additionalProperties" and error.validator_value is False and isinstance(instance, dict):
+        declared = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        patterns = error.schema.get("patternProperties", {}) if isinstance(error.schema, dict) else {}
+        extra = [k for k in instance if k not in declared and not any(re.search(p, k) for p in patterns)]
+        if extra:
+            return [Difference(to_pointer([*path, name]), "no such property (additionalProperties: false)",
+                               instance[name]) for name in extra]
+    constraint = False if keyword is None else {keyword: error.validator_value}
+    return [Difference(to_pointer(path), constraint, instance)]
 
 
 def _error_order(error: Any) -> tuple[tuple[tuple[int, int, str], ...], tuple[str, ...]]:
