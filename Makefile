@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/python -m hookkit.demo
+	$(BIN)/python example_hooks/demo.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -22,7 +22,7 @@ from .phases import Phase
 from .registry import Check, HookRegistry, default_registry
 from .reporting import ACTION, report_status
 from .runner import DEFAULT_MAX_WORKERS, run_phase
-from .scope import Scope
+from .scope import ApiFactory, Scope
 
 DEFAULT_RESERVE_MS = 5000
 #: Without a Lambda context (a direct call), behave like the longest Lambda can live.
@@ -35,7 +35,8 @@ class HookHandler:
 
     ``phase`` pins the lifecycle event (else ``HOOKKIT_PHASE``, else discovery); ``checks`` names
     modules to import per delivery (else ``HOOKKIT_CHECKS``; none if the registry is already
-    filled by the caller's own imports).
+    filled by the caller's own imports). ``api`` replaces how smoke-call clients are made (by
+    default from ``HOOKKIT_API_*``), e.g. to serve them in-process.
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class HookHandler:
         environ: Mapping[str, str] | None = None,
         reserve_ms: int | None = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        api: ApiFactory | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry if registry is not None else default_registry
@@ -57,6 +59,7 @@ class HookHandler:
         self._environ = environ
         self.reserve_ms = reserve_ms
         self.max_workers = max_workers
+        self._api_factory = api
         self.clock = clock
 
     @property
@@ -167,7 +170,7 @@ class HookHandler:
             deployment=discover_deployment,
             context=context,
             target=self._target,
-            api=self._api,
+            api=self._api_factory or self._api,
         )
 
     def _target(self, deployment: Deployment, check: Check, timeout: float) -> Any:
