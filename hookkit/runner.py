@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ContextManager, Sequence
 
 from .errors import ExpectationFailed, HookkitError
 from .outcome import Outcome, RunResult, Status
@@ -25,6 +25,8 @@ from .registry import Check
 
 #: ``provide(parameter_name, check, timeout_seconds)`` -> the value passed to the check.
 Provider = Callable[[str, Check, float], Any]
+#: ``around(check)`` -> a context manager entered in the check's own thread (tracing subsegments).
+Around = Callable[[Check], ContextManager[Any]]
 
 DEFAULT_MAX_WORKERS = 16
 
@@ -56,6 +58,7 @@ def run_checks(
     deadline: float,
     max_workers: int = DEFAULT_MAX_WORKERS,
     on_outcome: Callable[[Outcome], None] | None = None,
+    around: Around | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[Outcome]:
     """Run ``checks`` and return one outcome per check, in the order given.
@@ -92,7 +95,7 @@ def run_checks(
         timeout = max(0.0, state.deadline - now)
         thread = threading.Thread(
             target=_attempt_thread,
-            args=(state.check, provide, timeout, state.token, results),
+            args=(state.check, provide, timeout, state.token, results, around),
             name=f"hookkit-check-{state.check.name}",
             daemon=True,
         )
@@ -165,8 +168,18 @@ def _outcome(state: _CheckState, now: float) -> Outcome:
     )
 
 
-def _attempt_thread(check: Check, provide: Provider, timeout: float, token: int, results: queue.SimpleQueue) -> None:
-    results.put((token, call_check(check, provide, timeout)))
+def _attempt_thread(
+    check: Check, provide: Provider, timeout: float, token: int, results: queue.SimpleQueue, around: Around | None
+) -> None:
+    if around is None:
+        results.put((token, call_check(check, provide, timeout)))
+        return
+    try:
+        with around(check):
+            attempt = call_check(check, provide, timeout)
+    except BaseException as exc:  # noqa: BLE001 - instrumentation must never lose an outcome
+        attempt = _Attempt(Status.ERROR, f"hookkit instrumentation failed: {type(exc).__name__}: {exc}")
+    results.put((token, attempt))
 
 
 def call_check(check: Check, provide: Provider, timeout: float) -> _Attempt:
@@ -209,6 +222,7 @@ def run_phase(
     deadline: float,
     max_workers: int = DEFAULT_MAX_WORKERS,
     on_outcome: Callable[[Outcome], None] | None = None,
+    around: Around | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> RunResult:
     """Run one phase's checks and derive the verdict; a phase with no checks fails closed."""
@@ -216,6 +230,7 @@ def run_phase(
     if not checks:
         return RunResult.failed(phase, f"no checks are registered for {phase}; a hook that checks nothing must not approve a deployment")
     outcomes = run_checks(
-        checks, provide=provide, deadline=deadline, max_workers=max_workers, on_outcome=on_outcome, clock=clock
+        checks, provide=provide, deadline=deadline, max_workers=max_workers, on_outcome=on_outcome,
+        around=around, clock=clock,
     )
     return RunResult.from_outcomes(phase, outcomes, duration_ms=(clock() - started) * 1000.0)

@@ -254,3 +254,31 @@ def test_only_non_blocking_checks_never_succeed() -> None:
     outs = [Outcome(name="c", phase=PRE, status=Status.PASSED, blocking=False)]
     verdict, reason = decide(outs)
     assert verdict is Verdict.FAILED and "no blocking check" in reason
+
+
+def test_around_wraps_each_attempt_in_the_checks_own_thread() -> None:
+    import contextlib
+
+    seen = []
+
+    @contextlib.contextmanager
+    def around(check):
+        seen.append((check.name, threading.current_thread().name))
+        yield
+
+    registry = HookRegistry()
+    registry.pre_traffic(lambda: None, name="a")
+    registry.pre_traffic(lambda: False, name="b", retries=1, retry_delay=0)
+    outcomes = run(registry, around=around)
+    assert [o.status for o in outcomes] == [Status.PASSED, Status.FAILED]
+    assert sorted(seen) == [("a", "hookkit-check-a"), ("b", "hookkit-check-b"), ("b", "hookkit-check-b")]
+
+
+def test_broken_instrumentation_is_an_error_outcome_not_a_lost_one() -> None:
+    def around(check):
+        raise RuntimeError("no segment")
+
+    registry = HookRegistry()
+    registry.pre_traffic(lambda: None, name="a")
+    (outcome,) = run(registry, around=around)
+    assert outcome.status is Status.ERROR and "instrumentation failed: RuntimeError: no segment" in outcome.message
