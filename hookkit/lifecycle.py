@@ -17,7 +17,9 @@ from .errors import ConfigurationError, EventError, HookkitError, ReportError
 from .event import HookEvent, parse_event
 from .loader import import_checks
 from .log import logger
-from .outcome import Outcome, RunResult, Status
+from .observability import Observer
+from .outcome import RunResult
+from .redact import redact_value
 from .phases import Phase
 from .registry import Check, HookRegistry, default_registry
 from .reporting import ACTION, report_status
@@ -27,7 +29,6 @@ from .scope import ApiFactory, Scope
 DEFAULT_RESERVE_MS = 5000
 #: Without a Lambda context (a direct call), behave like the longest Lambda can live.
 NO_CONTEXT_BUDGET_MS = 900_000
-_LOG_LEVEL = {Status.PASSED: "info", Status.SKIPPED: "warning"}
 
 
 class HookHandler:
@@ -36,7 +37,8 @@ class HookHandler:
     ``phase`` pins the lifecycle event (else ``HOOKKIT_PHASE``, else discovery); ``checks`` names
     modules to import per delivery (else ``HOOKKIT_CHECKS``; none if the registry is already
     filled by the caller's own imports). ``api`` replaces how smoke-call clients are made (by
-    default from ``HOOKKIT_API_*``), e.g. to serve them in-process.
+    default from ``HOOKKIT_API_*``), e.g. to serve them in-process; ``metrics`` and ``tracer``
+    replace Powertools' (see :mod:`hookkit.observability`).
     """
 
     def __init__(
@@ -50,6 +52,8 @@ class HookHandler:
         reserve_ms: int | None = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
         api: ApiFactory | None = None,
+        metrics: Any = None,
+        tracer: Any = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry if registry is not None else default_registry
@@ -60,6 +64,7 @@ class HookHandler:
         self.reserve_ms = reserve_ms
         self.max_workers = max_workers
         self._api_factory = api
+        self._metrics, self._tracer = metrics, tracer
         self.clock = clock
 
     @property
@@ -75,14 +80,15 @@ class HookHandler:
             logger.error("unusable hook event, no status can be reported", error=str(exc), field=exc.field)
             return {"reported": False, "error": str(exc)}
         logger.append_keys(deployment_id=ids.deployment_id, execution_id=ids.execution_id)
+        observer = Observer(self.environ, metrics=self._metrics, tracer=self._tracer)
         try:
             lambda_end, checks_deadline = self._budget(context, started)
             try:
-                result = self._run(ids, context, checks_deadline)
+                result = self._run(ids, context, checks_deadline, observer)
             except BaseException as exc:  # noqa: BLE001 - last line of defence: report anyway
                 logger.exception("hookkit failed unexpectedly; reporting Failed")
                 result = RunResult.failed(self.phase, f"hookkit failed unexpectedly: {type(exc).__name__}: {exc}")
-            return self._report(ids, result, lambda_end, started)
+            return self._report(ids, result, lambda_end, started, observer)
         finally:
             logger.remove_keys(["deployment_id", "execution_id", "phase"])
 
@@ -106,7 +112,7 @@ class HookHandler:
         lambda_end = started + remaining_ms / 1000.0
         return lambda_end, lambda_end - reserve_ms / 1000.0
 
-    def _run(self, ids: HookEvent, context: Any, deadline: float) -> RunResult:
+    def _run(self, ids: HookEvent, context: Any, deadline: float, observer: Observer) -> RunResult:
         started = self.clock()
         try:
             self._import_checks()
@@ -118,15 +124,19 @@ class HookHandler:
         logger.append_keys(phase=phase.value)
         checks = self.registry.checks(phase)
         logger.info(f"running {len(checks)} check(s) for {phase}", checks=[c.name for c in checks])
-        return run_phase(
+        result = run_phase(
             checks,
             phase,
             provide=scope.provide,
             deadline=deadline,
             max_workers=self.max_workers,
-            on_outcome=_log_outcome,
+            on_outcome=observer.outcome,
+            around=observer.around,
             clock=self.clock,
         )
+        discovered = scope.discovered()
+        observer.function = discovered.function_name if discovered else self.environ.get("HOOKKIT_FUNCTION")
+        return result
 
     def _import_checks(self) -> None:
         spec = self.checks if self.checks is not None else self.environ.get("HOOKKIT_CHECKS")
@@ -190,13 +200,15 @@ class HookHandler:
             self.environ, timeout=timeout, base_dir=check.base_dir, cloudformation=self.clients.factory("cloudformation")
         )
 
-    def _report(self, ids: HookEvent, result: RunResult, lambda_end: float, started: float) -> dict[str, Any]:
-        summary = {
+    def _report(
+        self, ids: HookEvent, result: RunResult, lambda_end: float, started: float, observer: Observer
+    ) -> dict[str, Any]:
+        summary = redact_value({
             "deploymentId": ids.deployment_id,
             "lifecycleEventHookExecutionId": ids.execution_id,
             **result.to_dict(),
-        }
-        logger.info(_summary_line(result), summary=summary)
+        })
+        observer.finish(result, function=observer.function, summary=summary)
 
         def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
             logger.warning(f"status report attempt {attempt} failed ({exc}); retrying in {delay:.2f} s")
@@ -226,26 +238,6 @@ class HookHandler:
         summary["reported"] = delivery.value
         summary["totalMs"] = round((self.clock() - started) * 1000.0, 1)
         return summary
-
-
-def _log_outcome(outcome: Outcome) -> None:
-    level = _LOG_LEVEL.get(outcome.status, "error" if outcome.blocking else "warning")
-    getattr(logger, level)(
-        f"check {outcome.name}: {outcome.status}" + (f": {outcome.message}" if outcome.message else ""),
-        check=outcome.name,
-        outcome=outcome.status.value,
-        blocking=outcome.blocking,
-        attempts=outcome.attempts,
-        duration_ms=round(outcome.duration_ms, 1),
-    )
-
-
-def _summary_line(result: RunResult) -> str:
-    counts: dict[str, int] = {}
-    for outcome in result.outcomes:
-        counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
-    tally = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no checks ran"
-    return f"{result.phase or 'hook'}: {result.verdict} ({tally}) - {result.reason}"
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:

@@ -49,6 +49,10 @@ class Scope:
                 raise self._error
             return self._deployment  # type: ignore[return-value]
 
+    def discovered(self) -> Deployment | None:
+        """The deployment if some check caused it to be discovered; never triggers discovery."""
+        return self._deployment
+
     def provide(self, name: str, check: Check, timeout: float) -> Any:
         if name == "deployment":
             return self.deployment()
