@@ -33,7 +33,7 @@ SECRET_FRAGMENTS = (
 )
 # Short names that would match far too much as fragments ("author", "keyboard") but are secret
 # when they are the whole name.
-SECRET_NAMES = frozenset({"auth", "pwd", "jwt", "sessionid"})
+SECRET_NAMES = frozenset({"auth", "pwd", "jwt", "session", "sessionid"})
 # Only in query strings: ``?key=`` (Google-style API keys), ``?code=`` (OAuth authorization
 # codes), ``?sig=`` (pre-signed URLs). As JSON keys these are ordinary data (an S3 key, an error
 # code), so they are not redacted there.
@@ -104,7 +104,9 @@ _BEARER = re.compile(r"(?i)\b(Bearer)\s+[A-Za-z0-9\-._~+/]+=*")
 # ``name: value`` / ``name=value`` / ``"name": "value"``; only the name and separator are matched
 # here, the value is taken (and hidden) only when the name is secret, so that scanning resumes
 # inside a harmless value instead of skipping over it.
-_FIELD = re.compile(r"""(?P<name>[A-Za-z_][\w.\-]*)(?P<sep>["']?\s*[:=]\s*)""")
+# The look-behind makes a name start only at a word's start, which keeps the scan linear on
+# long unbroken strings (a base64 body) instead of retrying from every character.
+_FIELD = re.compile(r"""(?<![\w.\-])(?P<name>[A-Za-z_][\w.\-]*)(?P<sep>["']?\s*[:=]\s*)""")
 _QUOTED = re.compile(r"""(?P<q>["'])(?P<value>[^"'\r\n]*)(?P=q)""")
 _SCHEMED = re.compile(r"""(?i)(?:Bearer|Basic|Digest|Token|ApiKey|AWS4-HMAC-SHA256)\s+[^\s"',;&]+""")
 _BARE = re.compile(r"""[^\s"',;&{\[]+""")

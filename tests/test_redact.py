@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import copy
+import logging
+from urllib.parse import quote
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hookkit.redact import (
+    REDACTED,
+    RedactingFilter,
+    install_log_redaction,
+    is_secret_name,
+    redact_headers,
+    redact_text,
+    redact_url,
+    redact_value,
+)
+
+SIGV4 = (
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/execute-api/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+)
+
+secrets = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=12, max_size=40)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Authorization", "proxy-authorization", "Cookie", "Set-Cookie", "X-Api-Key", "x_api_key", "apiKey",
+     "APIKEY", "access_token", "idToken", "X-Amz-Security-Token", "client_secret", "password", "passwd",
+     "X-Amz-Signature", "X-Amz-Credential", "auth", "JWT", "session", "session_id", "private_key"],
+)
+def test_secret_names_are_recognised_whatever_the_spelling(name: str) -> None:
+    assert is_secret_name(name) is True
+
+
+@pytest.mark.parametrize("name", ["Content-Type", "author", "keyboard", "code", "key", "orderId", "Accept", "X-Amz-Date"])
+def test_ordinary_names_are_not_secret(name: str) -> None:
+    assert is_secret_name(name) is False
+
+
+def test_redact_headers_hides_secrets_keeps_the_scheme_and_the_rest() -> None:
+    headers = {
+        "Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig",
+        "x-api-key": "k3y-value-123",
+        "Cookie": "session=abc; theme=dark",
+        "Set-Cookie": "session=abc; HttpOnly",
+        "X-Amz-Security-Token": "FQoGZXIvYXdzE",
+        "Content-Type": "application/json",
+        "Location": "https://example.com/callback?code=oauth-code-1&state=xyz",
+    }
+    original = dict(headers)
+
+    assert redact_headers(headers) == {
+        "Authorization": f"Bearer {REDACTED}",
+        "x-api-key": REDACTED,
+        "Cookie": REDACTED,
+        "Set-Cookie": REDACTED,
+        "X-Amz-Security-Token": REDACTED,
+        "Content-Type": "application/json",
+        "Location": f"https://example.com/callback?code={REDACTED}&state=xyz",
+    }
+    assert headers == original
+
+
+def test_redact_headers_keeps_the_sigv4_scheme_only() -> None:
+    assert redact_headers({"authorization": SIGV4}) == {"authorization": f"AWS4-HMAC-SHA256 {REDACTED}"}
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://api.example.com/Prod/orders?token=abc&page=2",
+         f"https://api.example.com/Prod/orders?token={REDACTED}&page=2"),
+        ("https://h/p?api_key=1&key=2&secret=3&signature=4&password=5&auth=6&code=7&q=ok",
+         f"https://h/p?api_key={REDACTED}&key={REDACTED}&secret={REDACTED}&signature={REDACTED}"
+         f"&password={REDACTED}&auth={REDACTED}&code={REDACTED}&q=ok"),
+        ("https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F2024"
+         "&X-Amz-Signature=deadbeef&X-Amz-Security-Token=FQo%2B%2F",
+         f"https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={REDACTED}"
+         f"&X-Amz-Signature={REDACTED}&X-Amz-Security-Token={REDACTED}"),
+        ("https://user:hunter2@example.com/a", f"https://user:{REDACTED}@example.com/a"),
+        ("https://app.example.com/cb#access_token=xyz&state=s1",
+         f"https://app.example.com/cb#access_token={REDACTED}&state=s1"),
+        ("/orders/ORD-1?Token=t&name=a%20b", f"/orders/ORD-1?Token={REDACTED}&name=a%20b"),
+        ("https://api.example.com/orders/ORD-1?name=a+b&flag", "https://api.example.com/orders/ORD-1?name=a+b&flag"),
+    ],
+)
+def test_redact_url(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Authorization: Bearer xyz.abc-123", f"Authorization: Bearer {REDACTED}"),
+        ("request failed with Bearer tok3n in hand", f"request failed with Bearer {REDACTED} in hand"),
+        (f"Authorization: {SIGV4}",
+         f"Authorization: AWS4-HMAC-SHA256 {REDACTED}, SignedHeaders=host;x-amz-date, Signature={REDACTED}"),
+        ("Cookie: session=abc; theme=dark\nAccept: */*", f"Cookie: {REDACTED}\nAccept: */*"),
+        ('{"password": "hunter 2", "user": "bob"}', f'{{"password": "{REDACTED}", "user": "bob"}}'),
+        ("{'Authorization': 'Basic dXNlcjpwYXNz', 'Accept': '*/*'}",
+         f"{{'Authorization': 'Basic {REDACTED}', 'Accept': '*/*'}}"),
+        ("x-api-key: abc123 sent", f"x-api-key: {REDACTED} sent"),
+        ("GET https://h/p?token=abc failed", f"GET https://h/p?token={REDACTED} failed"),
+        ("client_secret=s3cr3t&grant_type=client_credentials",
+         f"client_secret={REDACTED}&grant_type=client_credentials"),
+        ("Basic checks passed: 3 of 3; author=me, code=E42", "Basic checks passed: 3 of 3; author=me, code=E42"),
+    ],
+)
+def test_redact_text(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+def test_redact_text_is_idempotent() -> None:
+    once = redact_text(f"Authorization: {SIGV4} and GET https://h/?token=a")
+    assert redact_text(once) == once
+
+
+def test_redact_text_stays_linear_on_long_unbroken_strings() -> None:
+    blob = "QUJD" * 250_000  # a 1 MB base64 body: a quadratic scan would take hours here
+    assert redact_text(blob) == blob
+    assert redact_text(f"token={blob}") == f"token={REDACTED}"
+
+
+def test_redact_value_walks_nested_data_case_insensitively_without_mutating() -> None:
+    data = {
+        "headers": {"AUTHORIZATION": "Bearer abc", "Set-Cookie": ["a=1", "b=2"], "Content-Type": "text/plain"},
+        "apiKey": "k",
+        "credentials": {"user": "u", "password": "p"},
+        "token": None,
+        "items": [{"id": 1, "refresh_token": "r"}, "see https://h/?sig=abc"],
+        "count": 3,
+    }
+    before = copy.deepcopy(data)
+
+    assert redact_value(data) == {
+        "headers": {"AUTHORIZATION": REDACTED, "Set-Cookie": REDACTED, "Content-Type": "text/plain"},
+        "apiKey": REDACTED,
+        "credentials": REDACTED,
+        "token": None,
+        "items": [{"id": 1, "refresh_token": REDACTED}, f"see https://h/?sig={REDACTED}"],
+        "count": 3,
+    }
+    assert data == before
+
+
+def test_redact_value_leaves_ordinary_data_alone() -> None:
+    data = {"key": "orders/1.json", "code": "ORDER_NOT_FOUND", "items": [1, 2.5, True, None]}
+    assert redact_value(data) == data
+
+
+@given(secret=secrets)
+def test_a_secret_query_value_never_survives_redact_url(secret: str) -> None:
+    url = f"https://api.example.com/Prod/orders?page=2&access_token={quote(secret)}&x=1"
+    assert secret not in redact_url(url)
+
+
+@given(secret=secrets, name=st.sampled_from(["Authorization", "x-api-key", "Cookie", "apiKey", "password"]))
+def test_a_secret_never_survives_text_headers_or_values(secret: str, name: str) -> None:
+    line = f"{name}: Bearer {secret}" if name == "Authorization" else f"{name}: {secret}"
+    assert secret not in redact_text(line)
+    assert secret not in str(redact_headers({name: secret}))
+    assert secret not in str(redact_value({"outer": [{name: secret}]}))
+    assert secret not in redact_text(str({name: secret}))
+
+
+def test_the_logging_filter_redacts_the_formatted_message() -> None:
+    record = logging.LogRecord("urllib3.connectionpool", logging.WARNING, __file__, 1,
+                               "Retrying %s after %r", ("/orders?token=abc", "Authorization: Bearer xyz"), None)
+    assert RedactingFilter().filter(record) is True
+    assert record.getMessage() == f"Retrying /orders?token={REDACTED} after 'Authorization: Bearer {REDACTED}'"
+
+
+def test_install_log_redaction_is_idempotent() -> None:
+    name = "hookkit.tests.redaction"
+    install_log_redaction(name)
+    install_log_redaction(name)
+    logger = logging.getLogger(name)
+    try:
+        assert [type(f) for f in logger.filters] == [RedactingFilter]
+    finally:
+        logger.filters.clear()
