@@ -211,7 +211,10 @@ def _in_process_api(target: TargetSpec) -> Callable[[Check, float], Any]:
     from .smoke import Api
 
     spec = target.local
-    routes = [Route(r.method, "/{proxy+}" if r.path == CATCH_ALL_PATH else r.path) for r in spec.routes]
+    routes = []
+    for route in spec.routes:  # an HTTP API's $default route answers every path, the root included
+        paths = ("/", "/{proxy+}") if route.path == CATCH_ALL_PATH else (route.path,)
+        routes.extend(Route(route.method, path) for path in paths)
     versions = {r.payload_version for r in spec.routes}
     if len(versions) > 1:
         raise ConfigurationError(

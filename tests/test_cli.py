@@ -126,3 +126,15 @@ def test_as_a_subprocess_the_exit_code_and_files_are_what_ci_sees(tmp_path) -> N
     assert ET.parse(junit).getroot().find("testsuite").get("tests") == "2"
     usage = subprocess.run([sys.executable, "-m", "hookkit", "run"], capture_output=True, text=True, timeout=60)
     assert usage.returncode == 2 and "CHECKS" in usage.stderr
+
+
+@pytest.mark.parametrize("path", ["/", "/a/b"])
+def test_an_http_api_default_route_answers_every_path_including_the_root(path) -> None:
+    from types import SimpleNamespace
+
+    from hookkit.cli import _api_factory, parse_target
+    from hookkit.clients import Clients
+
+    target = parse_target(f"local:{TEMPLATE}#CatchAllFunction", parameters={}, clients=Clients())
+    api = _api_factory("local", target, Clients())(SimpleNamespace(base_dir=None), 5.0)
+    api.get(path).expect(status=200, fields={"/path": path})
