@@ -174,8 +174,14 @@ def _target_factory(target: TargetSpec | None, current: TargetSpec | None) -> Ca
         return None
     from .target import Target
 
+    def no_current() -> str:
+        raise ConfigurationError(
+            "this check needs the version the target replaces (target.current / target.compare): "
+            "pass --current NAME_OR_ARN:VERSION or --current local:TEMPLATE#LogicalId@CODE_DIR"
+        )
+
     def make(deployment: Deployment, check: Check, timeout: float) -> Any:
-        previous = None
+        previous: Any = no_current
         if current is not None:
             previous = Target(current.invoker, current.version, function_name=current.function_name,
                               base_dir=check.base_dir, timeout=timeout)

@@ -138,3 +138,38 @@ def test_an_http_api_default_route_answers_every_path_including_the_root(path) -
     target = parse_target(f"local:{TEMPLATE}#CatchAllFunction", parameters={}, clients=Clients())
     api = _api_factory("local", target, Clients())(SimpleNamespace(base_dir=None), 5.0)
     api.get(path).expect(status=200, fields={"/path": path})
+
+
+def test_a_function_without_code_uri_is_a_usage_error(capsys) -> None:
+    code, _, err = run(capsys, CHECKS, "--target", f"local:{TEMPLATE}#NoCodeFunction")
+    assert code == 2 and "NoCodeFunction" in err and "CodeUri" in err
+
+
+def test_a_deployed_version_is_invoked_through_boto3(capsys, tmp_path) -> None:
+    import io
+    import json as _json
+    import zipfile
+
+    import boto3
+    from moto import mock_aws
+    from moto.awslambda_simple.models import lambda_simple_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zf:
+            zf.writestr("app.py", "def handler(e, c):\n    return e\n")
+        client = boto3.client("lambda")
+        client.create_function(FunctionName="items", Runtime="python3.12", Role=role, Handler="app.handler",
+                               Code={"ZipFile": archive.getvalue()})
+        client.publish_version(FunctionName="items")
+        queue = lambda_simple_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].lambda_simple_results_queue
+        queue.append(_json.dumps({"greeting": "hello ci"}))
+        code, out, err = run(capsys, CHECKS, "--phase", "pre", "--target", "items:1", "--json", tmp_path / "o.json")
+    assert "greets" in out and "passed" in out.splitlines()[2]
+    # compare needs the current version, which a deployed --target alone does not give
+    assert code == 1
+    checks = json.loads((tmp_path / "o.json").read_text())["phases"][0]["checks"]
+    assert [(c["name"], c["status"]) for c in checks] == [("greets", "passed"), ("same_as_current", "error")]
+    assert "pass --current" in checks[1]["message"]
