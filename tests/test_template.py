@@ -380,7 +380,8 @@ def test_the_layer_makefile_finds_the_repository_from_sam_builds_scratch_folder(
     makefile = ROOT / source["Resources"]["HookkitLayer"]["Properties"]["ContentUri"] / "Makefile"
     artifacts = tmp_path / "HookkitLayer"
     dry_run = subprocess.run(
-        ["make", "--dry-run", "--makefile", str(makefile), "build-HookkitLayer", f"ARTIFACTS_DIR={artifacts}"],
+        ["make", "--dry-run", "--no-print-directory", "--makefile", str(makefile), "build-HookkitLayer",
+         f"ARTIFACTS_DIR={artifacts}"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
