@@ -22,7 +22,7 @@ from .clients import Clients
 from .deployment import Deployment, LambdaTarget
 from .errors import ConfigurationError, HookkitError
 from .loader import import_checks
-from .outcome import Outcome, RunResult
+from .outcome import Outcome
 from .phases import Phase
 from .registry import Check, HookRegistry, default_registry
 from .reports import table, write_json, write_junit
@@ -192,8 +192,7 @@ def _target_factory(target: TargetSpec | None, current: TargetSpec | None) -> Ca
 
 
 def _api_factory(api: str | None, target: TargetSpec | None, clients: Clients) -> Callable[[Check, float], Any]:
-    from .smoke import Api
-
+    """How ``api`` is made for a check; ``requests`` is imported only once a check asks for one."""
     if api == LOCAL_API_URL:
         if target is None or target.local is None:
             raise ConfigurationError("--api local serves smoke calls from the function's code: also pass --target local:TEMPLATE#LogicalId")
@@ -203,11 +202,17 @@ def _api_factory(api: str | None, target: TargetSpec | None, clients: Clients) -
                 f"--api local: {target.local.logical_id} has no Api or HttpApi events in the template, so no route reaches it"
             )
         return _in_process_api(target)
-    if api:
-        return lambda check, timeout: Api(api, timeout=timeout, base_dir=check.base_dir)
-    return lambda check, timeout: Api.from_environment(
-        os.environ, timeout=timeout, base_dir=check.base_dir, cloudformation=clients.factory("cloudformation")
-    )
+
+    def make(check: Check, timeout: float) -> Any:
+        from .smoke import Api
+
+        if api:
+            return Api(api, timeout=timeout, base_dir=check.base_dir)
+        return Api.from_environment(
+            os.environ, timeout=timeout, base_dir=check.base_dir, cloudformation=clients.factory("cloudformation")
+        )
+
+    return make
 
 
 def _in_process_api(target: TargetSpec) -> Callable[[Check, float], Any]:

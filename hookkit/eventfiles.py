@@ -18,14 +18,16 @@ so a check written in Python and an ``.expect.json`` file obey one set of rules.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import json
 import math
 import os
 from collections import Counter
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from typing import Any
 
 from .errors import ConfigurationError
@@ -36,6 +38,7 @@ __all__ = [
     "MAX_EVENT_BYTES",
     "ExpectSpec",
     "discover_events",
+    "event_payload",
     "load_event",
     "load_expect",
     "load_json",
@@ -82,7 +85,10 @@ EXPECT_KEYS: tuple[str, ...] = tuple(f.name for f in fields(ExpectSpec))
 def load_json(path: str | os.PathLike[str], *, what: str = "file", max_bytes: int | None = None) -> Any:
     """Read one strict JSON document; ``what`` names the kind of file in errors."""
     where = f"{what} {os.fspath(path)}"
-    data = _read(path, where, max_bytes)
+    return _parse(_read(path, where, max_bytes)[0], where)
+
+
+def _parse(data: bytes, where: str) -> Any:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -92,9 +98,7 @@ def load_json(path: str | os.PathLike[str], *, what: str = "file", max_bytes: in
             "save the file as UTF-8"
         ) from None
     try:
-        return json.loads(
-            text, object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite_float
-        )
+        return _STRICT.decode(text)
     except json.JSONDecodeError as exc:
         raise ConfigurationError(
             f"{where}: line {exc.lineno}, column {exc.colno}: {exc.msg}; fix the JSON syntax "
@@ -111,6 +115,28 @@ def load_json(path: str | os.PathLike[str], *, what: str = "file", max_bytes: in
 def load_event(path: str | os.PathLike[str]) -> Any:
     """A recorded event: any JSON value, at most Lambda's 6 MB synchronous payload."""
     return load_json(path, what="event", max_bytes=MAX_EVENT_BYTES)
+
+
+def event_payload(path: str | os.PathLike[str]) -> bytes:
+    """A recorded event as the bytes to invoke with: the file itself, once it has been read strictly.
+
+    The bytes are the file's (less a UTF-8 byte order mark), which carry the same JSON value
+    that :func:`load_event` returns. A file is parsed only when it is new or changed since it
+    was last parsed here (by size and modification time): recorded events are read at
+    registration and again at every replay, and re-reading thousands of them strictly costs
+    more than many handlers take to answer them.
+    """
+    where = f"event {os.fspath(path)}"
+    data, version = _read(path, where, MAX_EVENT_BYTES)
+    key = os.path.abspath(path)
+    if _parsed_events.get(key) != version:
+        _parse(data, where)
+        _parsed_events[key] = version
+    return data.removeprefix(codecs.BOM_UTF8)
+
+
+#: event file -> (size, modification time) of the version event_payload last parsed
+_parsed_events: dict[str, tuple[int, int]] = {}
 
 
 def load_expect(path: str | os.PathLike[str]) -> ExpectSpec:
@@ -130,13 +156,13 @@ def load_expect(path: str | os.PathLike[str]) -> ExpectSpec:
             )
         if value is None:
             raise ConfigurationError(f"{where}: {key} is null; remove the key to skip that check")
+    schema = data.get("schema")
+    if isinstance(schema, str) and schema.strip() and not Path(schema).is_absolute():
+        data["schema"] = Path(path).absolute().parent / schema  # relative to this file, like a link
     try:
-        spec = ExpectSpec(**data)
+        return ExpectSpec(**data)
     except ConfigurationError as exc:
         raise ConfigurationError(f"{where}: {exc}") from None
-    if isinstance(spec.schema, Path) and not spec.schema.is_absolute():
-        spec = replace(spec, schema=Path(path).absolute().parent / spec.schema)
-    return spec
 
 
 def discover_events(folder: str | os.PathLike[str]) -> list[tuple[str, Path, Path | None]]:
@@ -154,14 +180,15 @@ def discover_events(folder: str | os.PathLike[str]) -> list[tuple[str, Path, Pat
     events: dict[str, Path] = {}
     expects: dict[str, Path] = {}
     try:
-        entries = [e for e in root.iterdir() if not e.name.startswith(".") and e.is_file()]
+        with os.scandir(root) as listing:  # file types from the listing: no stat per file
+            names = [e.name for e in listing if not e.name.startswith(".") and e.is_file()]
     except OSError as exc:
         raise ConfigurationError(f"events folder {root}: cannot list it ({exc.strerror})") from None
-    for entry in entries:
-        if entry.name.endswith(_EXPECT_SUFFIX):
-            expects[entry.name[: -len(_EXPECT_SUFFIX)]] = entry
-        elif entry.name.endswith(_EVENT_SUFFIX):
-            events[entry.name[: -len(_EVENT_SUFFIX)]] = entry
+    for name in names:
+        if name.endswith(_EXPECT_SUFFIX):
+            expects[name[: -len(_EXPECT_SUFFIX)]] = root / name
+        elif name.endswith(_EVENT_SUFFIX):
+            events[name[: -len(_EVENT_SUFFIX)]] = root / name
     orphans = sorted(set(expects) - set(events))
     if orphans:
         names = ", ".join(expects[o].name for o in orphans)
@@ -202,10 +229,17 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _read(path: str | os.PathLike[str], where: str, max_bytes: int | None) -> bytes:
+_STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite_float)
+
+
+def _read(path: str | os.PathLike[str], where: str, max_bytes: int | None) -> tuple[bytes, tuple[int, int]]:
+    """The file's bytes, and its (size, modification time) as they were when read.
+
+    Plain ``os`` calls rather than ``open()``: a CI replay reads every recorded event twice and
+    its expect file once, and a buffered file object costs more than reading a small file.
+    """
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(-1 if max_bytes is None else max_bytes + 1)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise ConfigurationError(f"{where} not found; check the path (relative paths start at "
                                  f"{Path.cwd()})") from None
@@ -213,12 +247,36 @@ def _read(path: str | os.PathLike[str], where: str, max_bytes: int | None) -> by
         raise ConfigurationError(f"{where} is a folder; name a JSON file") from None
     except OSError as exc:
         raise ConfigurationError(f"{where}: cannot read it ({exc.strerror}); check its permissions") from None
+    try:
+        stat = os.fstat(fd)
+        if S_ISDIR(stat.st_mode):
+            raise ConfigurationError(f"{where} is a folder; name a JSON file")
+        data = _read_all(fd, stat.st_size if S_ISREG(stat.st_mode) else None, max_bytes)
+    except OSError as exc:
+        raise ConfigurationError(f"{where}: cannot read it ({exc.strerror}); check its permissions") from None
+    finally:
+        os.close(fd)
     if max_bytes is not None and len(data) > max_bytes:
         raise ConfigurationError(
             f"{where} is larger than {max_bytes} bytes, more than Lambda accepts in one "
             "synchronous invoke; record a smaller event"
         )
-    return data
+    return data, (stat.st_size, stat.st_mtime_ns)
+
+
+def _read_all(fd: int, size: int | None, max_bytes: int | None) -> bytes:
+    """To the end of a regular file (``size`` known); at most ``max_bytes + 1`` of anything else."""
+    limit = None if size is not None or max_bytes is None else max_bytes + 1
+    chunks, total = [], 0
+    while limit is None or total < limit:
+        want = size + 1 if size else 65536  # one read for a regular file, when its size holds
+        chunk = os.read(fd, want if limit is None else min(want, limit - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        size = None
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
@@ -257,7 +315,7 @@ def _check_schema(value: Any) -> Mapping[str, Any] | Path | None:
     if isinstance(value, (str, os.PathLike)):
         text = os.fspath(value)
         if isinstance(text, str) and text.strip():
-            return Path(text)
+            return value if isinstance(value, Path) else Path(text)
     raise ConfigurationError(
         f"schema: got {_kind(value)}; expected a JSON Schema object or the path of a JSON Schema "
         "file, e.g. \"schemas/order.json\""

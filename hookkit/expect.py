@@ -32,12 +32,12 @@ modification time, or per inline schema's canonical JSON.
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import json
 import os
 import re
-from collections.abc import Collection, Mapping
+import threading
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -64,6 +64,7 @@ __all__ = [
     "observe_http",
     "observe_invocation",
     "schema_validator",
+    "spec_differences",
 ]
 
 _EXCERPT = 120
@@ -137,13 +138,22 @@ def differences(
     """
     spec = ExpectSpec(status=status, schema=schema, fields=fields, within_ms=within_ms,
                       function_error=function_error)
-    validator = None if spec.schema is None else schema_validator(spec.schema, base_dir)
+    return spec_differences(observed, spec, base_dir=base_dir)
+
+
+def spec_differences(
+    observed: Observed, spec: ExpectSpec, *, base_dir: str | os.PathLike[str] | None = None
+) -> list[Difference]:
+    """:func:`differences` for expectations already checked into an :class:`ExpectSpec`.
+
+    An expect file is checked once, when it is read; replaying its event need not check it again.
+    """
+    validator = None if spec.schema is None else _validator(spec.schema, base_dir)
     found = _function_error_differences(observed, spec.function_error)
     if spec.status is not None and not _status_matches(spec.status, observed.status):
         found.append(Difference("status", spec.status, observed.status))
     if not (observed.function_error and not spec.function_error):
-        where = _schema_source(spec.schema, base_dir)
-        found += _body_differences(observed, validator, spec.fields, where)
+        found += _body_differences(observed, validator, spec.fields, lambda: _schema_source(spec.schema, base_dir))
     if spec.within_ms is not None and observed.duration_ms > spec.within_ms:
         found.append(Difference("duration_ms", spec.within_ms, observed.duration_ms))
     return found
@@ -200,12 +210,16 @@ def schema_validator(
     """
     if schema is None:
         raise ConfigurationError("schema: got None; pass a JSON Schema object or the path of a schema file")
-    checked = ExpectSpec(schema=schema).schema
+    return _validator(ExpectSpec(schema=schema).schema, base_dir)
+
+
+def _validator(checked: Mapping[str, Any] | Path, base_dir: str | os.PathLike[str] | None) -> Validator:
+    """:func:`schema_validator` for a schema :class:`ExpectSpec` has already checked."""
     if isinstance(checked, Mapping):
         return _inline_validator(_canonical(checked))
     path = _schema_file(checked, base_dir)
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError:
         relative = "" if base_dir is None else f" (relative to base_dir {os.fspath(base_dir)})"
         raise ConfigurationError(
@@ -215,7 +229,17 @@ def schema_validator(
 
 
 def _schema_file(schema: Path, base_dir: str | os.PathLike[str] | None) -> Path:
-    return (schema if base_dir is None else Path(base_dir) / schema).resolve()
+    if schema.is_absolute():
+        return _resolved(os.fspath(schema))
+    path = schema if base_dir is None else Path(base_dir) / schema
+    return _resolved(os.fspath(path) if path.is_absolute() else os.path.join(os.getcwd(), path))
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(path: str) -> Path:
+    # Resolving costs a system call per path component, and every expectation names its schema
+    # again; the file's modification time, checked on each use, is what notices an edit.
+    return Path(path).resolve()
 
 
 # -- decoding ---------------------------------------------------------------------------------
@@ -267,7 +291,7 @@ def _proxy_body(response: dict[str, Any]) -> tuple[Any, bool]:
     if response.get("isBase64Encoded") is True:
         try:
             return _decode(base64.b64decode(raw, validate=True), "utf-8")
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a body with non-ASCII characters (not base64 at all)
             return raw, False
     return _parse_text(raw)
 
@@ -311,7 +335,7 @@ def _body_differences(
     observed: Observed,
     validator: Validator | None,
     fields: Mapping[str, Any] | None,
-    where: str,
+    where: Callable[[], str],
 ) -> list[Difference]:
     if validator is None and not fields:
         return []
@@ -325,13 +349,13 @@ def _body_differences(
     return found
 
 
-def _schema_differences(validator: Validator, body: Any, where: str) -> list[Difference]:
+def _schema_differences(validator: Validator, body: Any, where: Callable[[], str]) -> list[Difference]:
     from referencing.exceptions import Unresolvable
 
     try:
         errors = sorted(validator.iter_errors(body), key=_error_order)
     except Unresolvable as exc:
-        raise _unresolvable(exc, where) from None
+        raise _unresolvable(exc, where()) from None
     # jsonschema raises `required` once per missing property, each carrying the whole list
     found: list[Difference] = []
     for difference in (d for e in errors for d in _violation(e)):
@@ -419,15 +443,44 @@ def _canonical(schema: Mapping[str, Any]) -> str:
         ) from None
 
 
-@functools.lru_cache(maxsize=256)
-def _inline_validator(canonical: str) -> Validator:
+class _BuiltOnce:
+    """A bounded cache whose values are built once, even when several threads ask at once.
+
+    ``functools.lru_cache`` lets every thread that misses build the value itself: the checks a
+    run starts together, all naming one schema, would each check it against its metaschema,
+    the costliest step of validating anything. Here the first builds it and the others wait.
+    """
+
+    def __init__(self, build: Callable[..., Validator], maxsize: int) -> None:
+        self._build = build
+        self._maxsize = maxsize
+        self._values: dict[tuple[Any, ...], Validator] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, *key: Any) -> Validator:
+        value = self._values.get(key)
+        if value is not None:
+            return value
+        with self._lock:
+            if key not in self._values:
+                value = self._build(*key)  # a failure caches nothing: it is raised to every caller
+                if len(self._values) >= self._maxsize:
+                    del self._values[next(iter(self._values))]  # the oldest
+                self._values[key] = value
+            return self._values[key]
+
+
+def _build_inline(canonical: str) -> Validator:
     return _build(json.loads(canonical), "inline schema", base=None)
 
 
-@functools.lru_cache(maxsize=64)
-def _file_validator(path: str, mtime_ns: int, size: int) -> Validator:
+def _build_file(path: str, mtime_ns: int, size: int) -> Validator:
     # mtime and size are in the key so an edited schema file is read again.
     return _build(load_json(path, what="schema file"), f"schema file {path}", base=Path(path).parent)
+
+
+_inline_validator = _BuiltOnce(_build_inline, maxsize=256)
+_file_validator = _BuiltOnce(_build_file, maxsize=64)
 
 
 def _build(schema: Any, where: str, base: Path | None) -> Validator:

@@ -18,6 +18,7 @@ returned; and threads the handler starts itself are not captured in its log.
 
 from __future__ import annotations
 
+import contextvars
 import decimal
 import importlib
 import io
@@ -25,6 +26,7 @@ import json
 import logging
 import math
 import os
+import queue
 import sys
 import threading
 import time
@@ -32,7 +34,7 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable, Iterator, TextIO
+from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from .context import LocalContext
 from .errors import ConfigurationError, InvokeError, TargetError
@@ -50,14 +52,20 @@ _PROCESS_LOCK = threading.Lock()
 _capture = threading.local()  # .buffer / .request_id, set in the thread running a handler
 
 
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()  # a bare lock, released by the handler's thread: the cheapest signal
+    lock.acquire()
+    return lock
+
+
 @dataclass
 class _Run:
-    """What happened in the handler's thread; written by that thread, read after ``done``."""
+    """What happened in the handler's thread; written by that thread, read once ``done`` is released."""
 
     request_id: str
     limit: float
     buffer: io.StringIO = field(default_factory=io.StringIO)
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Lock = field(default_factory=_held_lock)
     finished: bool = False
     result: Any = None
     error: BaseException | None = None
@@ -81,7 +89,11 @@ class LocalInvoker:
         self._handler: Callable[[Any, Any], Any] | None = None
         self._modules: dict[str, ModuleType] = {}
         self._path: list[str] = [self._root]
-        self._shadowed: frozenset[str] | None = None
+        self._shadowed: frozenset[str] | None = None  # the folder's top-level names, but the stdlib's
+        self._seen: set[str] = set()  # sys.modules' names at the previous call
+        self._shape: tuple[int, str | None] | None = None  # and its _shape then, while they are valid
+        self._named_like_mine: set[str] = set()  # of those, names in this folder's namespace
+        self._variables: dict[Any, Any] | None = None  # the function's environment, encoded
 
     def invoke(self, payload: bytes, *, qualifier: str, timeout: float) -> Invocation:
         """Run the handler with ``payload`` as the event; ``qualifier`` only has to be safe."""
@@ -178,19 +190,18 @@ class LocalInvoker:
             )
             run = _Run(request_id=context.aws_request_id, limit=limit)
             with self._environment(), self._own_modules(), _captured(streams=capture):
-                worker = threading.Thread(
-                    target=self._work, args=(event, context, run, capture), daemon=True,
-                    name=f"hookkit-local-{self.spec.logical_id}",
-                )
-                worker.start()
-                run.finished = run.done.wait(limit)
+                _HandlerThread.submit(self._work, event, context, run, capture,
+                                      name=f"hookkit-local-{self.spec.logical_id}")
+                run.finished = run.done.acquire(timeout=limit)
+                if not run.finished:
+                    _HandlerThread.abandon()
             return run
         finally:
             _PROCESS_LOCK.release()
 
     def _work(self, event: Any, context: LocalContext, run: _Run, capture: bool) -> None:
-        if capture:
-            _capture.buffer, _capture.request_id = run.buffer, run.request_id
+        _capture.buffer = run.buffer if capture else None
+        _capture.request_id = run.request_id
         try:
             try:
                 handler = self._load()
@@ -205,7 +216,8 @@ class LocalInvoker:
             finally:
                 run.duration_ms = (time.perf_counter() - started) * 1000
         finally:
-            run.done.set()
+            _capture.buffer = None
+            run.done.release()
 
     def _log_tail(self, run: _Run) -> str:
         rid = run.request_id
@@ -221,56 +233,76 @@ class LocalInvoker:
     @contextmanager
     def _environment(self) -> Iterator[None]:
         """The function's variables during the call, then the process's exactly as they were."""
-        saved = dict(os.environ)
-        os.environ.update(self.spec.environment)
-        os.environ.update({
-            "AWS_LAMBDA_FUNCTION_NAME": self.spec.function_name,
-            "AWS_LAMBDA_FUNCTION_VERSION": self.version,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.spec.memory_size),
-            "AWS_REGION": self.spec.region,
-            "AWS_DEFAULT_REGION": self.spec.region,
-        })
+        if self._variables is None:
+            self._variables = _encoded({
+                **self.spec.environment,
+                "AWS_LAMBDA_FUNCTION_NAME": self.spec.function_name,
+                "AWS_LAMBDA_FUNCTION_VERSION": self.version,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.spec.memory_size),
+                "AWS_REGION": self.spec.region,
+                "AWS_DEFAULT_REGION": self.spec.region,
+            })
+        saved = _ENVIRON.copy()
+        _environ_update(self._variables)
+        ours = _ENVIRON.copy()
         try:
             yield
         finally:
-            for key in [key for key in os.environ if key not in saved]:
-                del os.environ[key]
-            for key, value in saved.items():
-                if os.environ.get(key) != value:
-                    os.environ[key] = value
+            if _ENVIRON == ours:  # the usual case: the handler left the environment alone
+                _environ_restore(saved, self._variables.keys())
+            else:
+                _environ_restore(saved, _ENVIRON.keys() | saved.keys())
 
     @contextmanager
     def _own_modules(self) -> Iterator[None]:
-        """Put this build's modules (and path entries) in place; take them back out afterwards."""
+        """Put this build's modules (and path entries) in place; take them back out afterwards.
+
+        Modules that would hide this folder's (named like its top-level files and folders, or
+        like the modules it loaded before) are evicted for the call; after it, this folder's
+        modules are taken out and kept for the next call. Standard-library names are left
+        alone: Lambda's runtime has imported those before the function's code runs, so a
+        same-named file in the folder never replaces them there either.
+
+        CI makes thousands of calls in a process holding a thousand modules, so sys.modules is
+        not searched on every call: importing appends a name to it and dropping one shortens
+        it, so while its size and last name stay as they were, so do its names.
+        """
         saved_path = list(sys.path)
         sys.path[:0] = self._path
-        evicted = {
-            name: sys.modules.pop(name)
-            for name in [name for name in list(sys.modules) if self._shadows(name)]
-        }
-        sys.modules.update(self._modules)
+        modules = sys.modules
+        if _shape(modules) != self._shape:  # something was imported or dropped since the last call
+            self._rescan(modules)
+        before = self._seen
+        suspects = self._named_like_mine | self._modules.keys()
+        evicted = {name: modules.pop(name) for name in suspects if name in modules and not self._is_mine(modules[name])}
+        inserted = {name for name in self._modules if name not in modules}
+        modules.update(self._modules)
+        during = _shape(modules)
         try:
             yield
         finally:
-            mine = [name for name, module in list(sys.modules.items()) if self._is_mine(module)]
-            modules = {name: sys.modules.pop(name) for name in mine}
-            self._modules = modules if self._handler is not None else {}
+            imported = _shape(modules) != during
+            if imported:  # by the call, or by another thread meanwhile
+                suspects |= modules.keys() - before
+            mine = {name: modules.pop(name) for name in suspects if name in modules and self._is_mine(modules[name])}
+            self._modules = mine if self._handler is not None else {}
             # entries the code added (a vendor folder, say) stay with it for the next call
             added = [entry for entry in sys.path if entry not in saved_path and entry != self._root]
             self._path = [self._root, *added]
             sys.path[:] = saved_path
-            sys.modules.update(evicted)
+            modules.update(evicted)
+            # unless the call left the names as they were, look again next time
+            self._shape = None if imported or mine.keys() != inserted else _shape(modules)
 
-    def _shadows(self, name: str) -> bool:
-        """Whether a loaded module would hide one of this folder's modules from ``import``.
-
-        Standard-library names are left alone: Lambda's runtime has imported those before the
-        function's code runs, so a same-named file in the folder never replaces them there either.
-        """
+    def _rescan(self, modules: dict[str, ModuleType]) -> None:
+        """Note the names that appeared since the last call which belong to this folder's namespace."""
         if self._shadowed is None:
             self._shadowed = _top_level_names(self._root) - sys.stdlib_module_names
-        top = name.partition(".")[0]
-        return (top in self._shadowed or name in self._modules) and not self._is_mine(sys.modules.get(name))
+        names = set(modules)
+        self._named_like_mine = (self._named_like_mine & names) | {
+            name for name in names - self._seen if name.partition(".")[0] in self._shadowed
+        }
+        self._seen = names
 
     def _is_mine(self, module: ModuleType | None) -> bool:
         location = _module_location(module)
@@ -310,12 +342,46 @@ class LocalInvoker:
         return function
 
 
+# os.environ is a mapping over _ENVIRON, its variables encoded as the platform stores them
+# (bytes on POSIX), kept in step with the C environment by putenv/unsetenv. A local call sets
+# the function's variables and puts the process's back for every event of a CI replay; working
+# on the stored form costs a dict copy and one putenv per variable, where going through
+# os.environ's mapping decodes every variable of the process twice per call.
+_ENVIRON: dict[Any, Any] = os.environ._data  # type: ignore[attr-defined]
+
+
+def _encoded(variables: dict[str, str]) -> dict[Any, Any]:
+    return {os.environ.encodekey(k): os.environ.encodevalue(v) for k, v in variables.items()}  # type: ignore[attr-defined]
+
+
+def _environ_update(variables: dict[Any, Any]) -> None:
+    for key, value in variables.items():
+        os.putenv(key, value)
+        _ENVIRON[key] = value
+
+
+def _environ_restore(saved: dict[Any, Any], keys: Iterable[Any]) -> None:
+    """Put ``keys`` back as they are in ``saved`` (absent ones removed), C environment included."""
+    for key in keys:
+        value = saved.get(key)
+        if value is None:
+            if _ENVIRON.pop(key, None) is not None:
+                os.unsetenv(key)
+        elif _ENVIRON.get(key) != value:
+            os.putenv(key, value)
+            _ENVIRON[key] = value
+
+
 def _import_error(handler: str, expected: str, exc: BaseException) -> ConfigurationError:
     if isinstance(exc, SyntaxError):
         cause = f"SyntaxError at {exc.filename}:{exc.lineno}: {exc.msg}"
     else:
         cause = f"{type(exc).__name__}: {exc}"
     return ConfigurationError(f"handler {handler!r}: importing {expected} failed ({cause}); fix the function's code")
+
+
+def _shape(modules: dict[str, ModuleType]) -> tuple[int, str | None]:
+    return len(modules), next(reversed(modules), None)
 
 
 def _top_level_names(folder: str) -> frozenset[str]:
@@ -335,6 +401,43 @@ def _module_location(module: ModuleType | None) -> str | None:
     except Exception:  # noqa: BLE001 - odd objects in sys.modules (lazy proxies) are never ours
         return None
     return os.path.normpath(location) if isinstance(location, str) else None
+
+
+class _HandlerThread:
+    """The daemon thread handlers run in, reused from call to call while none hangs.
+
+    A handler runs in a thread other than the caller's so that a call can give up on it at the
+    function's timeout; starting a thread per call costs more than many handlers take. Calls hold
+    ``_PROCESS_LOCK``, so one thread serves every invoker; when a handler overruns its timeout the
+    thread is abandoned to it and the next call starts a new one. Each call runs in a fresh
+    ``contextvars`` context, as it would in a thread of its own.
+    """
+
+    _current: "_HandlerThread | None" = None
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...], str] | None] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="hookkit-local", daemon=True).start()
+
+    @classmethod
+    def submit(cls, work: Callable[..., None], *args: Any, name: str) -> None:
+        """Run ``work(*args)`` in the handler thread (callers hold ``_PROCESS_LOCK``)."""
+        if cls._current is None:
+            cls._current = cls()
+        cls._current._jobs.put((work, args, name))
+
+    @classmethod
+    def abandon(cls) -> None:
+        """Leave the current thread to its hung handler; it exits once the handler returns."""
+        if cls._current is not None:
+            cls._current._jobs.put(None)
+            cls._current = None
+
+    def _serve(self) -> None:
+        thread = threading.current_thread()
+        while (job := self._jobs.get()) is not None:
+            work, args, thread.name = job
+            contextvars.Context().run(work, *args)
 
 
 # --- capturing what the handler prints and logs --------------------------------------------

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .eventfiles import ExpectSpec, discover_events, load_event, load_expect
+from .errors import ExpectationFailed
+from .eventfiles import ExpectSpec, discover_events, event_payload, load_expect
 from .phases import Phase
 from .registry import Check, HookRegistry, default_registry
 
@@ -43,25 +44,22 @@ def recorded_events(
     prefix = f"{Path(folder).name}/" if prefix is None else prefix
     checks = []
     for name, event_path, expect_path in discover_events(root):
-        load_event(event_path)  # validate now: a broken file must fail the import, not the deployment
-        keywords = _keywords(load_expect(expect_path), expect_path) if expect_path else {}
+        event_payload(event_path)  # read it now: a broken file must fail the import, not the deployment
+        spec = load_expect(expect_path) if expect_path else ExpectSpec()
         checks.append(
-            registry.add_check(_replay(event_path, keywords), phase, name=f"{prefix}{name}", base_dir=base_dir, **options)
+            registry.add_check(_replay(event_path, spec), phase, name=f"{prefix}{name}", base_dir=base_dir, **options)
         )
     return checks
 
 
-def _keywords(spec: ExpectSpec, expect_path: Path) -> dict[str, Any]:
-    keywords = spec.keywords()
-    schema = keywords.get("schema")
-    if isinstance(schema, Path) and not schema.is_absolute():
-        keywords["schema"] = expect_path.parent / schema  # relative to the expect file, like a link
-    return keywords
-
-
-def _replay(event_path: Path, keywords: dict[str, Any]):
+def _replay(event_path: Path, spec: ExpectSpec):
     def replay(target: Any) -> None:
-        target.invoke(event_path).expect(**keywords)
+        from .expect import spec_differences  # not at import: declaring checks stays cheap
+
+        result = target.invoke(event_path)
+        found = spec_differences(result.observed, spec, base_dir=result.base_dir)
+        if found:
+            raise ExpectationFailed(result.observed.subject, found)
 
     replay.__qualname__ = replay.__name__ = f"replay_{event_path.stem}"
     return replay

@@ -9,8 +9,11 @@ shows up in CI rather than in the middle of a deployment.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import math
+import os
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar, overload
@@ -72,12 +75,50 @@ class Check:
 def _base_dir(func: Callable[..., Any]) -> Path | None:
     """The folder of the module that defines ``func``: relative event and schema paths start there."""
     try:
-        return Path(inspect.getfile(func)).resolve().parent
+        return _resolved(os.path.abspath(inspect.getfile(func))).parent
     except (TypeError, OSError):
         return None
 
 
+@functools.lru_cache(maxsize=256)
+def _resolved(path: str) -> Path:
+    # Resolving costs a system call per path component, and a checks module registers all its
+    # checks from one file and folder: a folder of recorded events registers thousands.
+    return Path(path).resolve()
+
+
 def _requested_params(func: Callable[..., Any], name: str) -> tuple[str, ...]:
+    """The resource names ``func`` asks for; a RegistrationError names what it cannot be given.
+
+    Functions made by one ``def`` (closures such as ``recorded_events``' replays) share their
+    code and defaults, so their answer is remembered: reading a signature costs more than the
+    rest of a registration, and a folder of recorded events registers thousands.
+    """
+    key = _signature_key(func)
+    if key is not None and key in _PARAMS:
+        return _PARAMS[key]
+    requested = _read_params(func, name)
+    if key is not None:
+        _PARAMS[key] = requested
+    return requested
+
+
+_PARAMS: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+
+def _signature_key(func: Callable[..., Any]) -> tuple[Any, ...] | None:
+    """What a plain function's signature depends on, if hashable; ``None`` for anything else."""
+    if type(func) is not types.FunctionType or "__wrapped__" in func.__dict__ or "__signature__" in func.__dict__:
+        return None
+    key = (func.__code__, func.__defaults__, func.__kwdefaults__ and tuple(func.__kwdefaults__.items()))
+    try:
+        hash(key)
+    except TypeError:  # an unhashable default value
+        return None
+    return key
+
+
+def _read_params(func: Callable[..., Any], name: str) -> tuple[str, ...]:
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError) as exc:
@@ -149,7 +190,7 @@ class HookRegistry:
             phase=phase,
             options=options,
             params=_requested_params(func, check_name),
-            base_dir=Path(base_dir).resolve() if base_dir is not None else _base_dir(func),
+            base_dir=_resolved(os.path.abspath(base_dir)) if base_dir is not None else _base_dir(func),
         )
         phase_checks[check_name] = check
         return check

@@ -3,12 +3,21 @@
 Python cannot kill a thread, so a check that overruns its timeout is *abandoned*: its outcome is
 recorded as ``timed_out``, its slot in the pool is freed, and its daemon thread is left to finish
 (or not) on its own. That is what lets the hook report before its Lambda dies whatever a check
-does. Each attempt runs in its own daemon thread; one orchestrating loop in the caller's thread
-owns all bookkeeping, so no state is shared between attempts.
+does. Attempts run on a pool of daemon worker threads, each attempt in a fresh ``contextvars``
+context; one orchestrating loop in the caller's thread owns all bookkeeping, so no state is shared
+between attempts.
+
+Workers are shared by every run in the process and reused, rather than started per attempt:
+starting a thread costs up to a millisecond or more on a small VM and waits for the interpreter
+lock under load, CI runs thousands of checks, and a warm Lambda runs the next hook with the
+threads the last one started. A worker that an abandoned attempt still occupies is simply not
+idle, so another is started and a hung check never costs a run its slot.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import heapq
 import itertools
 import queue
@@ -16,11 +25,12 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, ContextManager, Sequence
+from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 from .errors import ExpectationFailed, HookkitError
 from .outcome import Outcome, RunResult, Status
 from .phases import Phase
+from .redact import redact_text
 from .registry import Check
 
 #: ``provide(parameter_name, check, timeout_seconds)`` -> the value passed to the check.
@@ -28,7 +38,9 @@ Provider = Callable[[str, Check, float], Any]
 #: ``around(check)`` -> a context manager entered in the check's own thread (tracing subsegments).
 Around = Callable[[Check], ContextManager[Any]]
 
-DEFAULT_MAX_WORKERS = 16
+#: Checks mostly wait on the network (an invoke, an HTTP call): a waiting thread costs little, and
+#: workers start only as checks need them. A hook's usual few dozen checks then run in one wave.
+DEFAULT_MAX_WORKERS = 32
 
 
 @dataclass
@@ -48,6 +60,7 @@ class _CheckState:
     token: int = -1  # identifies the live attempt; a late result with another token is ignored
     outcome: Outcome | None = None
     retry_at: float = 0.0
+    attempt_started: float = 0.0
     seq: int = field(default_factory=itertools.count().__next__)
 
 
@@ -67,6 +80,7 @@ def run_checks(
     timed out and checks not yet started as skipped, and the function returns.
     """
     states = [_CheckState(check) for check in checks]
+    stray: list[tuple[float, str]] = []  # exceptions that ended a thread a check started itself
     waiting = list(states)[::-1]  # a stack: pop() takes the next in declaration order
     retries: list[tuple[float, int, _CheckState]] = []
     running: dict[int, _CheckState] = {}
@@ -74,6 +88,8 @@ def run_checks(
     tokens = itertools.count()
 
     def finish(state: _CheckState, attempt: _Attempt, now: float) -> None:
+        if attempt.status is Status.PASSED:
+            attempt = _blame_stray(attempt, [text for at, text in stray if at >= state.attempt_started])
         state.last = attempt
         can_retry = attempt.status is not Status.PASSED and state.attempts <= state.check.options.retries
         retry_at = now + state.check.options.retry_delay
@@ -89,43 +105,38 @@ def run_checks(
         if not state.attempts:
             state.first_started = now
         state.attempts += 1
+        state.attempt_started = now
         state.token = next(tokens)
         state.deadline = min(now + state.check.options.timeout, deadline)
         running[state.token] = state
-        timeout = max(0.0, state.deadline - now)
-        thread = threading.Thread(
-            target=_attempt_thread,
-            args=(state.check, provide, timeout, state.token, results, around),
-            name=f"hookkit-check-{state.check.name}",
-            daemon=True,
-        )
-        thread.start()
+        _POOL.submit(state.check, provide, around, max(0.0, state.deadline - now), state.token, results)
 
-    while True:
-        now = clock()
-        if now >= deadline:
-            break
-        while len(running) < max_workers and (waiting or (retries and retries[0][0] <= now)):
-            if retries and retries[0][0] <= now:
-                start(heapq.heappop(retries)[2], now)
+    with _stray_exceptions(stray, clock):
+        while True:
+            now = clock()
+            if now >= deadline:
+                break
+            while len(running) < max_workers and (waiting or (retries and retries[0][0] <= now)):
+                if retries and retries[0][0] <= now:
+                    start(heapq.heappop(retries)[2], now)
+                else:
+                    start(waiting.pop(), now)
+            if not running and not waiting and not retries:
+                break
+            wake = min([deadline] + [s.deadline for s in running.values()] + [r[0] for r in retries[:1]])
+            try:
+                token, attempt = results.get(timeout=max(0.0, wake - clock()))
+            except queue.Empty:
+                pass
             else:
-                start(waiting.pop(), now)
-        if not running and not waiting and not retries:
-            break
-        wake = min([deadline] + [s.deadline for s in running.values()] + [r[0] for r in retries[:1]])
-        try:
-            token, attempt = results.get(timeout=max(0.0, wake - clock()))
-        except queue.Empty:
-            pass
-        else:
-            state = running.pop(token, None)
-            if state is not None:  # else: a result from an attempt already given up as timed out
-                finish(state, attempt, clock())
-        now = clock()
-        for token, state in list(running.items()):
-            if now >= state.deadline:
-                del running[token]
-                finish(state, _timed_out(state, deadline), now)
+                state = running.pop(token, None)
+                if state is not None:  # else: a result from an attempt already given up as timed out
+                    finish(state, attempt, clock())
+            now = clock()
+            for token, state in list(running.items()):
+                if now >= state.deadline:
+                    del running[token]
+                    finish(state, _timed_out(state, deadline), now)
 
     end = clock()
     for state in running.values():
@@ -148,6 +159,56 @@ def run_checks(
     return [state.outcome for state in states if state.outcome is not None]
 
 
+def _blame_stray(attempt: _Attempt, texts: list[str]) -> _Attempt:
+    """A passed attempt during which a thread died of an exception did not really pass."""
+    if not texts:
+        return attempt
+    shown = "; ".join(redact_text(t) for t in texts[:3]) + ("; ..." if len(texts) > 3 else "")
+    return _Attempt(
+        Status.ERROR,
+        f"an exception ended a thread while this check ran: {shown}. A check that starts threads must "
+        "collect their results; hookkit fails every check running at that moment, since it cannot tell "
+        "which one started the thread",
+    )
+
+
+_stray_lock = threading.Lock()
+_stray_sinks: dict[int, tuple[list[tuple[float, str]], Callable[[], float]]] = {}
+_previous_excepthook: Any = None
+
+
+@contextlib.contextmanager
+def _stray_exceptions(sink: list[tuple[float, str]], clock: Callable[[], float]) -> Iterator[None]:
+    """Record, for the length of a run, exceptions that end threads a check started itself.
+
+    A check that runs its work in a thread and joins it would otherwise pass while the thread's
+    failure went only to stderr: ``threading.excepthook`` is the one place Python reports it.
+    The previous hook still runs, and is put back when the last run ends.
+    """
+    global _previous_excepthook
+    with _stray_lock:
+        if not _stray_sinks:
+            _previous_excepthook = threading.excepthook
+            threading.excepthook = _on_thread_exception
+        _stray_sinks[id(sink)] = (sink, clock)
+    try:
+        yield
+    finally:
+        with _stray_lock:
+            del _stray_sinks[id(sink)]
+            if not _stray_sinks:
+                threading.excepthook = _previous_excepthook
+
+
+def _on_thread_exception(args: threading.ExceptHookArgs) -> None:
+    if not issubclass(args.exc_type, SystemExit):  # as Python's own hook, a thread may exit quietly
+        name = args.thread.name if args.thread is not None else "?"
+        text = f"{args.exc_type.__name__}: {args.exc_value} (in thread {name})"
+        for sink, clock in list(_stray_sinks.values()):
+            sink.append((clock(), text))
+    (_previous_excepthook or threading.__excepthook__)(args)
+
+
 def _timed_out(state: _CheckState, deadline: float) -> _Attempt:
     if state.deadline >= deadline:
         return _Attempt(Status.TIMED_OUT, "still running at the hook's deadline (time kept in reserve for the report)")
@@ -168,18 +229,54 @@ def _outcome(state: _CheckState, now: float) -> Outcome:
     )
 
 
-def _attempt_thread(
-    check: Check, provide: Provider, timeout: float, token: int, results: queue.SimpleQueue, around: Around | None
-) -> None:
+class _Pool:
+    """Daemon worker threads taking attempts from one queue; one is started only when none is idle.
+
+    A worker held by an abandoned (hung) attempt is not idle until that attempt returns, if it
+    ever does, so the next attempt gets a new worker rather than waiting for it.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def submit(
+        self, check: Check, provide: Provider, around: Around | None, timeout: float, token: int,
+        results: queue.SimpleQueue,
+    ) -> None:
+        """Run one attempt; ``(token, attempt)`` is put on ``results`` when it ends."""
+        with self._lock:
+            idle = self._idle > 0
+            if idle:
+                self._idle -= 1
+        if not idle:
+            threading.Thread(target=self._work, name="hookkit-check", daemon=True).start()
+        self._jobs.put((check, provide, around, timeout, token, results))
+
+    def _work(self) -> None:
+        thread = threading.current_thread()
+        while True:
+            check, provide, around, timeout, token, results = self._jobs.get()
+            thread.name = f"hookkit-check-{check.name}"
+            # a fresh context per attempt, as a thread of its own would start with
+            attempt = contextvars.Context().run(_attempt, check, provide, timeout, around)
+            with self._lock:
+                self._idle += 1
+            results.put((token, attempt))
+
+
+_POOL = _Pool()
+
+
+def _attempt(check: Check, provide: Provider, timeout: float, around: Around | None) -> _Attempt:
     if around is None:
-        results.put((token, call_check(check, provide, timeout)))
-        return
+        return call_check(check, provide, timeout)
     try:
         with around(check):
-            attempt = call_check(check, provide, timeout)
+            return call_check(check, provide, timeout)
     except BaseException as exc:  # noqa: BLE001 - instrumentation must never lose an outcome
-        attempt = _Attempt(Status.ERROR, f"hookkit instrumentation failed: {type(exc).__name__}: {exc}")
-    results.put((token, attempt))
+        return _Attempt(Status.ERROR, f"hookkit instrumentation failed: {type(exc).__name__}: {exc}")
 
 
 def call_check(check: Check, provide: Provider, timeout: float) -> _Attempt:

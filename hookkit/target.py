@@ -18,9 +18,10 @@ from typing import Any, Callable, Iterable, Mapping
 
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
+from .clients import denied_resource
 from .deployment import Deployment, LambdaTarget
 from .errors import ConfigurationError, Difference, ExpectationFailed, InvokeError, TargetError
-from .eventfiles import load_event
+from .eventfiles import event_payload
 from .expect import Expectable, Observed, observe_invocation
 from .invocation import Invocation, Invoker
 from .jsondiff import diff
@@ -108,10 +109,10 @@ class LambdaInvoker:
         if code == "ResourceNotFoundException":
             hint = "check that the version is published and that the deployment's target version is right"
         elif code in ("AccessDeniedException", "AccessDenied"):
-            hint = (
-                f"grant the hook's role {INVOKE_ACTION} on arn:aws:lambda:<region>:<account>:function:"
-                f"{self.function_name}:* (the function's versions)"
+            resource = denied_resource(message) or (
+                f"arn:aws:lambda:<region>:<account>:function:{self.function_name}:* (the function's versions)"
             )
+            hint = f"grant the hook's role {INVOKE_ACTION} on {resource}"
         elif "Throttl" in code or code == "TooManyRequestsException":
             hint = f"still throttled after retrying for {elapsed:.2f} s; raise the check's timeout or the function's concurrency"
         else:
@@ -265,7 +266,7 @@ class Target:
                 if self.base_dir is None:
                     raise ConfigurationError(f"event file {event!r} is relative but the checks' folder is unknown")
                 path = self.base_dir / path
-            return json.dumps(load_event(path)).encode(), str(event)
+            return event_payload(path), str(event)
         try:
             return json.dumps(event).encode(), "an inline event"
         except (TypeError, ValueError) as exc:

@@ -173,3 +173,14 @@ def test_a_deployed_version_is_invoked_through_boto3(capsys, tmp_path) -> None:
     checks = json.loads((tmp_path / "o.json").read_text())["phases"][0]["checks"]
     assert [(c["name"], c["status"]) for c in checks] == [("greets", "passed"), ("same_as_current", "error")]
     assert "pass --current" in checks[1]["message"]
+
+
+def test_a_run_whose_checks_make_no_api_calls_never_imports_the_http_client() -> None:
+    script = (
+        "import sys\n"
+        "from hookkit.cli import main\n"
+        f"code = main(['run', {str(CHECKS)!r}, '--phase', 'pre', '--target', {GOOD!r}, '--current', {GOOD!r}])\n"
+        "print(code, 'hookkit.smoke' in sys.modules, 'requests' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines()[-1] == "0 False False", done.stderr

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -9,7 +12,7 @@ from hypothesis import strategies as st
 
 from hookkit import eventfiles
 from hookkit.errors import ConfigurationError
-from hookkit.eventfiles import EXPECT_KEYS, ExpectSpec, discover_events, load_event, load_expect
+from hookkit.eventfiles import EXPECT_KEYS, ExpectSpec, discover_events, event_payload, load_event, load_expect
 
 FIXTURES = Path(__file__).parent / "fixtures" / "expect"
 
@@ -97,7 +100,7 @@ def test_an_unreadable_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyP
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(eventfiles, "open", denied, raising=False)
+    monkeypatch.setattr(eventfiles.os, "open", denied)  # root may read any file: simulate it
     path = tmp_path / "locked.json"
     with pytest.raises(ConfigurationError) as info:
         load_event(path)
@@ -120,6 +123,7 @@ def test_the_event_limit_is_lambdas_6_mb() -> None:
     assert eventfiles.MAX_EVENT_BYTES == 6_291_456
 
 
+@pytest.mark.property
 @given(st.binary(max_size=200))
 def test_load_event_of_any_bytes_is_a_value_or_a_configuration_error(scratch: Path, data: bytes) -> None:
     write(scratch, data)
@@ -129,6 +133,7 @@ def test_load_event_of_any_bytes_is_a_value_or_a_configuration_error(scratch: Pa
         assert str(exc).startswith(f"event {scratch}")
 
 
+@pytest.mark.property
 @given(st.text(alphabet=st.sampled_from('{}[]":,0123456789.eE-+ \n\\tnulrsfaNIy'), max_size=60))
 def test_load_event_of_json_like_text_is_a_value_or_a_configuration_error(scratch: Path, text: str) -> None:
     write(scratch, text)
@@ -138,11 +143,58 @@ def test_load_event_of_json_like_text_is_a_value_or_a_configuration_error(scratc
         assert str(exc).startswith(f"event {scratch}")
 
 
+@pytest.mark.property
 @given(json_values)
 def test_load_event_returns_the_json_value_written(scratch: Path, value: object) -> None:
     write(scratch, json.dumps(value, ensure_ascii=False))
     assert load_event(scratch) == value
 
+
+
+# -- event_payload ----------------------------------------------------------------------------
+
+
+def test_event_payload_is_the_file_less_its_byte_order_mark(tmp_path: Path) -> None:
+    text = '{\n  "orderId": "ORD-1",\n  "note": "café"\n}\n'
+    assert event_payload(write(tmp_path / "a.json", "\ufeff" + text)) == text.encode()
+    assert json.loads(event_payload(tmp_path / "a.json")) == load_event(tmp_path / "a.json")
+
+
+def test_event_payload_refuses_what_load_event_refuses(tmp_path: Path) -> None:
+    path = write(tmp_path / "dup.json", '{"a": 1,\n "a": 2}')
+    with pytest.raises(ConfigurationError) as info:
+        event_payload(path)
+    assert str(info.value) == (
+        f"event {path}: duplicate key 'a' in one object; keep only one (JSON readers disagree on which one wins)"
+    )
+
+
+def test_event_payload_reads_a_changed_file_strictly_again(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.json", '{"a": 1}')
+    assert event_payload(path) == b'{"a": 1}'
+    write(path, '{"a": 1, "a": 2}')  # a different size: a different file
+    with pytest.raises(ConfigurationError, match="duplicate key 'a'"):
+        event_payload(path)
+
+
+def test_an_event_from_a_pipe_is_read_up_to_the_limit_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(eventfiles, "MAX_EVENT_BYTES", 10)
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+
+    def write_more_than_the_limit() -> None:
+        with contextlib.suppress(BrokenPipeError):  # the reader stops at the limit and closes
+            fifo.write_bytes(b'"' + b"x" * 100_000 + b'"')
+
+    writer = threading.Thread(target=write_more_than_the_limit, daemon=True)
+    writer.start()
+    with pytest.raises(ConfigurationError) as info:
+        event_payload(fifo)
+    assert str(info.value) == (
+        f"event {fifo} is larger than 10 bytes, more than Lambda accepts in one synchronous invoke; "
+        "record a smaller event"
+    )
+    writer.join(1)
 
 # -- load_expect ------------------------------------------------------------------------------
 
@@ -264,6 +316,7 @@ def test_expect_keys_are_the_spec_fields() -> None:
     assert EXPECT_KEYS == ("status", "schema", "fields", "within_ms", "function_error")
 
 
+@pytest.mark.property
 @given(st.binary(max_size=200))
 def test_load_expect_of_any_bytes_is_a_spec_or_a_configuration_error(scratch: Path, data: bytes) -> None:
     write(scratch, data)
@@ -273,6 +326,7 @@ def test_load_expect_of_any_bytes_is_a_spec_or_a_configuration_error(scratch: Pa
         assert str(exc).startswith(f"expect file {scratch}")
 
 
+@pytest.mark.property
 @given(st.dictionaries(st.sampled_from([*EXPECT_KEYS, "statis", "x"]), json_values, max_size=5))
 def test_load_expect_of_any_json_object_is_a_spec_or_a_configuration_error(scratch: Path, data: dict) -> None:
     write(scratch, json.dumps(data))
@@ -296,6 +350,7 @@ valid_specs = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.property
 @given(valid_specs)
 def test_a_valid_expect_file_round_trips(scratch: Path, data: dict) -> None:
     write(scratch, json.dumps(data))
@@ -338,10 +393,10 @@ def test_an_expectation_without_its_event_is_an_error(tmp_path: Path) -> None:
 
 
 def test_an_unlistable_folder_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def denied(self: Path) -> None:
+    def denied(path: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "iterdir", denied)
+    monkeypatch.setattr(eventfiles.os, "scandir", denied)  # root may list any folder: simulate it
     with pytest.raises(ConfigurationError) as info:
         discover_events(tmp_path)
     assert str(info.value) == f"events folder {tmp_path}: cannot list it (Permission denied)"

@@ -3,7 +3,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -22,6 +25,7 @@ from hookkit.expect import (
     observe_http,
     observe_invocation,
     schema_validator,
+    spec_differences,
 )
 from hookkit.invocation import Invocation
 from hookkit.jsondiff import MISSING
@@ -393,6 +397,43 @@ def test_an_inline_validator_is_built_once_per_canonical_schema(check_schema_cal
         assert differences(observed({}), schema=schema) == [Difference("/id", "required", MISSING)]
     assert len(check_schema_calls) == 1
     assert schema_validator(one) is schema_validator(same)
+
+
+def test_a_validator_asked_for_by_many_threads_at_once_is_built_once(
+    tmp_path: Path, check_schema_calls: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.json"
+    path.write_text('{"type": "object", "required": ["id"]}')
+    barrier = threading.Barrier(8, timeout=5)
+    counting = jsonschema.Draft202012Validator.check_schema.__func__  # type: ignore[attr-defined]
+
+    def slow(cls: type, schema: Any, *args: Any, **kwargs: Any) -> None:
+        time.sleep(0.05)  # a build long enough for every thread to ask meanwhile
+        counting(cls, schema, *args, **kwargs)
+
+    monkeypatch.setattr(jsonschema.Draft202012Validator, "check_schema", classmethod(slow))
+
+    def ask() -> Any:
+        barrier.wait()
+        return schema_validator(path)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        validators = list(pool.map(lambda _: ask(), range(8)))
+    assert len(check_schema_calls) == 1
+    assert all(v is validators[0] for v in validators)
+
+
+def test_spec_differences_are_the_differences_of_the_same_keywords(tmp_path: Path) -> None:
+    (tmp_path / "order.json").write_text('{"type": "object", "required": ["id", "status"]}')
+    expect_file = tmp_path / "get.expect.json"
+    expect_file.write_text('{"status": 201, "schema": "order.json", "fields": {"status": "SHIPPED"}}')
+    spec = load_expect(expect_file)
+    got = observed({"status": "CREATED"}, status=200)
+    assert spec_differences(got, spec) == differences(got, **spec.keywords()) == [
+        Difference("status", 201, 200),
+        Difference("/id", "required", MISSING),
+        Difference("/status", "SHIPPED", "CREATED"),
+    ]
 
 
 def test_a_cached_inline_schema_does_not_see_later_mutation() -> None:

@@ -410,3 +410,78 @@ def test_call_output_goes_to_the_console(orders: FunctionSpec, capsys: pytest.Ca
     LocalInvoker(orders).call({"action": "print"})
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("cold start\nto stdout\n", "to stderr\n")
+
+
+# --- one handler thread, reused ---------------------------------------------------------------
+
+THREADED = """\
+    import contextvars, threading, time
+
+    seen = contextvars.ContextVar("seen", default="unset")
+
+    def handler(event, context):
+        time.sleep(event.get("sleep", 0))
+        before = seen.get()
+        seen.set("set by an earlier call")
+        return {"thread": threading.get_ident(), "context": before}
+    """
+
+
+def test_calls_share_one_handler_thread_each_with_a_fresh_context(tmp_path: Path) -> None:
+    invoker = LocalInvoker(spec_in(code(tmp_path / "fn", app=THREADED)))
+    first, second = body(invoke(invoker, {})), body(invoke(invoker, {}))
+    assert first["thread"] == second["thread"]
+    assert first["context"] == second["context"] == "unset"
+
+
+def test_a_handler_past_its_timeout_keeps_its_thread_and_the_next_call_gets_another(tmp_path: Path) -> None:
+    invoker = LocalInvoker(spec_in(code(tmp_path / "fn", app=THREADED), timeout=0.1))
+    before = body(invoke(invoker, {}))["thread"]
+    assert body(invoke(invoker, {"sleep": 0.5}))["errorType"] == "Sandbox.Timedout"
+    after = body(invoke(invoker, {}))["thread"]
+    assert after != before
+
+
+# --- modules that appear between calls ----------------------------------------------------------
+
+def test_a_module_named_like_the_functions_that_appears_between_calls_is_set_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = code(tmp_path / "fn", helpers="NAME = 'the build'", app="""\
+        import importlib
+
+        def handler(event, context):
+            return importlib.import_module("helpers").NAME
+        """)
+    invoker = LocalInvoker(spec_in(folder))
+    monkeypatch.delitem(sys.modules, "helpers", raising=False)
+    assert body(invoke(invoker, {"first": True})) == "the build"
+    foreign = types.ModuleType("helpers")
+    foreign.NAME = "the process"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "helpers", foreign)  # imported by the process after the first call
+
+    assert body(invoke(invoker, {})) == "the build"
+    assert sys.modules["helpers"] is foreign
+
+
+def test_a_module_of_the_folder_first_imported_by_a_later_call_still_comes_from_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = code(tmp_path / "fn", later="NAME = 'the build'", app="""\
+        import importlib
+
+        def handler(event, context):
+            return importlib.import_module(event["module"]).NAME if "module" in event else "no import"
+        """)
+    invoker = LocalInvoker(spec_in(folder))
+    monkeypatch.delitem(sys.modules, "later", raising=False)
+    assert body(invoke(invoker, {})) == "no import"
+    foreign = types.ModuleType("later")
+    foreign.NAME = "the process"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "later", foreign)
+
+    assert body(invoke(invoker, {"module": "later"})) == "the build"
+    assert sys.modules["later"] is foreign
+    del sys.modules["later"]
+    assert body(invoke(invoker, {"module": "later"})) == "the build"
+    assert "later" not in sys.modules

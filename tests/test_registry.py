@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 import hookkit
@@ -138,3 +140,39 @@ def test_phase_parses_codedeploy_sam_and_short_names(text, phase) -> None:
 def test_unknown_phase_names_the_choices() -> None:
     with pytest.raises(ConfigurationError, match="HOOKKIT_PHASE: unknown phase 'during'.*BeforeAllowTraffic"):
         Phase.parse("during", source="HOOKKIT_PHASE")
+
+
+def test_checks_made_by_one_def_are_read_alike_but_their_defaults_count() -> None:
+    def make():
+        def check(target, extra=1):
+            return None
+
+        return check
+
+    registry = HookRegistry()
+    first, second, broken = make(), make(), make()
+    broken.__defaults__ = None  # now 'extra' must be given, and a check cannot be given it
+    assert registry.add_check(first, Phase.BEFORE_ALLOW_TRAFFIC, name="first").params == ("target",)
+    assert registry.add_check(second, Phase.BEFORE_ALLOW_TRAFFIC, name="second").params == ("target",)
+    with pytest.raises(RegistrationError, match="check 'broken': unknown parameter 'extra'"):
+        registry.add_check(broken, Phase.BEFORE_ALLOW_TRAFFIC, name="broken")
+
+
+def test_decorated_checks_ask_for_what_the_function_they_wrap_asks_for() -> None:
+    def logged(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    def uses_target(target):
+        return None
+
+    def uses_api(api):
+        return None
+
+    registry = HookRegistry()
+    a = registry.add_check(logged(uses_target), Phase.BEFORE_ALLOW_TRAFFIC)
+    b = registry.add_check(logged(uses_api), Phase.BEFORE_ALLOW_TRAFFIC)
+    assert (a.params, b.params) == (("target",), ("api",))

@@ -115,6 +115,52 @@ def test_a_hung_check_times_out_and_frees_its_slot() -> None:
     never.set()
 
 
+def test_runs_reuse_idle_worker_threads() -> None:
+    def pool_threads() -> int:
+        return sum(t.name.startswith("hookkit-check") for t in threading.enumerate())
+
+    registry = HookRegistry()
+    for i in range(40):
+        registry.pre_traffic(lambda: time.sleep(0.002), name=f"c{i}")
+    before = pool_threads()
+    assert [o.status for o in run(registry, max_workers=4)] == [Status.PASSED] * 40
+    after_first = pool_threads()
+    assert [o.status for o in run(registry, max_workers=4)] == [Status.PASSED] * 40
+    assert after_first <= before + 4  # never more threads than checks at once
+    assert pool_threads() == after_first  # the second run started none
+
+
+def test_a_hung_check_keeps_its_worker_and_the_next_run_gets_another() -> None:
+    release = threading.Event()
+    seen = []
+    registry = HookRegistry()
+    registry.pre_traffic(lambda: release.wait(), name="hangs_until_released", timeout=0.1)
+    assert run(registry, max_workers=1)[0].status is Status.TIMED_OUT
+    hung = [t for t in threading.enumerate() if t.name == "hookkit-check-hangs_until_released"]
+
+    later = HookRegistry()
+    later.pre_traffic(lambda: seen.append(threading.current_thread()), name="later")
+    assert run(later, max_workers=1)[0].status is Status.PASSED
+    release.set()
+    assert len(hung) == 1 and seen[0] is not hung[0]
+
+
+def test_each_attempt_starts_with_a_fresh_context() -> None:
+    import contextvars
+
+    var = contextvars.ContextVar("var", default="unset")
+    seen = []
+
+    def first():
+        var.set("set by the first check")
+
+    registry = HookRegistry()
+    registry.pre_traffic(first)
+    registry.pre_traffic(lambda: seen.append(var.get()), name="second")
+    run(registry, max_workers=1)  # one worker: the second check runs on the first one's thread
+    assert seen == ["unset"]
+
+
 def test_retries_until_a_pass_and_count_attempts() -> None:
     calls = []
 
@@ -235,6 +281,7 @@ outcomes = st.lists(
 )
 
 
+@pytest.mark.property
 @given(outcomes)
 def test_succeeded_only_with_a_blocking_check_and_every_blocking_check_passed(outs) -> None:
     verdict, reason = decide(outs)
@@ -282,3 +329,18 @@ def test_broken_instrumentation_is_an_error_outcome_not_a_lost_one() -> None:
     registry.pre_traffic(lambda: None, name="a")
     (outcome,) = run(registry, around=around)
     assert outcome.status is Status.ERROR and "instrumentation failed: RuntimeError: no segment" in outcome.message
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_an_exception_in_a_thread_the_check_started_fails_it() -> None:
+    def in_background():
+        worker = threading.Thread(target=lambda: 1 / 0, name="my-worker")
+        worker.start()
+        worker.join()
+
+    registry = HookRegistry()
+    registry.pre_traffic(in_background)
+    (outcome,) = run(registry)
+    assert outcome.status is Status.ERROR
+    assert "ZeroDivisionError: division by zero (in thread my-worker)" in outcome.message
+    assert threading.excepthook is not None and threading.excepthook.__module__ != "hookkit.runner"

@@ -1,0 +1,60 @@
+"""The benchmark harness: its table, and a tiny CI replay, so ``make bench`` cannot rot unnoticed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench(monkeypatch_module: pytest.MonkeyPatch):
+    monkeypatch_module.syspath_prepend(str(BENCH))
+    import harness
+    import replay
+
+    return harness, replay
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def test_the_table_lines_up_and_marks_each_target(bench) -> None:
+    harness, _ = bench
+    rows = [
+        harness.Row("a figure", "1.0 ms", "2.0 ms", "0.50", "<= 1.5", True),
+        harness.Row("  an aside", "10 ms", "", "", "", None),
+        harness.Row("a miss", "3.0 s", "1.0 s", "3.00", "<= 1.5", False),
+    ]
+    assert harness.table(rows).splitlines() == [
+        "figure      hookkit  baseline  ratio  target  result",
+        "----------  -------  --------  -----  ------  ------",
+        "a figure     1.0 ms    2.0 ms   0.50  <= 1.5  pass",
+        "  an aside    10 ms",
+        "a miss        3.0 s     1.0 s   3.00  <= 1.5  MISS",
+    ]
+    assert harness.table(rows, markdown=True).splitlines()[2] == "| a figure | 1.0 ms | 2.0 ms | 0.50 | <= 1.5 | pass |"
+    assert (harness.ratio(3, 2), harness.ratio(300, 2), harness.ratio(1, 0)) == ("1.50", "150", "-")
+
+
+def test_a_tiny_ci_replay_runs_both_sides_on_the_same_events(bench) -> None:
+    _, replay = bench
+    steps: list[str] = []
+    rows = replay.run(steps.append, events=6, rounds=1)
+    assert [row.figure for row in rows] == [
+        "CI replay: 6 events, hookkit run vs bare loop (wall)",
+        "CI replay throughput",
+    ]
+    assert rows[0].target == "<= 1.5"  # six events measure start-up, not throughput: no verdict here
+    assert steps == [
+        "CI replay: writing 6 recorded events",
+        "CI replay: warm-up (hookkit)",
+        "CI replay: warm-up (baseline)",
+        "CI replay: round 1/1 (hookkit)",
+        "CI replay: round 1/1 (baseline)",
+    ]
