@@ -18,6 +18,10 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# The property tests alone, 10,000 examples each (make test runs 200); see tests/conftest.py.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m property -q
+
 demo: $(STAMP)
 	$(BIN)/python example_hooks/demo.py
 

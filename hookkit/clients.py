@@ -7,6 +7,7 @@ endpoint and credentials come from the environment the ordinary boto3 way.
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -14,7 +15,8 @@ from typing import Any
 # remaining time; for the read-only discovery calls botocore's standard mode is right.
 _CONFIGS: dict[str, dict[str, Any]] = {
     "codedeploy": {"retries": {"mode": "standard", "max_attempts": 4}, "connect_timeout": 3, "read_timeout": 5},
-    "codedeploy-report": {"retries": {"total_max_attempts": 1}, "connect_timeout": 2, "read_timeout": 4},
+    # one report attempt must fit well inside the default 5 s reserve, however CodeDeploy behaves
+    "codedeploy-report": {"retries": {"total_max_attempts": 1}, "connect_timeout": 1, "read_timeout": 2},
     "lambda": {"retries": {"total_max_attempts": 1}, "connect_timeout": 3, "read_timeout": 900},
     "cloudformation": {"retries": {"mode": "standard", "max_attempts": 4}},
 }
@@ -26,6 +28,7 @@ class Clients:
     def __init__(self, session: Any = None, **clients: Any) -> None:
         self._session = session
         self._clients: dict[str, Any] = {name.replace("_", "-"): c for name, c in clients.items()}
+        self._injected = frozenset(self._clients)
         self._lock = threading.Lock()
 
     def get(self, name: str) -> Any:
@@ -33,8 +36,10 @@ class Clients:
         with self._lock:
             client = self._clients.get(name)
             if client is None:
-                if name == "codedeploy-report" and "codedeploy" in self._clients:
-                    return self._clients["codedeploy"]  # an injected client serves both uses
+                # An injected client serves both uses. One created here for discovery must not: its
+                # botocore retries would keep the report past the deadline hookkit's own retries keep.
+                if name == "codedeploy-report" and "codedeploy" in self._injected:
+                    return self._clients["codedeploy"]
                 client = self._clients[name] = self._create(name)
             return client
 
@@ -52,3 +57,16 @@ class Clients:
     def factory(self, name: str):  # -> Callable[[], client]
         """A zero-argument callable for code that may never need the client."""
         return lambda: self.get(name)
+
+
+_DENIED_RESOURCE = re.compile(r"\bon resource: (\S+)")
+
+
+def denied_resource(message: str) -> str | None:
+    """The ARN an AccessDenied message names (``... to perform: <action> on resource: <arn> ...``).
+
+    IAM words its refusals this way for every service; repeating that exact ARN in the fix lets
+    an operator grant the one permission missing instead of guessing at a resource pattern.
+    """
+    found = _DENIED_RESOURCE.search(message or "")
+    return found.group(1).rstrip(".,;") if found else None

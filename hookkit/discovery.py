@@ -14,7 +14,7 @@ The phase comes from the explicit argument, else from the AppSpec hook naming th
 function, else from the lifecycle event in progress. CodeDeploy is called only when a step needs
 it and each call is made at most once, because a hook's cold start counts against its deadline.
 When nothing works, :class:`~hookkit.errors.DiscoveryError` lists every step and what it gave,
-naming the IAM action to grant when access was denied.
+naming the IAM action (and the resource, when AWS's refusal names it) to grant when access was denied.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .appspec import AppSpec, parse_appspec, published_version
+from .clients import denied_resource
 from .deployment import Deployment, EcsTarget, LambdaTarget
 from .errors import ConfigurationError, DiscoveryError
 from .phases import Phase
@@ -341,8 +342,10 @@ def _aws(during: str) -> Iterator[None]:
         code = error.get("Code", "Unknown")
         message = error.get("Message", "")
         if "AccessDenied" in code or code in ("UnauthorizedOperation", "AuthorizationError"):
+            resource = denied_resource(message)
+            on = f" on {resource}" if resource else ""
             raise _StepFailed(
-                f"{code}: grant codedeploy:{exc.operation_name} to the hook's role ({message})"
+                f"{code}: grant codedeploy:{exc.operation_name}{on} to the hook's role ({message})"
             ) from None
         hint = (
             " (is the hook running in the deployment's account and region?)"

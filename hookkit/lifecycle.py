@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+import traceback
 from typing import Any, Callable, Mapping
 
 from .clients import Clients
@@ -19,7 +20,7 @@ from .loader import import_checks
 from .log import logger
 from .observability import Observer
 from .outcome import RunResult
-from .redact import redact_value
+from .redact import redact_text, redact_value
 from .phases import Phase
 from .registry import Check, HookRegistry, default_registry
 from .reporting import ACTION, report_status
@@ -86,7 +87,11 @@ class HookHandler:
             try:
                 result = self._run(ids, context, checks_deadline, observer)
             except BaseException as exc:  # noqa: BLE001 - last line of defence: report anyway
-                logger.exception("hookkit failed unexpectedly; reporting Failed")
+                logger.error(
+                    "hookkit failed unexpectedly; reporting Failed",
+                    exception_name=type(exc).__name__,
+                    exception=redact_text(traceback.format_exc()),
+                )
                 result = RunResult.failed(self.phase, f"hookkit failed unexpectedly: {type(exc).__name__}: {exc}")
             return self._report(ids, result, lambda_end, started, observer)
         finally:
@@ -119,7 +124,7 @@ class HookHandler:
             scope = self._scope(ids, context)
             phase = self._phase(scope)
         except HookkitError as exc:
-            logger.error(str(exc))
+            logger.error(redact_text(str(exc)))
             return RunResult.failed(self.phase, str(exc), duration_ms=(self.clock() - started) * 1000.0)
         logger.append_keys(phase=phase.value)
         checks = self.registry.checks(phase)
@@ -203,12 +208,17 @@ class HookHandler:
     def _report(
         self, ids: HookEvent, result: RunResult, lambda_end: float, started: float, observer: Observer
     ) -> dict[str, Any]:
-        summary = redact_value({
-            "deploymentId": ids.deployment_id,
-            "lifecycleEventHookExecutionId": ids.execution_id,
-            **result.to_dict(),
-        })
-        observer.finish(result, function=observer.function, summary=summary)
+        try:
+            summary = redact_value({
+                "deploymentId": ids.deployment_id,
+                "lifecycleEventHookExecutionId": ids.execution_id,
+                **result.to_dict(),
+            })
+            observer.finish(result, function=observer.function, summary=summary)
+        except Exception as exc:  # noqa: BLE001 - describing the run must never cost its report
+            logger.error(f"could not summarise the run ({type(exc).__name__}); reporting {result.verdict} anyway")
+            summary = {"deploymentId": ids.deployment_id, "lifecycleEventHookExecutionId": ids.execution_id,
+                       "verdict": result.verdict.value}
 
         def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
             logger.warning(f"status report attempt {attempt} failed ({exc}); retrying in {delay:.2f} s")

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 from .errors import Difference
 from .phases import Phase
+from .redact import MAX_DEPTH, TOO_DEEP
 
 
 class Status(str, enum.Enum):
@@ -119,11 +120,14 @@ def decide(outcomes: Iterable[Outcome]) -> tuple[Verdict, str]:
     return Verdict.SUCCEEDED, f"all {len(blocking)} blocking check(s) passed{tail}"
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """JSON-ready data; containers deeper than ``MAX_DEPTH`` (or cyclic) are cut, so the report never chokes."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if isinstance(value, (list, tuple, dict)) and depth >= MAX_DEPTH:
+        return TOO_DEEP
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
     return repr(value)

@@ -98,7 +98,10 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, _redact_pairs(parts.query), fragment))
 
 
-_URL = re.compile(r"\bhttps?://[^\s\"'<>]+")
+# Any scheme: a database or broker URL in an error message carries its password in the userinfo.
+# A scheme starts only where no scheme character precedes it and is short, so the scan stays linear
+# on long runs such as ``a.a.a...`` instead of retrying from every character.
+_URL = re.compile(r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^\s\"'<>]+")
 # ``Bearer abc`` anywhere, even with no header name before it (an exception message, a log line).
 _BEARER = re.compile(r"(?i)\b(Bearer)\s+[A-Za-z0-9\-._~+/]+=*")
 # ``name: value`` / ``name=value`` / ``"name": "value"``; only the name and separator are matched
@@ -151,15 +154,32 @@ def _redact_plain(text: str) -> str:
     return _redact_fields(_BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text))
 
 
+#: Containers nested deeper than this are cut on the way out. A report has no use for them, and a
+#: cyclic or absurdly deep value (a function's answer, a check's own data) would otherwise crash
+#: whatever walks it next (this function, the JSON writers) on the way to the status report.
+MAX_DEPTH = 64
+TOO_DEEP = "[nested too deeply to show]"
+
+
 def redact_value(value: Any) -> Any:
-    """A copy of JSON-like data with values under secret keys hidden and strings text-redacted."""
+    """A copy of JSON-like data with values under secret keys hidden and strings text-redacted.
+
+    Lists, tuples and mappings nested more than :data:`MAX_DEPTH` deep (a cycle among them)
+    become :data:`TOO_DEEP`.
+    """
+    return _redact_value(value, 0)
+
+
+def _redact_value(value: Any, depth: int) -> Any:
+    if isinstance(value, (Mapping, list, tuple)) and depth >= MAX_DEPTH:
+        return TOO_DEEP
     if isinstance(value, Mapping):
         return {
-            key: (REDACTED if is_secret_name(str(key)) and item is not None else redact_value(item))
+            key: (REDACTED if is_secret_name(str(key)) and item is not None else _redact_value(item, depth + 1))
             for key, item in value.items()
         }
     if isinstance(value, (list, tuple)):
-        return [redact_value(item) for item in value]
+        return [_redact_value(item, depth + 1) for item in value]
     if isinstance(value, str):
         return redact_text(value)
     return value

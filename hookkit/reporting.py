@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .clients import denied_resource
 from .errors import ReportError
 from .outcome import Verdict
 from .retry import call_with_retries
@@ -60,10 +61,13 @@ def report_status(
             return Delivery.ALREADY_COMPLETED
         message = exc.response.get("Error", {}).get("Message", "")
         if code in _DENIED:
+            resource = denied_resource(message) or (
+                "the deployment group: arn:aws:codedeploy:<region>:<account>:deploymentgroup:"
+                "<application>/<deployment-group>"
+            )
             raise ReportError(
                 f"CodeDeploy refused the status report ({code}: {message}). Grant the hook's role "
-                f"{ACTION} on the deployment group: arn:aws:codedeploy:<region>:<account>:deploymentgroup:"
-                f"<application>/<deployment-group> (deployment {deployment_id})"
+                f"{ACTION} on {resource} (deployment {deployment_id})"
             ) from exc
         raise ReportError(f"the status report for deployment {deployment_id} failed: {code}: {message}") from exc
     except BotoCoreError as exc:

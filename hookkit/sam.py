@@ -115,24 +115,32 @@ def load_template(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigurationError(
             f"SAM template {source} cannot be read ({exc}); pass a readable UTF-8 YAML or JSON file"
         ) from None
-    if text.lstrip().startswith("{"):
-        try:
+    kind = "JSON" if text.lstrip().startswith("{") else "YAML"
+    try:
+        if kind == "JSON":
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigurationError(
-                f"SAM template {source}, line {exc.lineno}, column {exc.colno}: invalid JSON "
-                f"({exc.msg}); fix the template"
-            ) from None
-    else:
-        try:
+        else:
             data = yaml.load(text, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise ConfigurationError(
-                f"SAM template {source}{where}: invalid YAML ({problem}); fix the template"
-            ) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(
+            f"SAM template {source}, line {exc.lineno}, column {exc.colno}: invalid JSON "
+            f"({exc.msg}); fix the template"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigurationError(
+            f"SAM template {source}{where}: invalid YAML ({problem}); fix the template"
+        ) from None
+    except RecursionError:
+        raise ConfigurationError(
+            f"SAM template {source}: invalid {kind} (nested too deeply to read); fix the template"
+        ) from None
+    except ValueError as exc:  # values Python cannot build: 5000-digit integers, 2001-02-30
+        raise ConfigurationError(
+            f"SAM template {source}: invalid {kind} (a value cannot be read: {exc}); fix the template"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigurationError(
             f"SAM template {source} is not a template (got {type(data).__name__}, expected a "

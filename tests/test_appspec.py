@@ -295,18 +295,21 @@ def parses_or_refuses(content: str | bytes) -> AppSpec | None:
     return spec
 
 
+@pytest.mark.property
 @FUZZ
 @given(st.text())
 def test_any_text_gives_an_appspec_or_configuration_error(content: str) -> None:
     parses_or_refuses(content)
 
 
+@pytest.mark.property
 @FUZZ
 @given(st.binary())
 def test_any_bytes_give_an_appspec_or_configuration_error(content: bytes) -> None:
     parses_or_refuses(content)
 
 
+@pytest.mark.property
 @FUZZ
 @given(TREES)
 def test_any_yaml_structure_gives_an_appspec_or_configuration_error(tree: object) -> None:
@@ -314,6 +317,7 @@ def test_any_yaml_structure_gives_an_appspec_or_configuration_error(tree: object
     parses_or_refuses(json.dumps(tree))
 
 
+@pytest.mark.property
 @FUZZ
 @given(
     resources=st.lists(st.dictionaries(st.sampled_from(["fn", "svc"]), SMALL_TREES, max_size=2),
@@ -330,6 +334,7 @@ def test_near_valid_appspecs_give_an_appspec_or_configuration_error(
     parses_or_refuses(yaml.safe_dump(doc))
 
 
+@pytest.mark.property
 @FUZZ
 @given(
     name=st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),

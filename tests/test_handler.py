@@ -261,6 +261,7 @@ def test_registry_handler_is_the_same_runtime(codedeploy, hook_event) -> None:
     assert codedeploy.statuses == ["Succeeded"]
 
 
+@pytest.mark.property
 @given(st.one_of(st.none(), st.integers(), st.text(), st.lists(st.text()),
                  st.dictionaries(st.sampled_from(["DeploymentId", "LifecycleEventHookExecutionId", "x"]),
                                  st.one_of(st.none(), st.text(), st.integers(), st.lists(st.integers())))))

@@ -159,12 +159,14 @@ def test_lookup_follows_rfc6901_array_indexes() -> None:
     assert lookup(doc, ["nope"]) is MISSING
 
 
+@pytest.mark.property
 @given(json_values)
 def test_a_value_has_no_differences_with_its_json_round_trip(value: object) -> None:
     assert diff(value, value) == []
     assert diff(value, json.loads(json.dumps(value))) == []
 
 
+@pytest.mark.property
 @given(json_values, json_values)
 def test_every_difference_points_at_both_values(expected: object, actual: object) -> None:
     for found in diff(expected, actual):
@@ -173,6 +175,7 @@ def test_every_difference_points_at_both_values(expected: object, actual: object
         assert lookup(actual, segments) == found.actual or lookup(actual, segments) is found.actual
 
 
+@pytest.mark.property
 @given(json_values, json_values)
 def test_swapping_sides_swaps_each_difference(expected: object, actual: object) -> None:
     forward = [(d.path, d.expected, d.actual) for d in diff(expected, actual)]
@@ -180,6 +183,7 @@ def test_swapping_sides_swaps_each_difference(expected: object, actual: object) 
     assert forward == backward
 
 
+@pytest.mark.property
 @given(json_values, json_values)
 def test_ignoring_every_reported_path_leaves_nothing(expected: object, actual: object) -> None:
     found = diff(expected, actual)
@@ -188,6 +192,7 @@ def test_ignoring_every_reported_path_leaves_nothing(expected: object, actual: o
     assert diff(expected, actual) == found
 
 
+@pytest.mark.property
 @given(st.lists(st.text(max_size=6), max_size=5))
 def test_pointers_round_trip_any_segments(segments: list[str]) -> None:
     assert split_pointer(to_pointer(segments)) == segments

@@ -24,7 +24,9 @@ SIGV4 = (
     "SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
 )
 
-secrets = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=12, max_size=40)
+secrets = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=12, max_size=40
+).filter(lambda s: s not in "Authorization")  # a "secret" that is part of the header's name leaks nothing
 
 
 @pytest.mark.parametrize(
@@ -153,12 +155,14 @@ def test_redact_value_leaves_ordinary_data_alone() -> None:
     assert redact_value(data) == data
 
 
+@pytest.mark.property
 @given(secret=secrets)
 def test_a_secret_query_value_never_survives_redact_url(secret: str) -> None:
     url = f"https://api.example.com/Prod/orders?page=2&access_token={quote(secret)}&x=1"
     assert secret not in redact_url(url)
 
 
+@pytest.mark.property
 @given(secret=secrets, name=st.sampled_from(["Authorization", "x-api-key", "Cookie", "apiKey", "password"]))
 def test_a_secret_never_survives_text_headers_or_values(secret: str, name: str) -> None:
     line = f"{name}: Bearer {secret}" if name == "Authorization" else f"{name}: {secret}"

@@ -343,6 +343,7 @@ def test_no_value_removes_the_key(tmp_path: Path) -> None:
     assert (spec.environment, spec.timeout) == ({"KEEP": "1"}, 3.0)
 
 
+@pytest.mark.property
 @given(
     st.recursive(
         st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8), st.sampled_from(["${P}", "${!x}", "${A.B}"])),
