@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Callable
 
-from fakes import FakeCodeDeploy, SlowEndpoint
+from fakes import SlowEndpoint
 from harness import Row, alternate, median, medians, ms, ratio
 
 from hookkit import HookRegistry
@@ -23,6 +23,7 @@ from hookkit.clients import Clients
 from hookkit.context import LocalContext
 from hookkit.lifecycle import HookHandler
 from hookkit.smoke import Api
+from hookkit.testing import FakeCodeDeploy
 
 CHECKS = 20
 DELAY = 0.2

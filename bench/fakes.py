@@ -1,6 +1,5 @@
 """Stand-ins for AWS and for the API a hook checks, on 127.0.0.1 or in-process. No network.
 
-- :class:`FakeCodeDeploy`: an in-process client with the one method the hook calls to report.
 - :class:`SlowEndpoint`: an HTTP server whose every answer takes a set time, like a deployed API.
 - :class:`AwsStandIn`: an HTTP server speaking the Lambda ``Invoke`` and CodeDeploy
   ``PutLifecycleEventHookExecutionStatus`` wire protocols, for child processes that run the hook
@@ -21,17 +20,6 @@ from typing import Any
 #: What the stand-in Lambda answers: an API Gateway proxy response carrying an order.
 ORDER = {"orderId": "ORD-1", "customerId": "CUST-1", "status": "SHIPPED", "createdAt": "2024-05-02T09:30:00Z"}
 ANSWER = json.dumps({"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(ORDER)}).encode()
-
-
-class FakeCodeDeploy:
-    """Records each status report with the ``time.monotonic()`` it arrived at."""
-
-    def __init__(self) -> None:
-        self.reports: list[tuple[float, dict[str, Any]]] = []
-
-    def put_lifecycle_event_hook_execution_status(self, **params: Any) -> dict[str, Any]:
-        self.reports.append((time.monotonic(), params))
-        return {"lifecycleEventHookExecutionId": params["lifecycleEventHookExecutionId"]}
 
 
 class _Server(ThreadingHTTPServer):

@@ -13,7 +13,6 @@ import threading
 import time
 from typing import Any, Callable
 
-from fakes import FakeCodeDeploy
 from harness import Row, alternate, median, ms
 
 import hookkit.lifecycle
@@ -21,6 +20,7 @@ from hookkit import HookRegistry
 from hookkit.clients import Clients
 from hookkit.context import LocalContext
 from hookkit.lifecycle import HookHandler
+from hookkit.testing import FakeCodeDeploy
 
 TARGET = 0.100
 CONTEXT_S = 3.0
@@ -47,7 +47,7 @@ def run(progress: Callable[[str], None], *, rounds: int = 5) -> list[Row]:
                               environ={"POWERTOOLS_METRICS_DISABLED": "true"})
         context = LocalContext(timeout_s=CONTEXT_S)
         summary = handler({"DeploymentId": "d-BENCH0001", "LifecycleEventHookExecutionId": "e-1"}, context)
-        (arrived, report), = codedeploy.reports
+        (arrived,), (report,) = codedeploy.arrived, codedeploy.reports
         if report["status"] != "Failed" or summary["checks"][0]["status"] != "timed_out":
             raise RuntimeError(f"the hung check was not reported as a failure: {summary}")
         return {"latency": arrived - deadlines[-1], "margin": context.started + CONTEXT_S - arrived}
@@ -61,7 +61,7 @@ def run(progress: Callable[[str], None], *, rounds: int = 5) -> list[Row]:
         worker.join(max(0.0, deadline - time.monotonic()))
         codedeploy.put_lifecycle_event_hook_execution_status(
             deploymentId="d-BENCH0001", lifecycleEventHookExecutionId="e-1", status="Failed")
-        (arrived, _), = codedeploy.reports
+        (arrived,) = codedeploy.arrived
         return {"latency": arrived - deadline, "margin": context.started + CONTEXT_S - arrived}
 
     hookkit.lifecycle.run_phase = recording_run_phase

@@ -26,23 +26,13 @@ from hookkit.local import LocalInvoker
 from hookkit.log import logger
 from hookkit.sam import function_spec
 from hookkit.smoke import Api
+from hookkit.testing import FakeCodeDeploy
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 CHECKS = ROOT / "example_hooks" / "orders" / "hooks" / "orders_checks.py"
 BUILDS = {"v1": ROOT / "example_hooks" / "orders" / "v1", "v2": ROOT / "example_hooks" / "orders" / "v2"}
 GREEN, RED, DIM, RESET = ("\033[32m", "\033[31m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("",) * 4
-
-
-class FakeCodeDeploy:
-    """Records each PutLifecycleEventHookExecutionStatus, as CodeDeploy would receive it."""
-
-    def __init__(self) -> None:
-        self.reports: list[dict[str, str]] = []
-
-    def put_lifecycle_event_hook_execution_status(self, **params: str) -> dict[str, str]:
-        self.reports.append(params)
-        return {"lifecycleEventHookExecutionId": params["lifecycleEventHookExecutionId"]}
 
 
 class FakeLambda:

@@ -23,29 +23,7 @@ from .phases import Phase
 from .registry import Check, HookRegistry, default_registry
 from .runner import run_checks, run_phase
 from .scope import Scope
-
-
-class FakeCodeDeploy:
-    """Stands in for the CodeDeploy client: records every status report, answers as configured.
-
-    ``answers`` is consumed one per report: ``None`` accepts, an exception instance is raised
-    (build botocore ``ClientError``\\s to simulate throttling or a duplicate delivery).
-    """
-
-    def __init__(self) -> None:
-        self.reports: list[dict[str, str]] = []
-        self.answers: list[BaseException | None] = []
-
-    def put_lifecycle_event_hook_execution_status(self, **params: str) -> dict[str, str]:
-        self.reports.append(dict(params))
-        answer = self.answers.pop(0) if self.answers else None
-        if answer is not None:
-            raise answer
-        return {"lifecycleEventHookExecutionId": params["lifecycleEventHookExecutionId"]}
-
-    @property
-    def statuses(self) -> list[str]:
-        return [r["status"] for r in self.reports]
+from .testing import FakeCodeDeploy
 
 
 @pytest.fixture

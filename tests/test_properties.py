@@ -34,6 +34,7 @@ from hookkit.lifecycle import HookHandler
 from hookkit.recorded import recorded_events
 from hookkit.sam import FunctionSpec, function_spec, load_template
 from hookkit.smoke import Api
+from hookkit.testing import FakeCodeDeploy
 
 pytestmark = pytest.mark.property
 SCRATCH = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -115,32 +116,21 @@ def test_any_event_gives_two_ids_or_an_event_error(event: Any) -> None:
         assert parsed.execution_id == event["LifecycleEventHookExecutionId"].strip() != ""
 
 
-class Reports:
-    """CodeDeploy's report call, in memory."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-
-    def put_lifecycle_event_hook_execution_status(self, **params: Any) -> dict[str, Any]:
-        self.calls.append(params)
-        return {"lifecycleEventHookExecutionId": params["lifecycleEventHookExecutionId"]}
-
-
 @SCRATCH
 @given(EVENTS)
 def test_any_event_delivered_to_the_handler_is_reported_once_or_refused_without_a_report(event: Any) -> None:
     registry = HookRegistry()
     registry.pre_traffic(lambda: None, name="passes")
-    reports = Reports()
+    reports = FakeCodeDeploy()
     handler = HookHandler(registry, phase="pre", clients=Clients(codedeploy=reports), reserve_ms=100,
                           environ={"POWERTOOLS_METRICS_DISABLED": "true"})
     summary = handler(event, LocalContext(timeout_s=10))
     try:
         ids = parse_event(event)
     except HookkitError:
-        assert reports.calls == [] and summary["reported"] is False
+        assert reports.reports == [] and summary["reported"] is False
     else:
-        assert [(c["deploymentId"], c["lifecycleEventHookExecutionId"], c["status"]) for c in reports.calls] == [
+        assert [(c["deploymentId"], c["lifecycleEventHookExecutionId"], c["status"]) for c in reports.reports] == [
             (ids.deployment_id, ids.execution_id, "Succeeded")]
 
 
@@ -294,7 +284,7 @@ def test_any_api_url_setting_gives_an_api_or_a_configuration_error(url: str) -> 
 
 @given(st.text(max_size=12), st.floats(min_value=0, max_value=900))
 def test_any_report_reserve_setting_leaves_a_deadline_before_the_lambdas_end(raw: str, seconds: float) -> None:
-    handler = HookHandler(HookRegistry(), phase="pre", clients=Clients(codedeploy=Reports()),
+    handler = HookHandler(HookRegistry(), phase="pre", clients=Clients(codedeploy=FakeCodeDeploy()),
                           environ={"HOOKKIT_REPORT_RESERVE_MS": raw})
     lambda_end, deadline = handler._budget(LocalContext(timeout_s=seconds), started=0.0)
     assert 0.0 <= lambda_end - deadline <= lambda_end / 2 + 1e-9
