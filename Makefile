@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install test demo bench fuzz lint clean
+.PHONY: install test demo bench fuzz clean
 
 install: $(STAMP)
 
