@@ -186,6 +186,9 @@ class Expectable:
     observed: Observed
     base_dir: Path | None
 
+    def _expecting(self) -> None:
+        """Called by :meth:`expect` first; a subclass may record that its response was checked."""
+
     def expect(
         self,
         *,
@@ -195,6 +198,7 @@ class Expectable:
         within_ms: float | None = None,
         function_error: str | bool | None = None,
     ) -> Self:
+        self._expecting()
         expect(self.observed, status=status, schema=schema, fields=fields, within_ms=within_ms,
                function_error=function_error, base_dir=self.base_dir)
         return self

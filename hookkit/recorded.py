@@ -57,6 +57,7 @@ def _replay(event_path: Path, spec: ExpectSpec):
         from .expect import spec_differences  # not at import: declaring checks stays cheap
 
         result = target.invoke(event_path)
+        result.examined = True  # the expect file (or its absence: "must not raise") is the check
         found = spec_differences(result.observed, spec, base_dir=result.base_dir)
         if found:
             raise ExpectationFailed(result.observed.subject, found)

@@ -294,7 +294,20 @@ def call_check(check: Check, provide: Provider, timeout: float) -> _Attempt:
         return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}{_where(exc)}")
     if returned is False:
         return _Attempt(Status.FAILED, "the check returned False")
+    unexamined = [text for value in kwargs.values() for text in _unexamined(value)]
+    if unexamined:
+        return _Attempt(
+            Status.FAILED,
+            "the function raised and the check never examined it: " + "; ".join(unexamined)
+            + ". Call .expect() on the result (function_error=... when an error is expected)",
+        )
     return _Attempt(Status.PASSED)
+
+
+def _unexamined(value: Any) -> list[str]:
+    """What a provided resource (``target``) says the check left unchecked."""
+    report = getattr(value, "unexamined_failures", None)
+    return report() if callable(report) else []
 
 
 def _describe_assertion(exc: AssertionError) -> str:

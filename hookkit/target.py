@@ -121,12 +121,22 @@ class LambdaInvoker:
 
 
 class InvokeResult(Expectable):
-    """What one invoke returned; ``.expect(...)`` checks it and returns it, so calls chain."""
+    """What one invoke returned; ``.expect(...)`` checks it and returns it, so calls chain.
+
+    A function error is *examined* once the check calls ``.expect(...)`` or reads
+    ``.function_error``; one never examined fails the check (see :meth:`Target.unexamined_failures`),
+    because ``target.invoke(event)`` alone, or ``assert result.status_code == 200`` (Lambda's 200
+    holds even when the function raised), must not pass for a function that crashed.
+    """
 
     def __init__(self, invocation: Invocation, *, subject: str, base_dir: Path | None) -> None:
         self.invocation = invocation
         self.subject = subject
         self.base_dir = base_dir
+        self.examined = False
+
+    def _expecting(self) -> None:
+        self.examined = True
 
     @cached_property
     def observed(self) -> Observed:
@@ -152,6 +162,7 @@ class InvokeResult(Expectable):
 
     @property
     def function_error(self) -> str | None:
+        self.examined = True
         return self.invocation.function_error
 
     @property
@@ -167,7 +178,7 @@ class InvokeResult(Expectable):
         return self.invocation.duration_ms
 
     def __repr__(self) -> str:
-        return f"<InvokeResult {self.subject}: status={self.status_code} function_error={self.function_error}>"
+        return f"<InvokeResult {self.subject}: status={self.status_code} function_error={self.invocation.function_error}>"
 
 
 class Target:
@@ -189,6 +200,9 @@ class Target:
         self._current = current  # a Target, or a callable that finds the current version on demand
         self.base_dir = base_dir
         self.timeout = timeout
+        self._failed_calls: list[InvokeResult] = []  # shared with ``current``: one check, one ledger
+        if isinstance(current, Target):
+            current._failed_calls = self._failed_calls
 
     @classmethod
     def deployed(
@@ -228,15 +242,24 @@ class Target:
             version = require_version(self.function_name, self._current())
             self._current = Target(self.invoker, version, function_name=self.function_name,
                                    base_dir=self.base_dir, timeout=self.timeout)
+            self._current._failed_calls = self._failed_calls
         return self._current
 
     def invoke(self, event: Mapping[str, Any] | list | str | os.PathLike[str], *, timeout: float | None = None) -> InvokeResult:
         """Invoke this version with ``event``: a dict, or a recorded event file relative to the checks' folder."""
         payload, label = self._event(event)
         invocation = self.invoker.invoke(payload, qualifier=self.version, timeout=timeout or self.timeout)
-        return InvokeResult(
+        result = InvokeResult(
             invocation, subject=f"invoke {self.function_name}:{self.version} with {label}", base_dir=self.base_dir
         )
+        if invocation.function_error:
+            self._failed_calls.append(result)
+        return result
+
+    def unexamined_failures(self) -> list[str]:
+        """Function errors this check never looked at; the runner fails the check on any."""
+        return [f"{r.subject} raised {r.observed.error or r.invocation.function_error}"
+                for r in self._failed_calls if not r.examined]
 
     def compare(
         self, event: Mapping[str, Any] | list | str | os.PathLike[str], *, ignore: Iterable[str] = (), timeout: float | None = None
@@ -247,8 +270,9 @@ class Target:
         what legitimately changes between calls. Returns ``[]`` when the versions agree.
         """
         ignore = list(ignore)
-        current = self.current.invoke(event, timeout=timeout).observed
-        new = self.invoke(event, timeout=timeout).observed
+        current_result, new_result = self.current.invoke(event, timeout=timeout), self.invoke(event, timeout=timeout)
+        current_result.examined = new_result.examined = True  # function errors are part of the diff
+        current, new = current_result.observed, new_result.observed
         differences = _behaviour_diff(current, new, ignore)
         if differences:
             _, label = self._event(event)

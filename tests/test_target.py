@@ -247,3 +247,39 @@ def test_a_broken_recorded_event_fails_at_registration_naming_the_file(tmp_path)
     with pytest.raises(ConfigurationError) as info:
         recorded_events(tmp_path, registry=HookRegistry())
     assert "bad.json" in str(info.value) and "line 2" in str(info.value)
+
+
+def failing_pair():
+    error = {"errorType": "KeyError", "errorMessage": "'customerId'"}
+
+    class Raises:
+        def invoke(self, payload, *, qualifier, timeout):
+            return Invocation(200, json.dumps(error).encode(), function_error="Unhandled", executed_version=qualifier)
+
+    invoker = Raises()
+    return Target(invoker, "2", function_name="orders", current=Target(invoker, "1", function_name="orders"))
+
+
+@pytest.mark.parametrize("body, status", [
+    ("target.invoke({})", "failed"),
+    ("assert target.invoke({}).status_code == 200", "failed"),  # Lambda's 200 holds when the function raised
+    ("target.current.invoke({})", "failed"),
+    ("target.invoke({}).expect(function_error='KeyError')", "passed"),
+    ("assert target.invoke({}).function_error == 'Unhandled'", "passed"),
+])
+def test_a_function_error_the_check_never_examined_fails_it(body, status) -> None:
+    import time
+
+    from hookkit.runner import run_checks
+
+    namespace: dict = {}
+    exec(f"def check(target):\n    {body}\n", namespace)
+    registry = HookRegistry()
+    registry.pre_traffic(namespace["check"])
+    target = failing_pair()
+    (outcome,) = run_checks(registry.checks("pre"), provide=lambda name, check, timeout: target,
+                            deadline=time.monotonic() + 10)
+    assert outcome.status.value == status
+    if status == "failed":
+        assert "the function raised and the check never examined it" in outcome.message
+        assert "raised KeyError: 'customerId'" in outcome.message
