@@ -103,6 +103,11 @@ class HookHandler:
             remaining_ms = float(context.get_remaining_time_in_millis())
         except AttributeError:
             remaining_ms = NO_CONTEXT_BUDGET_MS
+        except Exception as exc:  # noqa: BLE001 - a strange context must not cost the report
+            logger.warning(f"cannot read the Lambda context's remaining time ({exc!r}); assuming 60 s")
+            remaining_ms = 60_000.0
+        if not remaining_ms > 0:  # NaN or spent: report at once rather than never
+            remaining_ms = 0.0
         reserve_ms = self.reserve_ms
         if reserve_ms is None:
             raw = self.environ.get("HOOKKIT_REPORT_RESERVE_MS", "")

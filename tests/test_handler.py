@@ -272,3 +272,21 @@ def test_parse_event_gives_ids_or_an_event_error(event) -> None:
         return
     assert parsed.deployment_id and parsed.execution_id
     assert parsed.deployment_id == event["DeploymentId"].strip()
+
+
+class StrangeContext:
+    def __init__(self, answer):
+        self.answer = answer
+
+    def get_remaining_time_in_millis(self):
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+@pytest.mark.parametrize("answer", [RuntimeError("no deadline"), "soon", float("nan"), -5])
+def test_a_strange_context_still_gets_exactly_one_report(codedeploy, hook_event, answer) -> None:
+    codedeploy.accept()
+    summary = make_handler(codedeploy, passing_registry())(hook_event, StrangeContext(answer))
+    assert len(codedeploy.reports) == 1
+    assert summary["reported"] == "reported"
