@@ -124,13 +124,15 @@ class HookHandler:
 
     def _run(self, ids: HookEvent, context: Any, deadline: float, observer: Observer) -> RunResult:
         started = self.clock()
+        explicit: Phase | None = None
         try:
+            explicit = self._explicit_phase()
             self._import_checks()
-            scope = self._scope(ids, context)
-            phase = self._phase(scope)
+            scope = self._scope(ids, context, explicit)
+            phase = explicit or self._discovered_phase(scope)
         except HookkitError as exc:
             logger.error(redact_text(str(exc)))
-            return RunResult.failed(self.phase, str(exc), duration_ms=(self.clock() - started) * 1000.0)
+            return RunResult.failed(explicit, str(exc), duration_ms=(self.clock() - started) * 1000.0)
         logger.append_keys(phase=phase.value)
         checks = self.registry.checks(phase)
         logger.info(f"running {len(checks)} check(s) for {phase}", checks=[c.name for c in checks])
@@ -154,12 +156,14 @@ class HookHandler:
             return  # the caller imported its checks itself (registry.handler in the checks module)
         import_checks(spec, registry=self.registry)
 
-    def _phase(self, scope: Scope) -> Phase:
+    def _explicit_phase(self) -> Phase | None:
+        """The handler's own binding, else ``HOOKKIT_PHASE``; ``None`` leaves it to discovery."""
         if self.phase is not None:
             return self.phase
         raw = self.environ.get("HOOKKIT_PHASE", "").strip()
-        if raw:
-            return Phase.parse(raw, source="HOOKKIT_PHASE")
+        return Phase.parse(raw, source="HOOKKIT_PHASE") if raw else None
+
+    def _discovered_phase(self, scope: Scope) -> Phase:
         phase = scope.deployment().phase
         if phase is None:
             raise ConfigurationError(
@@ -168,10 +172,7 @@ class HookHandler:
             )
         return phase
 
-    def _scope(self, ids: HookEvent, context: Any) -> Scope:
-        explicit = self.phase
-        if explicit is None and self.environ.get("HOOKKIT_PHASE", "").strip():
-            explicit = Phase.parse(self.environ["HOOKKIT_PHASE"], source="HOOKKIT_PHASE")
+    def _scope(self, ids: HookEvent, context: Any, explicit: Phase | None) -> Scope:
         own_name = getattr(context, "function_name", None) or self.environ.get("AWS_LAMBDA_FUNCTION_NAME")
 
         def discover_deployment() -> Deployment:

@@ -290,3 +290,12 @@ def test_a_strange_context_still_gets_exactly_one_report(codedeploy, hook_event,
     summary = make_handler(codedeploy, passing_registry())(hook_event, StrangeContext(answer))
     assert len(codedeploy.reports) == 1
     assert summary["reported"] == "reported"
+
+
+def test_a_run_that_fails_before_its_checks_still_names_the_configured_phase(codedeploy, hook_event) -> None:
+    codedeploy.accept()
+    summary = make_handler(codedeploy, phase=None, environ={"HOOKKIT_PHASE": "PostTraffic",
+                                                              "HOOKKIT_CHECKS": "no_such_checks_module"})(
+        hook_event, LocalContext())
+    assert codedeploy.statuses == ["Failed"]
+    assert summary["phase"] == "AfterAllowTraffic"

@@ -130,7 +130,7 @@ def test_a_password_in_any_url_is_hidden_in_the_summary(hook: Hook, aws: AwsStan
     assert_reported(aws, "Failed")
     assert "could not connect: postgres://app:[REDACTED]@db/orders" in summary["reason"]
     assert_no_secret(json.dumps(summary))
-    assert_no_secret(json.dumps(hook_log.line("hook: Failed")))
+    assert_no_secret(json.dumps(hook_log.line("BeforeAllowTraffic: Failed")))
     assert redact_text("a." * 500_000) == "a." * 500_000  # any scheme, and still a linear scan
 
 
