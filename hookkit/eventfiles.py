@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import functools
 import json
 import math
 import os
@@ -157,12 +158,19 @@ def load_expect(path: str | os.PathLike[str]) -> ExpectSpec:
         if value is None:
             raise ConfigurationError(f"{where}: {key} is null; remove the key to skip that check")
     schema = data.get("schema")
-    if isinstance(schema, str) and schema.strip() and not Path(schema).is_absolute():
-        data["schema"] = Path(path).absolute().parent / schema  # relative to this file, like a link
+    if isinstance(schema, str) and schema.strip():  # relative to this file, like a link
+        data["schema"] = _schema_path(os.path.dirname(os.path.abspath(path)), schema)
     try:
         return ExpectSpec(**data)
     except ConfigurationError as exc:
         raise ConfigurationError(f"{where}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _schema_path(folder: str, schema: str) -> Path:
+    # One Path per schema named from one folder: a folder of recorded events often names one
+    # schema from thousands of expect files, and making a Path costs more than reading one.
+    return Path(folder, schema)
 
 
 def discover_events(folder: str | os.PathLike[str]) -> list[tuple[str, Path, Path | None]]:
