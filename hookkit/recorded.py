@@ -7,6 +7,7 @@ with a per-event expectation file turns that traffic into a regression suite::
 
 Files are read at registration, so a broken event or expect file fails the import (CI exit 2, a
 ``Failed`` report in the hook) with the file, line and column, not halfway through a deployment.
+Each replay sends the bytes read then: what was checked is what the function receives.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def recorded_events(
     (``status``, ``schema``, ``fields``, ``within_ms``, ``function_error``); without one, the
     function must answer without raising. ``options`` are the decorators' (timeout, retries...).
     Check names are ``<prefix><NAME>``, the prefix defaulting to the folder's name and a slash.
+    Returns the checks registered (in a process of a split run, that process's share).
     """
     caller_file = sys._getframe(1).f_globals.get("__file__")
     base_dir = Path(caller_file).resolve().parent if caller_file else Path.cwd()
@@ -44,19 +46,22 @@ def recorded_events(
     prefix = f"{Path(folder).name}/" if prefix is None else prefix
     checks = []
     for name, event_path, expect_path in discover_events(root):
-        event_payload(event_path)  # read it now: a broken file must fail the import, not the deployment
+        if not registry.keeps_next(phase):  # another process of a split run (hookkit run --jobs) reads and runs it
+            registry.leave(phase, f"{prefix}{name}")
+            continue
+        # read now: a broken file must fail the import, not the deployment; replays send these bytes
+        payload = event_payload(event_path)
         spec = load_expect(expect_path) if expect_path else ExpectSpec()
-        checks.append(
-            registry.add_check(_replay(event_path, spec), phase, name=f"{prefix}{name}", base_dir=base_dir, **options)
-        )
+        replay = _replay(event_path, payload, spec)
+        checks.append(registry.add_check(replay, phase, name=f"{prefix}{name}", base_dir=base_dir, **options))
     return checks
 
 
-def _replay(event_path: Path, spec: ExpectSpec):
+def _replay(event_path: Path, payload: bytes, spec: ExpectSpec):
     def replay(target: Any) -> None:
         from .expect import spec_differences  # not at import: declaring checks stays cheap
 
-        result = target.invoke(event_path)
+        result = target.invoke_payload(payload, str(event_path))
         result.examined = True  # the expect file (or its absence: "must not raise") is the check
         found = spec_differences(result.observed, spec, base_dir=result.base_dir)
         if found:

@@ -75,13 +75,17 @@ class Check:
 def _base_dir(func: Callable[..., Any]) -> Path | None:
     """The folder of the module that defines ``func``: relative event and schema paths start there."""
     try:
-        return _resolved(os.path.abspath(inspect.getfile(func))).parent
+        return _resolved(inspect.getfile(func)).parent
     except (TypeError, OSError):
         return None
 
 
+def _resolved(path: str | os.PathLike[str]) -> Path:
+    return _resolved_absolute(path if os.path.isabs(path) else os.path.abspath(path))
+
+
 @functools.lru_cache(maxsize=256)
-def _resolved(path: str) -> Path:
+def _resolved_absolute(path: str | os.PathLike[str]) -> Path:
     # Resolving costs a system call per path component, and a checks module registers all its
     # checks from one file and folder: a folder of recorded events registers thousands.
     return Path(path).resolve()
@@ -150,6 +154,30 @@ class HookRegistry:
 
     def __init__(self) -> None:
         self._checks: dict[Phase, dict[str, Check]] = {}
+        # In one process of a run split over several (``hookkit run --jobs``): which share of
+        # each phase's checks is kept here, and the names of those left to the other processes.
+        self._share: tuple[int, int] | None = None
+        self._elsewhere: dict[Phase, set[str]] = {}
+
+    def share(self, index: int, count: int) -> None:
+        """Keep only checks ``index``, ``index + count``, ... of each phase, in declaration order.
+
+        One of ``count`` processes running a split run calls this before importing the checks:
+        every process declares every check (so names, errors and positions agree) but keeps,
+        and reads the files of, only its own share.
+        """
+        if not 0 <= index < count:
+            raise ValueError(f"share {index} of {count} does not exist")
+        self._share = (index, count)
+
+    def keeps_next(self, phase: Phase | str) -> bool:
+        """Whether the next check declared for ``phase`` will be kept (and run) by this process."""
+        if self._share is None:
+            return True
+        phase = Phase.parse(phase)
+        declared = len(self._checks.get(phase, ())) + len(self._elsewhere.get(phase, ()))
+        index, count = self._share
+        return declared % count == index
 
     def add_check(
         self,
@@ -178,22 +206,37 @@ class HookRegistry:
             options = CheckOptions(timeout=timeout, retries=retries, retry_delay=retry_delay, blocking=blocking)
         except ValueError as exc:
             raise RegistrationError(f"check {check_name!r}: {exc}") from None
-        phase_checks = self._checks.setdefault(phase, {})
-        if check_name in phase_checks:
-            raise RegistrationError(
-                f"check {check_name!r} is already registered for {phase}; give one of them another "
-                f"name with name=... (or import the checks module only once)"
-            )
+        self._refuse_duplicate(phase, check_name)
         check = Check(
             name=check_name,
             func=func,
             phase=phase,
             options=options,
             params=_requested_params(func, check_name),
-            base_dir=_resolved(os.path.abspath(base_dir)) if base_dir is not None else _base_dir(func),
+            base_dir=_resolved(base_dir) if base_dir is not None else _base_dir(func),
         )
-        phase_checks[check_name] = check
+        if self.keeps_next(phase):
+            self._checks.setdefault(phase, {})[check_name] = check
+        else:
+            self._elsewhere.setdefault(phase, set()).add(check_name)
         return check
+
+    def leave(self, phase: Phase | str, name: str) -> None:
+        """Declare, by name only, a check that another process of a split run keeps.
+
+        For callers that asked :meth:`keeps_next` first and need not build a check they will not
+        run; the name is still refused if it is taken, as in every process.
+        """
+        phase = Phase.parse(phase)
+        self._refuse_duplicate(phase, name)
+        self._elsewhere.setdefault(phase, set()).add(name)
+
+    def _refuse_duplicate(self, phase: Phase, name: str) -> None:
+        if name in self._checks.get(phase, ()) or name in self._elsewhere.get(phase, ()):
+            raise RegistrationError(
+                f"check {name!r} is already registered for {phase}; give one of them another "
+                f"name with name=... (or import the checks module only once)"
+            )
 
     @overload
     def on(self, phase: Phase | str, func: F, /) -> F: ...
@@ -244,10 +287,11 @@ class HookRegistry:
         on "already registered" instead of the real error.
         """
         snapshot = {phase: dict(checks) for phase, checks in self._checks.items()}
+        elsewhere = {phase: set(names) for phase, names in self._elsewhere.items()}
         try:
             yield
         except BaseException:
-            self._checks = snapshot
+            self._checks, self._elsewhere = snapshot, elsewhere
             raise
 
     def handler(

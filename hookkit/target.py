@@ -248,6 +248,14 @@ class Target:
     def invoke(self, event: Mapping[str, Any] | list | str | os.PathLike[str], *, timeout: float | None = None) -> InvokeResult:
         """Invoke this version with ``event``: a dict, or a recorded event file relative to the checks' folder."""
         payload, label = self._event(event)
+        return self.invoke_payload(payload, label, timeout=timeout)
+
+    def invoke_payload(self, payload: bytes, label: str, *, timeout: float | None = None) -> InvokeResult:
+        """Invoke with an event already serialised, ``label`` naming it in reports.
+
+        For recorded events, read and checked once at registration: replaying thousands of them
+        need not read each file again.
+        """
         invocation = self.invoker.invoke(payload, qualifier=self.version, timeout=timeout or self.timeout)
         result = InvokeResult(
             invocation, subject=f"invoke {self.function_name}:{self.version} with {label}", base_dir=self.base_dir

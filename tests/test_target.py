@@ -283,3 +283,32 @@ def test_a_function_error_the_check_never_examined_fails_it(body, status) -> Non
     if status == "failed":
         assert "the function raised and the check never examined it" in outcome.message
         assert "raised KeyError: 'customerId'" in outcome.message
+
+
+def test_a_replay_sends_the_bytes_checked_at_registration(tmp_path) -> None:
+    event = tmp_path / "ping.json"
+    event.write_text('{"action": "ping"}')
+    (check,) = recorded_events(tmp_path, registry=HookRegistry())
+    event.write_text('{"action": "edited after registration"}')
+    sent = []
+
+    class Records:
+        def invoke(self, payload, *, qualifier, timeout):
+            sent.append(payload)
+            return Invocation(200, b"{}")
+
+    check.func(Target(Records(), "2", function_name="orders"))
+    assert sent == [b'{"action": "ping"}']
+
+
+def test_in_a_share_only_its_own_recorded_events_are_read(tmp_path) -> None:
+    for name in ("a", "c"):
+        (tmp_path / f"{name}.json").write_text("{}")
+    (tmp_path / "b.json").write_text("{broken")  # second in order: share 1 of 2 keeps it
+    first = HookRegistry()
+    first.share(0, 2)
+    assert [c.name for c in recorded_events(tmp_path, registry=first)] == [f"{tmp_path.name}/a", f"{tmp_path.name}/c"]
+    second = HookRegistry()
+    second.share(1, 2)
+    with pytest.raises(ConfigurationError, match="b.json"):
+        recorded_events(tmp_path, registry=second)
