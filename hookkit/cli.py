@@ -22,7 +22,7 @@ from .clients import Clients
 from .deployment import Deployment, LambdaTarget
 from .errors import ConfigurationError, HookkitError
 from .loader import import_checks
-from .outcome import Outcome
+from .outcome import Outcome, RunResult
 from .phases import Phase
 from .registry import Check, HookRegistry, default_registry
 from .reports import table, write_json, write_junit
@@ -94,18 +94,48 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report")
     run.add_argument("--json", metavar="FILE", help="write every outcome as JSON")
     run.add_argument("--workers", type=int, default=DEFAULT_MAX_WORKERS, help="checks run at once (default: %(default)s)")
+    run.add_argument("--jobs", type=_jobs, default=1, metavar="N|auto",
+                     help="split the checks over N processes, 'auto' for one per CPU: for large replays "
+                          "against a local target, whose handler calls otherwise share one CPU (default: 1)")
+    run.add_argument("--shard", type=_shard, help=argparse.SUPPRESS)  # INDEX/COUNT/FD: one process of a split run
     run.add_argument("--deadline", type=float, default=900.0, metavar="SECONDS",
                      help="stop the whole run after this long, as a hook's Lambda would (default: %(default)s)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    from . import split  # a run split over processes is the rarer case
+
     try:
+        if args.shard is not None:
+            return split.serve_share(args, stderr=sys.stderr)
+        if args.jobs > 1:
+            return split.run_split(argv, args, stdout=sys.stdout, stderr=sys.stderr)
         return run_command(args, stdout=sys.stdout, stderr=sys.stderr)
     except HookkitError as exc:
         print(f"hookkit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _jobs(text: str) -> int:
+    if text == "auto":
+        from .split import usable_cpus
+
+        return usable_cpus()
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes; pass 1 or more, or auto")
+    return jobs
+
+
+def _shard(text: str) -> tuple[int, int, int]:
+    index, count, fd = (int(part) for part in text.split("/"))
+    return index, count, fd
 
 
 def _parameters(pairs: list[str]) -> dict[str, str]:
@@ -123,36 +153,49 @@ def run_command(
     clients: Clients | None = None,
 ) -> int:
     registry = registry if registry is not None else default_registry
+    phases, run = prepare(args, stderr=stderr, registry=registry, clients=clients)
+    if not any(registry.checks(p) for p in phases):
+        raise ConfigurationError(f"CHECKS {args.checks!r} declares no checks for --phase {args.phase}")
+    phases = [p for p in phases if registry.checks(p)]
+    progress = Progress(stderr, total=sum(len(registry.checks(p)) for p in phases))
+    results = [run(phase, progress.update) for phase in phases]
+    progress.done()
+    return report(results, args, stdout=stdout, stderr=stderr)
+
+
+def prepare(
+    args: argparse.Namespace, *, stderr: TextIO, registry: HookRegistry, clients: Clients | None = None,
+) -> tuple[list[Phase], Callable[[Phase, Callable[[Outcome], None]], RunResult]]:
+    """Import the checks and make the targets; returns the phases asked for and how to run one."""
     clients = clients if clients is not None else Clients()
     parameters = _parameters(args.parameter)
     if str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))  # module names resolve from where CI runs, as paths do
     import_checks(args.checks, registry=registry, source="CHECKS")
-    phases = [p for p in PHASES[args.phase] if registry.checks(p)] or list(PHASES[args.phase])
-    if not any(registry.checks(p) for p in phases):
-        raise ConfigurationError(f"CHECKS {args.checks!r} declares no checks for --phase {args.phase}")
     target = parse_target(args.target, parameters=parameters, clients=clients) if args.target else None
     current = parse_target(args.current, parameters=parameters, clients=clients) if args.current else None
     for spec in (target, current):
         for warning in spec.warnings if spec else ():
             print(f"hookkit: warning: {warning}", file=stderr)
     api = _api_factory(args.api, target, clients)
+    started = time.monotonic()
 
-    results = []
-    progress = Progress(stderr, total=sum(len(registry.checks(p)) for p in phases))
-    for phase in phases:
+    def run(phase: Phase, on_outcome: Callable[[Outcome], None]) -> RunResult:
         scope = Scope(
-            deployment=lambda phase=phase: _deployment(phase, target, current),
+            deployment=lambda: _deployment(phase, target, current),
             target=_target_factory(target, current),
             api=api,
         )
-        results.append(
-            run_phase(
-                registry.checks(phase), phase, provide=scope.provide, deadline=time.monotonic() + args.deadline,
-                max_workers=args.workers, on_outcome=progress.update,
-            )
+        return run_phase(
+            registry.checks(phase), phase, provide=scope.provide, deadline=started + args.deadline,
+            max_workers=args.workers, on_outcome=on_outcome,
         )
-    progress.done()
+
+    return list(PHASES[args.phase]), run
+
+
+def report(results: list[RunResult], args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
+    """The table on stdout, the files CI asked for, and the exit code."""
     colour = stdout.isatty() and not os.environ.get("NO_COLOR")
     print(table(results, colour=colour), file=stdout)
     if args.junit_xml:
