@@ -267,8 +267,11 @@ class LocalInvoker:
         not searched on every call: importing appends a name to it and dropping one shortens
         it, so while its size and last name stay as they were, so do its names.
         """
-        saved_path = list(sys.path)
-        sys.path[:0] = self._path
+        # A new list rather than the old one changed in place: another thread importing at this
+        # moment walks sys.path, and an entry inserted under its feet makes it skip another
+        # (seen: "No module named 'unicodedata'" in a check importing while a handler ran).
+        saved_path = sys.path
+        sys.path = [*self._path, *saved_path]
         modules = sys.modules
         if _shape(modules) != self._shape:  # something was imported or dropped since the last call
             self._rescan(modules)
@@ -289,7 +292,7 @@ class LocalInvoker:
             # entries the code added (a vendor folder, say) stay with it for the next call
             added = [entry for entry in sys.path if entry not in saved_path and entry != self._root]
             self._path = [self._root, *added]
-            sys.path[:] = saved_path
+            sys.path = saved_path
             modules.update(evicted)
             # unless the call left the names as they were, look again next time
             self._shape = None if imported or mine.keys() != inserted else _shape(modules)

@@ -262,6 +262,23 @@ def test_path_entries_added_by_the_code_stay_with_it(tmp_path: Path) -> None:
     assert "first" not in sys.modules
 
 
+def test_the_path_list_other_threads_may_be_walking_is_never_changed_under_them(tmp_path: Path) -> None:
+    # An import in another thread walks sys.path; an entry inserted into that very list while it
+    # does made it skip another ("No module named 'unicodedata'" in a check, seen in CI replays).
+    folder = code(tmp_path / "fn", app="""\
+        import sys
+
+        def handler(event, context):
+            return [sys.path[0], id(sys.path)]
+        """)
+    walked, before = sys.path, list(sys.path)
+
+    first_entry, list_during_the_call = body(invoke(LocalInvoker(spec_in(folder)), {}))
+    assert first_entry == str(folder.resolve())
+    assert list_during_the_call != id(walked)  # the function saw a list of its own
+    assert sys.path is walked and walked == before
+
+
 # --- logs -----------------------------------------------------------------------------------
 
 def test_printed_and_logged_output_is_the_log_tail(orders: FunctionSpec) -> None:
