@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import pickle
 import subprocess
 import sys
 import time
@@ -79,13 +78,16 @@ class _Outbox:
         self._sent = time.monotonic()
 
     def add(self, position: int, outcome: Outcome) -> None:
-        self._batch.append((position, _sendable(outcome)))
+        self._batch.append((position, outcome))
         if time.monotonic() - self._sent >= self.INTERVAL:
             self.flush()
 
     def flush(self) -> None:
         if self._batch:
-            self._channel.send(("outcomes", self._batch))
+            try:
+                self._channel.send(("outcomes", self._batch))  # pickled whole before anything is written
+            except Exception:  # noqa: BLE001 - something a check put in a difference cannot be pickled
+                self._channel.send(("outcomes", [(position, _plain(outcome)) for position, outcome in self._batch]))
             self._batch = []
         self._sent = time.monotonic()
 
@@ -101,14 +103,10 @@ def _pin(index: int) -> None:
         os.sched_setaffinity(0, {cpus[index % len(cpus)]})
 
 
-def _sendable(outcome: Outcome) -> Outcome:
-    """The outcome itself, or with its differences made plain data if something in them cannot be pickled."""
-    try:
-        pickle.dumps(outcome)
-    except Exception:  # noqa: BLE001 - anything a check put in a difference
-        plain = tuple(Difference(d.path, _jsonable(d.expected), _jsonable(d.actual)) for d in outcome.differences)
-        return replace(outcome, differences=plain)
-    return outcome
+def _plain(outcome: Outcome) -> Outcome:
+    """The outcome with its differences' values made plain data, which always pickles."""
+    plain = tuple(Difference(d.path, _jsonable(d.expected), _jsonable(d.actual)) for d in outcome.differences)
+    return replace(outcome, differences=plain)
 
 
 # --- the process that split the run ----------------------------------------------------------
