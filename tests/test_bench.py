@@ -47,14 +47,19 @@ def test_a_tiny_ci_replay_runs_both_sides_on_the_same_events(bench) -> None:
     steps: list[str] = []
     rows = replay.run(steps.append, events=6, rounds=1)
     assert [row.figure for row in rows] == [
-        "CI replay: 6 events, hookkit run vs bare loop (wall)",
+        "CI replay: 6 events, hookkit run --jobs auto vs bare loop (wall)",
         "CI replay throughput",
+        "CI replay in one process, --jobs 1 (wall)",
+        "CI replay CPU time, all processes (--jobs auto)",
     ]
     assert rows[0].target == "<= 1.5"  # six events measure start-up, not throughput: no verdict here
+    assert all(float(row.hookkit.split()[0]) > 0 for row in rows[2:])  # measured, not left at zero
     assert steps == [
         "CI replay: writing 6 recorded events",
         "CI replay: warm-up (hookkit)",
+        "CI replay: warm-up (one process)",
         "CI replay: warm-up (baseline)",
         "CI replay: round 1/1 (hookkit)",
+        "CI replay: round 1/1 (one process)",
         "CI replay: round 1/1 (baseline)",
     ]
