@@ -39,6 +39,7 @@ __all__ = [
     "MAX_EVENT_BYTES",
     "ExpectSpec",
     "discover_events",
+    "event_names",
     "event_payload",
     "load_event",
     "load_expect",
@@ -143,7 +144,7 @@ _parsed_events: dict[str, tuple[int, int]] = {}
 def load_expect(path: str | os.PathLike[str]) -> ExpectSpec:
     """An ``NAME.expect.json`` file: a JSON object whose keys are ``differences()`` keywords."""
     where = f"expect file {os.fspath(path)}"
-    data = load_json(path, what="expect file")
+    data = _parse(_read(path, where, None)[0], where)
     if not isinstance(data, dict):
         raise ConfigurationError(
             f'{where}: expected a JSON object such as {{"status": 200}}, got {_kind(data)}'
@@ -179,14 +180,27 @@ def discover_events(folder: str | os.PathLike[str]) -> list[tuple[str, Path, Pat
     Dot-files (editor backups) and sub-folders are skipped. An ``.expect.json`` without its
     event is an error: it is almost always a typo that would silently drop a check.
     """
+    root, names = event_names(folder)
+    return [
+        (name, root / f"{name}{_EVENT_SUFFIX}", root / f"{name}{_EXPECT_SUFFIX}" if expected else None)
+        for name, expected in names
+    ]
+
+
+def event_names(folder: str | os.PathLike[str]) -> tuple[Path, list[tuple[str, bool]]]:
+    """:func:`discover_events` without the paths: the folder, and ``(name, has an expect file)``.
+
+    For a process of a split run, which reads a share of the events: making a path costs more
+    than a tenth of reading the file it names.
+    """
     root = Path(folder)
     if not root.is_dir():
         raise ConfigurationError(
             f"events folder {root} does not exist or is not a folder; create it with one "
             "NAME.json per recorded event (and optional NAME.expect.json), or pass the right path"
         )
-    events: dict[str, Path] = {}
-    expects: dict[str, Path] = {}
+    events: set[str] = set()
+    expects: set[str] = set()
     try:
         with os.scandir(root) as listing:  # file types from the listing: no stat per file
             names = [e.name for e in listing if not e.name.startswith(".") and e.is_file()]
@@ -194,12 +208,12 @@ def discover_events(folder: str | os.PathLike[str]) -> list[tuple[str, Path, Pat
         raise ConfigurationError(f"events folder {root}: cannot list it ({exc.strerror})") from None
     for name in names:
         if name.endswith(_EXPECT_SUFFIX):
-            expects[name[: -len(_EXPECT_SUFFIX)]] = root / name
+            expects.add(name[: -len(_EXPECT_SUFFIX)])
         elif name.endswith(_EVENT_SUFFIX):
-            events[name[: -len(_EVENT_SUFFIX)]] = root / name
-    orphans = sorted(set(expects) - set(events))
+            events.add(name[: -len(_EVENT_SUFFIX)])
+    orphans = sorted(expects - events)
     if orphans:
-        names = ", ".join(expects[o].name for o in orphans)
+        names = ", ".join(f"{o}{_EXPECT_SUFFIX}" for o in orphans)
         raise ConfigurationError(
             f"events folder {root}: {names} has no event file ({orphans[0]}.json); "
             "rename it to match its event or remove it"
@@ -208,7 +222,7 @@ def discover_events(folder: str | os.PathLike[str]) -> list[tuple[str, Path, Pat
         raise ConfigurationError(
             f"events folder {root} has no NAME.json event files; record at least one event there"
         )
-    return [(name, events[name], expects.get(name)) for name in sorted(events)]
+    return root, [(name, name in expects) for name in sorted(events)]
 
 
 class _Refused(Exception):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ExpectationFailed
-from .eventfiles import ExpectSpec, discover_events, event_payload, load_expect
+from .eventfiles import ExpectSpec, event_names, event_payload, load_expect
 from .phases import Phase
 from .registry import Check, HookRegistry, default_registry
 
@@ -45,13 +45,15 @@ def recorded_events(
     registry = registry if registry is not None else default_registry
     prefix = f"{Path(folder).name}/" if prefix is None else prefix
     checks = []
-    for name, event_path, expect_path in discover_events(root):
+    root, names = event_names(root)
+    for name, expected in names:
         if not registry.keeps_next(phase):  # another process of a split run (hookkit run --jobs) reads and runs it
             registry.leave(phase, f"{prefix}{name}")
             continue
+        event_path = root / f"{name}.json"
         # read now: a broken file must fail the import, not the deployment; replays send these bytes
         payload = event_payload(event_path)
-        spec = load_expect(expect_path) if expect_path else ExpectSpec()
+        spec = load_expect(root / f"{name}.expect.json") if expected else ExpectSpec()
         replay = _replay(event_path, payload, spec)
         checks.append(registry.add_check(replay, phase, name=f"{prefix}{name}", base_dir=base_dir, **options))
     return checks
