@@ -106,12 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    from . import split  # a run split over processes is the rarer case
-
     try:
-        if args.shard is not None:
-            return split.serve_share(args, stderr=sys.stderr)
-        if args.jobs > 1:
+        if args.shard is not None or args.jobs > 1:
+            from . import split  # not for a run in one process: it imports multiprocessing
+
+            if args.shard is not None:
+                return split.serve_share(args, stderr=sys.stderr)
             return split.run_split(argv, args, stdout=sys.stdout, stderr=sys.stderr)
         return run_command(args, stdout=sys.stdout, stderr=sys.stderr)
     except HookkitError as exc:
