@@ -11,12 +11,14 @@ and writes the one table, JUnit and JSON report a single process would, checks i
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any, TextIO
 
 from .cli import EXIT_USAGE, PHASES, Progress, prepare, report
@@ -27,11 +29,33 @@ from .registry import default_registry
 
 
 def usable_cpus() -> int:
-    """The CPUs this process may run on (a container's limit, not the machine's count)."""
+    """The CPUs this process may use: those it may run on, fewer when its container's quota says so.
+
+    A CI container often sees every CPU of its host but may use two of them; a process per
+    visible CPU would then queue dozens of processes on those two.
+    """
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    quota = cpu_quota()
+    return max(1, min(cpus, math.ceil(quota))) if quota else cpus
+
+
+def cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """The CPUs' worth of time this container may use (cgroup v2, else v1); None if unlimited or unknown."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota = (root / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (root / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    try:
+        return int(quota) / int(period) if int(quota) > 0 else None
+    except (ValueError, ZeroDivisionError):  # "max": no quota
+        return None
 
 
 # --- one share, in a process of its own ----------------------------------------------------------

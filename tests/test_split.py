@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hookkit.cli import build_parser, main
-from hookkit.split import usable_cpus
+from hookkit.split import cpu_quota, usable_cpus
 
 HERE = Path(__file__).parent / "fixtures" / "cli"
 TEMPLATE = HERE / "template.yaml"
@@ -124,3 +125,27 @@ def test_a_difference_that_cannot_be_pickled_still_reaches_the_report(capsys, tm
     assert code == 1, err
     (check,) = json.loads(report.read_text())["phases"][0]["checks"]
     assert check["differences"][0]["path"] == "/lock" and "lock" in check["differences"][0]["actual"]
+
+
+@pytest.mark.parametrize(("files", "quota"), [
+    ({"cpu.max": "200000 100000\n"}, 2.0),                      # cgroup v2: two CPUs' worth
+    ({"cpu.max": "max 100000\n"}, None),                        # v2, unlimited
+    ({"cpu/cpu.cfs_quota_us": "150000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1.5),  # v1
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),     # v1, unlimited
+    ({}, None),                                                   # no cgroup files: not a container
+])
+def test_a_containers_cpu_quota_is_read_from_its_cgroup(tmp_path, files, quota) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert cpu_quota(tmp_path) == quota
+
+
+def test_auto_uses_no_more_processes_than_the_quota_allows(monkeypatch) -> None:
+    import hookkit.split as split
+
+    monkeypatch.setattr(split, "cpu_quota", lambda: 1.5)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert split.usable_cpus() == min(2, cpus)
+    monkeypatch.setattr(split, "cpu_quota", lambda: 0.5)
+    assert split.usable_cpus() == 1
