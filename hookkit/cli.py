@@ -2,10 +2,12 @@
 
     hookkit run CHECKS [--phase pre|post|all] [--target TARGET] [--current TARGET]
                        [--api URL|local] [--parameter KEY=VALUE] [--junit-xml FILE] [--json FILE]
+                       [--jobs N|auto] [--workers N] [--deadline SECONDS]
 
 TARGET is ``local:TEMPLATE#LogicalId[@CODE_DIR]`` (the function's own code, in-process; ``@`` runs
 another build of it) or ``NAME_OR_ARN:VERSION`` (a deployed version, through boto3 as the hook
-does). Exit codes: 0 every check passed, 1 a check did not, 2 a usage or configuration error.
+does). ``--jobs`` splits the run over processes (``split``). Exit codes: 0 every check passed,
+1 a check did not, 2 a usage or configuration error.
 """
 
 from __future__ import annotations

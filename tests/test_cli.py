@@ -184,3 +184,17 @@ def test_a_run_whose_checks_make_no_api_calls_never_imports_the_http_client() ->
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines()[-1] == "0 False False", done.stderr
+
+
+def test_the_deadline_bounds_the_whole_run_not_each_phase(capsys, tmp_path) -> None:
+    checks = tmp_path / "slow_checks.py"
+    checks.write_text(
+        "import time\nfrom hookkit import post_traffic, pre_traffic\n\n"
+        "@pre_traffic\ndef pre_takes_a_while():\n    time.sleep(0.4)\n\n"
+        "@post_traffic\ndef post_takes_a_while():\n    time.sleep(0.4)\n"
+    )
+    code, out, _ = run(capsys, checks, "--deadline", "0.6", "--json", tmp_path / "out.json")
+    assert code == 1
+    pre, post = json.loads((tmp_path / "out.json").read_text())["phases"]
+    assert pre["verdict"] == "Succeeded"
+    assert post["checks"][0]["status"] == "timed_out" and "deadline" in post["checks"][0]["message"]
