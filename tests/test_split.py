@@ -149,3 +149,16 @@ def test_auto_uses_no_more_processes_than_the_quota_allows(monkeypatch) -> None:
     assert split.usable_cpus() == min(2, cpus)
     monkeypatch.setattr(split, "cpu_quota", lambda: 0.5)
     assert split.usable_cpus() == 1
+
+
+def test_a_share_runs_unpinned_where_pinning_is_forbidden(monkeypatch) -> None:
+    import hookkit.split as split
+
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("no CPU affinity on this system")
+
+    def forbidden(pid, cpus):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_setaffinity", forbidden)
+    split._pin(0)  # returns: pinning only speeds a share up
