@@ -39,6 +39,7 @@ __all__ = [
     "MAX_EVENT_BYTES",
     "ExpectSpec",
     "discover_events",
+    "event_files",
     "event_names",
     "event_payload",
     "load_event",
@@ -181,10 +182,12 @@ def discover_events(folder: str | os.PathLike[str]) -> list[tuple[str, Path, Pat
     event is an error: it is almost always a typo that would silently drop a check.
     """
     root, names = event_names(folder)
-    return [
-        (name, root / f"{name}{_EVENT_SUFFIX}", root / f"{name}{_EXPECT_SUFFIX}" if expected else None)
-        for name, expected in names
-    ]
+    return [(name, *event_files(root, name, expected)) for name, expected in names]
+
+
+def event_files(root: Path, name: str, expected: bool) -> tuple[Path, Path | None]:
+    """The event file of ``name`` in ``root``, and its expect file when it has one."""
+    return root / f"{name}{_EVENT_SUFFIX}", root / f"{name}{_EXPECT_SUFFIX}" if expected else None
 
 
 def event_names(folder: str | os.PathLike[str]) -> tuple[Path, list[tuple[str, bool]]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ExpectationFailed
-from .eventfiles import ExpectSpec, event_names, event_payload, load_expect
+from .eventfiles import ExpectSpec, event_files, event_names, event_payload, load_expect
 from .phases import Phase
 from .registry import Check, HookRegistry, default_registry
 
@@ -50,10 +50,10 @@ def recorded_events(
         if not registry.keeps_next(phase):  # another process of a split run (hookkit run --jobs) reads and runs it
             registry.leave(phase, f"{prefix}{name}")
             continue
-        event_path = root / f"{name}.json"
+        event_path, expect_path = event_files(root, name, expected)
         # read now: a broken file must fail the import, not the deployment; replays send these bytes
         payload = event_payload(event_path)
-        spec = load_expect(root / f"{name}.expect.json") if expected else ExpectSpec()
+        spec = load_expect(expect_path) if expect_path else ExpectSpec()
         replay = _replay(event_path, payload, spec)
         checks.append(registry.add_check(replay, phase, name=f"{prefix}{name}", base_dir=base_dir, **options))
     return checks
