@@ -232,7 +232,9 @@ def _collect(shares: list[_Share], args: argparse.Namespace, *, stdout: TextIO, 
         failed.process.wait()
         if not failed.said_error:
             print(f"hookkit: error: process {failed.index + 1} of {len(shares)} ended with exit code "
-                  f"{failed.process.returncode} before finishing its checks", file=stderr)
+                  f"{failed.process.returncode} before finishing its checks: a check or the function's "
+                  "code exited or crashed the process (os._exit, a signal, a crash in an extension); its "
+                  "output, if any, is above", file=stderr)
         return EXIT_USAGE
     results = []
     for phase in PHASES[args.phase]:
