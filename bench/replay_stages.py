@@ -32,8 +32,16 @@ def per_event(fn, events: int) -> float:
 def main(events: int = 1000) -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    folder = workload.build(Path(tempfile.mkdtemp(prefix="hookkit-stages-")) / "w", events)
-    os.chdir(folder)
+    with tempfile.TemporaryDirectory(prefix="hookkit-stages-") as tmp:
+        folder = workload.build(Path(tmp) / "w", events)
+        os.chdir(folder)
+        try:
+            _profile(folder, events)
+        finally:
+            os.chdir(tmp)  # out of the folder before it is removed
+
+
+def _profile(folder: Path, events: int) -> None:
     from jsonschema import validators
 
     from hookkit import HookRegistry, eventfiles, recorded, runner

@@ -63,3 +63,16 @@ def test_a_tiny_ci_replay_runs_both_sides_on_the_same_events(bench) -> None:
         "CI replay: round 1/1 (one process)",
         "CI replay: round 1/1 (baseline)",
     ]
+
+
+def test_the_replay_profile_times_every_stage() -> None:
+    import re
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(BENCH / "replay_stages.py"), "10"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    stages = re.findall(r"^  (bare loop|hookkit): .*?\s+(\d+\.\d)$", done.stdout, re.MULTILINE)
+    assert [side for side, _ in stages] == ["bare loop"] * 3 + ["hookkit"] * 5
+    assert all(float(value) > 0 for _, value in stages)
