@@ -1,6 +1,6 @@
 """2. Cold start and peak memory of a hook, each in fresh processes.
 
-Cold start: a process that imports ``hookkit``, ``hookkit.lifecycle`` and a checks module of ten
+Cold start: a process that imports ``hookkit``, ``hookkit.hook.handler`` and a checks module of ten
 checks (``hook_checks.py``) and is then ready to handle an event, against a process that imports
 boto3 and creates the CodeDeploy and Lambda clients, which is where a minimal hand-written hook
 starts. Both timed from spawn to exit, interpreter start-up included.
@@ -22,7 +22,7 @@ from harness import ROOT, Row, alternate, child_environment, median, mib, ms, ra
 COLD_TARGET = 1.25
 RSS_TARGET = 80 * 2**20
 
-HOOKKIT_COLD = "import hookkit, hookkit.lifecycle, hook_checks"
+HOOKKIT_COLD = "import hookkit, hookkit.hook.handler, hook_checks"
 BASELINE_COLD = "import boto3; boto3.client('codedeploy'); boto3.client('lambda')"
 
 

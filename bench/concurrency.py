@@ -19,10 +19,10 @@ from fakes import SlowEndpoint
 from harness import Row, alternate, median, medians, ms, ratio
 
 from hookkit import HookRegistry
-from hookkit.clients import Clients
-from hookkit.context import LocalContext
-from hookkit.lifecycle import HookHandler
-from hookkit.smoke import Api
+from hookkit.hook.clients import Clients
+from hookkit.local.context import LocalContext
+from hookkit.hook.handler import HookHandler
+from hookkit.checks.smoke import Api
 from hookkit.testing import FakeCodeDeploy
 
 CHECKS = 20

@@ -12,7 +12,7 @@ import resource
 import sys
 
 import hookkit
-from hookkit.context import LocalContext
+from hookkit.local.context import LocalContext
 
 summary = hookkit.handler(
     {"DeploymentId": "d-BENCH0001", "LifecycleEventHookExecutionId": "e-bench-0001"},

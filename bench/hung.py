@@ -15,11 +15,11 @@ from typing import Any, Callable
 
 from harness import Row, alternate, median, ms
 
-import hookkit.lifecycle
+import hookkit.hook.handler
 from hookkit import HookRegistry
-from hookkit.clients import Clients
-from hookkit.context import LocalContext
-from hookkit.lifecycle import HookHandler
+from hookkit.hook.clients import Clients
+from hookkit.local.context import LocalContext
+from hookkit.hook.handler import HookHandler
 from hookkit.testing import FakeCodeDeploy
 
 TARGET = 0.100
@@ -35,7 +35,7 @@ def run(progress: Callable[[str], None], *, rounds: int = 5) -> list[Row]:
     registry = HookRegistry()
     registry.pre_traffic(never_returns, timeout=60)
     deadlines: list[float] = []
-    real_run_phase = hookkit.lifecycle.run_phase
+    real_run_phase = hookkit.hook.handler.run_phase
 
     def recording_run_phase(*args: Any, deadline: float, **kwargs: Any) -> Any:
         deadlines.append(deadline)
@@ -64,11 +64,11 @@ def run(progress: Callable[[str], None], *, rounds: int = 5) -> list[Row]:
         (arrived,) = codedeploy.arrived
         return {"latency": arrived - deadline, "margin": context.started + CONTEXT_S - arrived}
 
-    hookkit.lifecycle.run_phase = recording_run_phase
+    hookkit.hook.handler.run_phase = recording_run_phase
     try:
         results = alternate(rounds, {"hookkit": hook, "baseline": baseline}, progress, "hung check", warmup=True)
     finally:
-        hookkit.lifecycle.run_phase = real_run_phase
+        hookkit.hook.handler.run_phase = real_run_phase
         release.set()
     latency_h = median([r["latency"] for r in results["hookkit"]])
     latency_b = median([r["latency"] for r in results["baseline"]])

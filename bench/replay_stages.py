@@ -44,11 +44,13 @@ def main(events: int = 1000) -> None:
 def _profile(folder: Path, events: int) -> None:
     from jsonschema import validators
 
-    from hookkit import HookRegistry, eventfiles, recorded, runner
-    from hookkit.cli import parse_target
-    from hookkit.clients import Clients
-    from hookkit.expect import spec_differences
-    from hookkit.target import InvokeResult, Target
+    from hookkit import HookRegistry
+    from hookkit.checks import eventfiles, recorded
+    from hookkit.core import runner
+    from hookkit.ci.cli import parse_target
+    from hookkit.hook.clients import Clients
+    from hookkit.checks.expect import spec_differences
+    from hookkit.checks.target import InvokeResult, Target
 
     target = parse_target("local:template.yaml#OrdersFunction", parameters={}, clients=Clients())
     invoker = target.invoker
@@ -82,7 +84,7 @@ def _profile(folder: Path, events: int) -> None:
         for p in payloads:
             json.dumps(handler(json.loads(p), context))
 
-    from hookkit.local import _HandlerThread as local_thread
+    from hookkit.local.invoker import _HandlerThread as local_thread
 
     def invoke_inline() -> None:  # the local call without its hand-off to the handler thread
         submit = local_thread.submit

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from harness import Row, alternate, median, ratio, us
 
 from hookkit import HookRegistry, Phase
-from hookkit.runner import run_phase
+from hookkit.core.runner import run_phase
 
 CHECKS = 1000
 TARGET = 0.001  # seconds of hookkit time per check

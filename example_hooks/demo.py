@@ -18,14 +18,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hookkit.apigw import Route
-from hookkit.clients import Clients
-from hookkit.context import LocalContext
-from hookkit.lifecycle import HookHandler
-from hookkit.local import LocalInvoker
-from hookkit.log import logger
-from hookkit.sam import function_spec
-from hookkit.smoke import Api
+from hookkit.local.apigw import Route
+from hookkit.hook.clients import Clients
+from hookkit.local.context import LocalContext
+from hookkit.hook.handler import HookHandler
+from hookkit.local.invoker import LocalInvoker
+from hookkit.core.log import logger
+from hookkit.local.sam import function_spec
+from hookkit.checks.smoke import Api
 from hookkit.testing import FakeCodeDeploy
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .deployment import Deployment, EcsTarget, LambdaTarget
-from .errors import (
+from .core.deployment import Deployment, EcsTarget, LambdaTarget
+from .core.errors import (
     ConfigurationError,
     Difference,
     DiscoveryError,
@@ -21,10 +21,10 @@ from .errors import (
     ReportError,
     TargetError,
 )
-from .outcome import Outcome, RunResult, Status, Verdict
-from .phases import Phase
-from .recorded import recorded_events
-from .registry import Check, CheckOptions, HookRegistry, default_registry
+from .core.outcome import Outcome, RunResult, Status, Verdict
+from .core.phases import Phase
+from .checks.recorded import recorded_events
+from .core.registry import Check, CheckOptions, HookRegistry, default_registry
 
 __version__ = "0.1.0"
 
@@ -39,7 +39,7 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     The runtime is imported on the first delivery, not with ``import hookkit``, so a checks module
     that only declares checks stays cheap to import (CI, tests).
     """
-    from .lifecycle import handler as _handler
+    from .hook.handler import handler as _handler
 
     return _handler(event, context)
 

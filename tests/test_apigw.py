@@ -12,11 +12,11 @@ import requests
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, APIGatewayProxyEventV2Model
 
-from hookkit.apigw import LOCAL_BASE_URL, LocalApiAdapter, Route
-from hookkit.context import LocalContext
-from hookkit.errors import ConfigurationError, InvokeError
-from hookkit.invocation import Invocation
-from hookkit.smoke import Api
+from hookkit.local.apigw import LOCAL_BASE_URL, LocalApiAdapter, Route
+from hookkit.local.context import LocalContext
+from hookkit.core.errors import ConfigurationError, InvokeError
+from hookkit.checks.invocation import Invocation
+from hookkit.checks.smoke import Api
 
 FIXTURES = Path(__file__).parent / "fixtures" / "apigw"
 ORDER = Route("GET", "/orders/{orderId}")
@@ -333,7 +333,7 @@ def test_a_handler_that_raises_is_a_502_and_its_traceback_is_logged_redacted(
     def handler(event: dict[str, Any]) -> Any:
         raise ValueError("lookup failed for token=tok-s3cr3t")
 
-    with caplog.at_level(logging.ERROR, logger="hookkit.apigw"):
+    with caplog.at_level(logging.ERROR, logger="hookkit.local.apigw"):
         response = session_for(handler, [ORDER], payload_version=payload_version).get(LOCAL_BASE_URL + "/orders/1")
 
     assert (response.status_code, response.json()) == (502, {"message": "Internal server error"})
@@ -362,7 +362,7 @@ def test_a_handler_that_raises_is_a_502_and_its_traceback_is_logged_redacted(
     ],
 )
 def test_a_malformed_proxy_response_is_a_502(answer: Any, logged: str, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR, logger="hookkit.apigw"):
+    with caplog.at_level(logging.ERROR, logger="hookkit.local.apigw"):
         response = session_for(lambda event: answer, [ORDER]).get(LOCAL_BASE_URL + "/orders/1")
     assert (response.status_code, response.json()) == (502, {"message": "Internal server error"})
     assert [r.getMessage() for r in caplog.records][0].startswith(f"GET /orders/1: {logged}")

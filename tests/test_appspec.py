@@ -8,10 +8,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hookkit.appspec import AppSpec, parse_appspec, published_version
-from hookkit.deployment import EcsTarget, LambdaTarget
-from hookkit.errors import ConfigurationError
-from hookkit.phases import Phase
+from hookkit.hook.appspec import AppSpec, parse_appspec, published_version
+from hookkit.core.deployment import EcsTarget, LambdaTarget
+from hookkit.core.errors import ConfigurationError
+from hookkit.core.phases import Phase
 
 FIXTURES = Path(__file__).parent / "fixtures" / "appspec"
 # Example counts come from the profile tests/conftest.py loads (HYPOTHESIS_PROFILE=fuzz for more).

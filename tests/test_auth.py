@@ -13,7 +13,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials, ReadOnlyCredentials
 from moto import mock_aws
 
-from hookkit.auth import (
+from hookkit.checks.auth import (
     ApiKeyAuth,
     AuthChain,
     BearerAuth,
@@ -22,7 +22,7 @@ from hookkit.auth import (
     region_for,
     resolve_secret,
 )
-from hookkit.errors import ConfigurationError
+from hookkit.core.errors import ConfigurationError
 
 # The AWS Signature Version 4 test suite's credentials and instant.
 SUITE_CREDENTIALS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from hookkit import default_registry, loader
-from hookkit.cli import main
+from hookkit import default_registry
+from hookkit.core import loader
+from hookkit.ci.cli import main
 
 HERE = Path(__file__).parent / "fixtures" / "cli"
 TEMPLATE = HERE / "template.yaml"
@@ -132,8 +133,8 @@ def test_as_a_subprocess_the_exit_code_and_files_are_what_ci_sees(tmp_path) -> N
 def test_an_http_api_default_route_answers_every_path_including_the_root(path) -> None:
     from types import SimpleNamespace
 
-    from hookkit.cli import _api_factory, parse_target
-    from hookkit.clients import Clients
+    from hookkit.ci.cli import _api_factory, parse_target
+    from hookkit.hook.clients import Clients
 
     target = parse_target(f"local:{TEMPLATE}#CatchAllFunction", parameters={}, clients=Clients())
     api = _api_factory("local", target, Clients())(SimpleNamespace(base_dir=None), 5.0)
@@ -178,9 +179,9 @@ def test_a_deployed_version_is_invoked_through_boto3(capsys, tmp_path) -> None:
 def test_a_run_whose_checks_make_no_api_calls_never_imports_the_http_client() -> None:
     script = (
         "import sys\n"
-        "from hookkit.cli import main\n"
+        "from hookkit.ci.cli import main\n"
         f"code = main(['run', {str(CHECKS)!r}, '--phase', 'pre', '--target', {GOOD!r}, '--current', {GOOD!r}])\n"
-        "print(code, 'hookkit.smoke' in sys.modules, 'requests' in sys.modules)\n"
+        "print(code, 'hookkit.checks.smoke' in sys.modules, 'requests' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines()[-1] == "0 False False", done.stderr

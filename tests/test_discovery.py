@@ -12,10 +12,10 @@ from botocore.config import Config
 from botocore.exceptions import NoRegionError
 from botocore.stub import Stubber
 
-from hookkit.deployment import Deployment, EcsTarget, LambdaTarget
-from hookkit.discovery import discover, find_current_version
-from hookkit.errors import ConfigurationError, DiscoveryError
-from hookkit.phases import Phase
+from hookkit.core.deployment import Deployment, EcsTarget, LambdaTarget
+from hookkit.hook.discovery import discover, find_current_version
+from hookkit.core.errors import ConfigurationError, DiscoveryError
+from hookkit.core.phases import Phase
 
 FIXTURES = Path(__file__).parent / "fixtures" / "appspec"
 DEP = "d-ABCDEF123"
@@ -539,7 +539,7 @@ def test_find_current_version_denied_says_what_to_set(stub: Stubber, factory: Fa
 
 
 def test_target_current_is_looked_up_only_when_used(stub: Stubber, factory: Factory) -> None:
-    from hookkit.target import Target
+    from hookkit.checks.target import Target
 
     deployment = discover(DEP, "exec-1", codedeploy=factory, phase="pre",
                           environ={"HOOKKIT_FUNCTION": "orders", "HOOKKIT_TARGET_VERSION": "8"})

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookkit import eventfiles
-from hookkit.errors import ConfigurationError
-from hookkit.eventfiles import EXPECT_KEYS, ExpectSpec, discover_events, event_payload, load_event, load_expect
+from hookkit.checks import eventfiles
+from hookkit.core.errors import ConfigurationError
+from hookkit.checks.eventfiles import EXPECT_KEYS, ExpectSpec, discover_events, event_payload, load_event, load_expect
 
 FIXTURES = Path(__file__).parent / "fixtures" / "expect"
 

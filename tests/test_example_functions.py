@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from hookkit.context import LocalContext
+from hookkit.local.context import LocalContext
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "example_hooks"

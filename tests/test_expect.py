@@ -15,9 +15,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from hookkit.errors import ConfigurationError, Difference, ExpectationFailed
-from hookkit.eventfiles import discover_events, load_event, load_expect
-from hookkit.expect import (
+from hookkit.core.errors import ConfigurationError, Difference, ExpectationFailed
+from hookkit.checks.eventfiles import discover_events, load_event, load_expect
+from hookkit.checks.expect import (
     Expectable,
     Observed,
     differences,
@@ -27,8 +27,8 @@ from hookkit.expect import (
     schema_validator,
     spec_differences,
 )
-from hookkit.invocation import Invocation
-from hookkit.jsondiff import MISSING
+from hookkit.checks.invocation import Invocation
+from hookkit.checks.jsondiff import MISSING
 
 FIXTURES = Path(__file__).parent / "fixtures" / "expect"
 SCHEMAS = FIXTURES / "schemas"

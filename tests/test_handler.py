@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, strategies as st
 
 from hookkit import EventError, HookRegistry, ReportError
-from hookkit.clients import Clients
-from hookkit.context import LocalContext
-from hookkit.event import parse_event
-from hookkit.lifecycle import HookHandler
+from hookkit.hook.clients import Clients
+from hookkit.local.context import LocalContext
+from hookkit.hook.event import parse_event
+from hookkit.hook.handler import HookHandler
 
 TARGET_ENV = {"HOOKKIT_FUNCTION": "orders", "HOOKKIT_TARGET_VERSION": "7"}
 
@@ -128,11 +128,11 @@ def test_a_missing_checks_module_names_it(codedeploy, hook_event) -> None:
 
 def test_checks_are_imported_from_hookkit_checks_by_module_name(codedeploy, hook_event, tmp_path, monkeypatch) -> None:
     registry = HookRegistry()
-    monkeypatch.setattr("hookkit.loader.default_registry", registry)
+    monkeypatch.setattr("hookkit.core.loader.default_registry", registry)
     write_module(
         tmp_path,
         "my_orders_checks",
-        "import hookkit.loader\nregistry = hookkit.loader.default_registry\n"
+        "import hookkit.core.loader\nregistry = hookkit.core.loader.default_registry\n"
         "@registry.pre_traffic\ndef answers(deployment):\n    assert deployment.target_version == '7'\n",
     )
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -146,11 +146,11 @@ def test_checks_are_imported_from_hookkit_checks_by_module_name(codedeploy, hook
 
 def test_a_half_imported_module_is_reported_the_same_way_on_redelivery(codedeploy, hook_event, tmp_path, monkeypatch) -> None:
     registry = HookRegistry()
-    monkeypatch.setattr("hookkit.loader.default_registry", registry)
+    monkeypatch.setattr("hookkit.core.loader.default_registry", registry)
     path = write_module(
         tmp_path,
         "half",
-        "import hookkit.loader\n@hookkit.loader.default_registry.pre_traffic\ndef a():\n    pass\nraise ValueError('late failure')\n",
+        "import hookkit.core.loader\n@hookkit.core.loader.default_registry.pre_traffic\ndef a():\n    pass\nraise ValueError('late failure')\n",
     )
     codedeploy.accept(2)
     handler = make_handler(codedeploy, registry, environ={"HOOKKIT_CHECKS": str(path)})
@@ -246,7 +246,7 @@ def test_an_unexpected_bug_in_hookkit_still_reports_failed(codedeploy, hook_even
     def explode(*args, **kwargs):
         raise MemoryError("simulated")
 
-    monkeypatch.setattr("hookkit.lifecycle.run_phase", explode)
+    monkeypatch.setattr("hookkit.hook.handler.run_phase", explode)
     codedeploy.accept()
     summary = make_handler(codedeploy, passing_registry())(hook_event, LocalContext())
     assert codedeploy.statuses == ["Failed"]

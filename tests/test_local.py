@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from hookkit.errors import ConfigurationError, InvokeError, TargetError
-from hookkit.invocation import Invocation, Invoker
-from hookkit.local import LOG_TAIL_BYTES, LocalInvoker
-from hookkit.sam import FunctionSpec, function_spec
+from hookkit.core.errors import ConfigurationError, InvokeError, TargetError
+from hookkit.checks.invocation import Invocation, Invoker
+from hookkit.local.invoker import LOG_TAIL_BYTES, LocalInvoker
+from hookkit.local.sam import FunctionSpec, function_spec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sam"
 TEMPLATE = FIXTURES / "template.yaml"

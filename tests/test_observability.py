@@ -11,9 +11,9 @@ import threading
 import pytest
 
 from hookkit import HookRegistry
-from hookkit.clients import Clients
-from hookkit.context import LocalContext
-from hookkit.lifecycle import HookHandler
+from hookkit.hook.clients import Clients
+from hookkit.local.context import LocalContext
+from hookkit.hook.handler import HookHandler
 
 ENV = {"HOOKKIT_FUNCTION": "orders", "HOOKKIT_TARGET_VERSION": "7"}
 
@@ -57,7 +57,7 @@ def test_metrics_can_be_switched_off(codedeploy, hook_event, capsys) -> None:
 @pytest.fixture
 def json_logs():
     """The JSON lines hookkit's Powertools logger writes, as CloudWatch would receive them."""
-    from hookkit.log import logger
+    from hookkit.core.log import logger
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -127,7 +127,7 @@ def test_a_tracing_failure_changes_no_outcome(codedeploy, hook_event) -> None:
     ({"_X_AMZN_TRACE_ID": "Root=1-x", "POWERTOOLS_TRACE_DISABLED": "true"}, False),
 ])
 def test_tracing_only_inside_a_traced_lambda(environ, traced) -> None:
-    from hookkit.observability import Observer
+    from hookkit.hook.observability import Observer
 
     assert Observer(environ).tracing is traced
 

@@ -21,19 +21,19 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hookkit import HookRegistry, HookkitError, Phase
-from hookkit.appspec import AppSpec, parse_appspec
-from hookkit.clients import Clients
-from hookkit.context import LocalContext
-from hookkit.deployment import Deployment, EcsTarget, LambdaTarget
-from hookkit.discovery import discover
-from hookkit.event import HookEvent, parse_event
-from hookkit.eventfiles import ExpectSpec, discover_events, load_event, load_expect
-from hookkit.expect import Observed, differences, observe_http, observe_invocation
-from hookkit.invocation import Invocation
-from hookkit.lifecycle import HookHandler
-from hookkit.recorded import recorded_events
-from hookkit.sam import FunctionSpec, function_spec, load_template
-from hookkit.smoke import Api
+from hookkit.hook.appspec import AppSpec, parse_appspec
+from hookkit.hook.clients import Clients
+from hookkit.local.context import LocalContext
+from hookkit.core.deployment import Deployment, EcsTarget, LambdaTarget
+from hookkit.hook.discovery import discover
+from hookkit.hook.event import HookEvent, parse_event
+from hookkit.checks.eventfiles import ExpectSpec, discover_events, load_event, load_expect
+from hookkit.checks.expect import Observed, differences, observe_http, observe_invocation
+from hookkit.checks.invocation import Invocation
+from hookkit.hook.handler import HookHandler
+from hookkit.checks.recorded import recorded_events
+from hookkit.local.sam import FunctionSpec, function_spec, load_template
+from hookkit.checks.smoke import Api
 from hookkit.testing import FakeCodeDeploy
 
 pytestmark = pytest.mark.property

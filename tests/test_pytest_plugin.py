@@ -16,7 +16,7 @@ def test_fixtures_drive_a_hook_end_to_end(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
         from hookkit import HookRegistry
-        from hookkit.clients import Clients
+        from hookkit.hook.clients import Clients
 
         def test_hook_reports_once(hookkit_event, lambda_context, fake_codedeploy):
             registry = HookRegistry()

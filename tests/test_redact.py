@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookkit.redact import (
+from hookkit.core.redact import (
     REDACTED,
     RedactingFilter,
     install_log_redaction,

@@ -6,7 +6,7 @@ import pytest
 
 import hookkit
 from hookkit import HookRegistry, Phase, RegistrationError
-from hookkit.errors import ConfigurationError
+from hookkit.core.errors import ConfigurationError
 
 
 def test_decorators_register_and_return_the_function_unchanged() -> None:

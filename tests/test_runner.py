@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 from hookkit import Difference, ExpectationFailed, HookRegistry, Phase
-from hookkit.errors import ConfigurationError
-from hookkit.outcome import Outcome, Status, Verdict, decide
-from hookkit.runner import run_checks, run_phase
+from hookkit.core.errors import ConfigurationError
+from hookkit.core.outcome import Outcome, Status, Verdict, decide
+from hookkit.core.runner import run_checks, run_phase
 
 PRE = Phase.BEFORE_ALLOW_TRAFFIC
 
@@ -343,4 +343,4 @@ def test_an_exception_in_a_thread_the_check_started_fails_it() -> None:
     (outcome,) = run(registry)
     assert outcome.status is Status.ERROR
     assert "ZeroDivisionError: division by zero (in thread my-worker)" in outcome.message
-    assert threading.excepthook is not None and threading.excepthook.__module__ != "hookkit.runner"
+    assert threading.excepthook is not None and threading.excepthook.__module__ != "hookkit.core.runner"

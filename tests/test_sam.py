@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from hypothesis import given, strategies as st
 
-from hookkit.errors import ConfigurationError
-from hookkit.sam import ApiRoute, FunctionSpec, function_spec, load_template
+from hookkit.core.errors import ConfigurationError
+from hookkit.local.sam import ApiRoute, FunctionSpec, function_spec, load_template
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sam"
 TEMPLATE = FIXTURES / "template.yaml"

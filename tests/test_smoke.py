@@ -19,11 +19,11 @@ from botocore.credentials import Credentials
 from moto import mock_aws
 
 from hookkit import __version__
-from hookkit.apigw import Route
-from hookkit.errors import ConfigurationError, Difference, ExpectationFailed, InvokeError
-from hookkit.expect import Expectable
-from hookkit.jsondiff import MISSING
-from hookkit.smoke import Api, ApiResponse
+from hookkit.local.apigw import Route
+from hookkit.core.errors import ConfigurationError, Difference, ExpectationFailed, InvokeError
+from hookkit.checks.expect import Expectable
+from hookkit.checks.jsondiff import MISSING
+from hookkit.checks.smoke import Api, ApiResponse
 
 BASE = "https://abc123defg.execute-api.eu-west-1.amazonaws.com/Prod"
 ORDER_SCHEMA = {"type": "object", "required": ["id", "status"], "properties": {"id": {"type": "string"}}}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hookkit.cli import build_parser, main
-from hookkit.split import cpu_quota, usable_cpus
+from hookkit.ci.cli import build_parser, main
+from hookkit.ci.split import cpu_quota, usable_cpus
 
 HERE = Path(__file__).parent / "fixtures" / "cli"
 TEMPLATE = HERE / "template.yaml"
@@ -142,7 +142,7 @@ def test_a_containers_cpu_quota_is_read_from_its_cgroup(tmp_path, files, quota) 
 
 
 def test_auto_uses_no_more_processes_than_the_quota_allows(monkeypatch) -> None:
-    import hookkit.split as split
+    import hookkit.ci.split as split
 
     monkeypatch.setattr(split, "cpu_quota", lambda: 1.5)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -152,7 +152,7 @@ def test_auto_uses_no_more_processes_than_the_quota_allows(monkeypatch) -> None:
 
 
 def test_a_share_runs_unpinned_where_pinning_is_forbidden(monkeypatch) -> None:
-    import hookkit.split as split
+    import hookkit.ci.split as split
 
     if not hasattr(os, "sched_setaffinity"):
         pytest.skip("no CPU affinity on this system")

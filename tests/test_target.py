@@ -18,8 +18,8 @@ from hookkit import (
     ConfigurationError, Deployment, EcsTarget, ExpectationFailed, HookRegistry, InvokeError, LambdaTarget,
     Phase, TargetError, recorded_events,
 )
-from hookkit.invocation import Invocation
-from hookkit.target import LambdaInvoker, Target
+from hookkit.checks.invocation import Invocation
+from hookkit.checks.target import LambdaInvoker, Target
 
 FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures" / "target"
 
@@ -270,7 +270,7 @@ def failing_pair():
 def test_a_function_error_the_check_never_examined_fails_it(body, status) -> None:
     import time
 
-    from hookkit.runner import run_checks
+    from hookkit.core.runner import run_checks
 
     namespace: dict = {}
     exec(f"def check(target):\n    {body}\n", namespace)

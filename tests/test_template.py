@@ -25,7 +25,7 @@ from moto.iam.aws_managed_policies import aws_managed_policies_data
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-from hookkit.phases import Phase
+from hookkit.core.phases import Phase
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hookkit.log import logger
+from hookkit.core.log import logger
 
 from aws_standin import AwsStandIn, running
 from faultkit import ApiServer, Hook, HookLog, assert_invokes_are_qualified

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 
 import hookkit
-from hookkit import lifecycle
-from hookkit.context import LocalContext
-from hookkit.log import logger
-from hookkit.registry import default_registry
+from hookkit.hook import handler as lifecycle
+from hookkit.local.context import LocalContext
+from hookkit.core.log import logger
+from hookkit.core.registry import default_registry
 
 from aws_standin import AwsStandIn
 

@@ -15,7 +15,7 @@ from aws_standin import (
 )
 from faultkit import DEPLOYMENT, EXECUTION, Hook, HookLog, assert_reported
 from hookkit import ReportError
-from hookkit.log import logger
+from hookkit.core.log import logger
 
 CHECKS = """
     from hookkit import pre_traffic

@@ -15,9 +15,9 @@ from hypothesis import given, strategies as st
 from aws_standin import AwsStandIn
 from faultkit import Hook, HookLog, assert_reported
 from hookkit import HookRegistry
-from hookkit.clients import Clients
-from hookkit.context import LocalContext
-from hookkit.lifecycle import HookHandler
+from hookkit.hook.clients import Clients
+from hookkit.local.context import LocalContext
+from hookkit.hook.handler import HookHandler
 
 
 @pytest.fixture(autouse=True)

@@ -18,13 +18,15 @@ from cfnlint.api import decode_str
 
 from aws_standin import AwsStandIn, Request, invoked, json_answer, proxy
 from faultkit import DEPLOYMENT, ApiServer, Hook, HookLog, assert_reported
-from hookkit import ConfigurationError, HookRegistry, discovery, reporting, target
-from hookkit.appspec import parse_appspec
-from hookkit.cli import main as hookkit_cli
-from hookkit.eventfiles import load_event, load_expect
-from hookkit.recorded import recorded_events
-from hookkit.redact import redact_text
-from hookkit.sam import load_template
+from hookkit import ConfigurationError, HookRegistry
+from hookkit.checks import target
+from hookkit.hook import discovery, reporting
+from hookkit.hook.appspec import parse_appspec
+from hookkit.ci.cli import main as hookkit_cli
+from hookkit.checks.eventfiles import load_event, load_expect
+from hookkit.checks.recorded import recorded_events
+from hookkit.core.redact import redact_text
+from hookkit.local.sam import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -154,7 +156,7 @@ def test_a_secret_in_an_unexpected_failure_never_reaches_the_log(hook: Hook, aws
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError(f"Authorization: Bearer {SECRETS['authorization']}")
 
-    monkeypatch.setattr("hookkit.lifecycle.run_phase", explode)
+    monkeypatch.setattr("hookkit.hook.handler.run_phase", explode)
     summary = hook()
     assert_reported(aws, "Failed")
     assert_no_secret(json.dumps(summary))
@@ -180,8 +182,8 @@ def test_recorded_events_holding_secrets_never_reach_the_reports(tmp_path: Path,
     checks = tmp_path / "replay_checks.py"
     checks.write_text("from hookkit import recorded_events\nrecorded_events('events')\n")
     registry = HookRegistry()
-    monkeypatch.setattr("hookkit.recorded.default_registry", registry)
-    monkeypatch.setattr("hookkit.cli.default_registry", registry)
+    monkeypatch.setattr("hookkit.checks.recorded.default_registry", registry)
+    monkeypatch.setattr("hookkit.ci.cli.default_registry", registry)
     report_json, report_xml = tmp_path / "hookkit.json", tmp_path / "hookkit.xml"
     code = hookkit_cli(["run", str(checks), "--target", "orders:7", "--json", str(report_json),
                         "--junit-xml", str(report_xml)])

@@ -13,19 +13,19 @@ import traceback
 from typing import Any, Callable, Mapping
 
 from .clients import Clients
-from .deployment import Deployment
-from .errors import ConfigurationError, EventError, HookkitError, ReportError
+from ..core.deployment import Deployment
+from ..core.errors import ConfigurationError, EventError, HookkitError, ReportError
 from .event import HookEvent, parse_event
-from .loader import import_checks
-from .log import logger
+from ..core.loader import import_checks
+from ..core.log import logger
 from .observability import Observer
-from .outcome import RunResult
-from .redact import redact_text, redact_value
-from .phases import Phase
-from .registry import Check, HookRegistry, default_registry
+from ..core.outcome import RunResult
+from ..core.redact import redact_text, redact_value
+from ..core.phases import Phase
+from ..core.registry import Check, HookRegistry, default_registry
 from .reporting import ACTION, report_status
-from .runner import DEFAULT_MAX_WORKERS, run_phase
-from .scope import ApiFactory, Scope
+from ..core.runner import DEFAULT_MAX_WORKERS, run_phase
+from ..core.scope import ApiFactory, Scope
 
 DEFAULT_RESERVE_MS = 5000
 #: Without a Lambda context (a direct call), behave like the longest Lambda can live.
@@ -39,7 +39,7 @@ class HookHandler:
     modules to import per delivery (else ``HOOKKIT_CHECKS``; none if the registry is already
     filled by the caller's own imports). ``api`` replaces how smoke-call clients are made (by
     default from ``HOOKKIT_API_*``), e.g. to serve them in-process; ``metrics`` and ``tracer``
-    replace Powertools' (see :mod:`hookkit.observability`).
+    replace Powertools' (see :mod:`hookkit.hook.observability`).
     """
 
     def __init__(
@@ -196,7 +196,7 @@ class HookHandler:
 
     def _target(self, deployment: Deployment, check: Check, timeout: float) -> Any:
         from .discovery import find_current_version
-        from .target import Target
+        from ..checks.target import Target
 
         def find_current() -> str:
             return find_current_version(deployment.deployment_id, deployment.target, codedeploy=self.clients.factory("codedeploy"))
@@ -205,7 +205,7 @@ class HookHandler:
                                find_current=find_current)
 
     def _api(self, check: Check, timeout: float) -> Any:
-        from .smoke import Api
+        from ..checks.smoke import Api
 
         return Api.from_environment(
             self.environ, timeout=timeout, base_dir=check.base_dir, cloudformation=self.clients.factory("cloudformation")

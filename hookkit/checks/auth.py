@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from requests import PreparedRequest
 from requests.auth import AuthBase
 
-from .errors import ConfigurationError
+from ..core.errors import ConfigurationError
 
 ClientFactory = Callable[[], Any]
 

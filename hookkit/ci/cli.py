@@ -20,16 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
 
-from .clients import Clients
-from .deployment import Deployment, LambdaTarget
-from .errors import ConfigurationError, HookkitError
-from .loader import import_checks
-from .outcome import Outcome, RunResult
-from .phases import Phase
-from .registry import Check, HookRegistry, default_registry
+from ..hook.clients import Clients
+from ..core.deployment import Deployment, LambdaTarget
+from ..core.errors import ConfigurationError, HookkitError
+from ..core.loader import import_checks
+from ..core.outcome import Outcome, RunResult
+from ..core.phases import Phase
+from ..core.registry import Check, HookRegistry, default_registry
 from .reports import table, write_json, write_junit
-from .runner import DEFAULT_MAX_WORKERS, run_phase
-from .scope import Scope
+from ..core.runner import DEFAULT_MAX_WORKERS, run_phase
+from ..core.scope import Scope
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 PHASES = {
@@ -55,8 +55,8 @@ class TargetSpec:
 def parse_target(text: str, *, parameters: dict[str, str], clients: Clients) -> TargetSpec:
     """``local:TEMPLATE#ID[@CODE_DIR]`` or ``NAME_OR_ARN:VERSION``; errors say which form was expected."""
     if text.startswith("local:"):
-        from .local import LocalInvoker
-        from .sam import function_spec
+        from ..local.invoker import LocalInvoker
+        from ..local.sam import function_spec
 
         rest = text[len("local:"):]
         template, sep, logical = rest.partition("#")
@@ -70,7 +70,7 @@ def parse_target(text: str, *, parameters: dict[str, str], clients: Clients) -> 
         invoker = LocalInvoker(spec, version=version)
         invoker.load()
         return TargetSpec(text, spec.function_name, version, invoker, spec, list(spec.warnings))
-    from .target import LambdaInvoker, require_version
+    from ..checks.target import LambdaInvoker, require_version
 
     name, sep, version = text.rpartition(":")
     if not sep or not name:
@@ -217,7 +217,7 @@ def _deployment(phase: Phase, target: TargetSpec | None, current: TargetSpec | N
 def _target_factory(target: TargetSpec | None, current: TargetSpec | None) -> Callable[[Deployment, Check, float], Any] | None:
     if target is None:
         return None
-    from .target import Target
+    from ..checks.target import Target
 
     def no_current() -> str:
         raise ConfigurationError(
@@ -249,7 +249,7 @@ def _api_factory(api: str | None, target: TargetSpec | None, clients: Clients) -
         return _in_process_api(target)
 
     def make(check: Check, timeout: float) -> Any:
-        from .smoke import Api
+        from ..checks.smoke import Api
 
         if api:
             return Api(api, timeout=timeout, base_dir=check.base_dir)
@@ -262,9 +262,9 @@ def _api_factory(api: str | None, target: TargetSpec | None, clients: Clients) -
 
 def _in_process_api(target: TargetSpec) -> Callable[[Check, float], Any]:
     """Smoke calls answered by the local function's handler, routed by the template's API events."""
-    from .apigw import Route
-    from .sam import CATCH_ALL_PATH
-    from .smoke import Api
+    from ..local.apigw import Route
+    from ..local.sam import CATCH_ALL_PATH
+    from ..checks.smoke import Api
 
     spec = target.local
     routes = []

@@ -11,7 +11,7 @@ import re
 import threading
 from typing import Any
 
-# Retries are ours (see hookkit.retry) for the report and the invoke, bounded by the Lambda's
+# Retries are ours (see hookkit.core.retry) for the report and the invoke, bounded by the Lambda's
 # remaining time; for the read-only discovery calls botocore's standard mode is right.
 _CONFIGS: dict[str, dict[str, Any]] = {
     "codedeploy": {"retries": {"mode": "standard", "max_attempts": 4}, "connect_timeout": 3, "read_timeout": 5},

@@ -4,9 +4,9 @@ One engine serves both kinds of response a check sees: a Lambda invoke result
 (:func:`observe_invocation`) and an HTTP smoke call (:func:`observe_http`). Both become an
 :class:`Observed`; :func:`differences` compares it with what the check expects and returns every
 mismatch as data; :func:`expect` (and :meth:`Expectable.expect`, the chaining form) only raises
-:class:`~hookkit.errors.ExpectationFailed` when that list is not empty.
+:class:`~hookkit.core.errors.ExpectationFailed` when that list is not empty.
 
-Paths in a :class:`~hookkit.errors.Difference`:
+Paths in a :class:`~hookkit.core.errors.Difference`:
 
 - body checks (``schema``, ``fields``) use JSON pointers into the decoded body:
   ``"/items/0/price"``, and ``""`` for the whole body;
@@ -15,8 +15,8 @@ Paths in a :class:`~hookkit.errors.Difference`:
 
 Differences come in that order: function error, status, body (schema violations sorted by path,
 then fields in the order given), duration. A value missing from the body is
-:data:`~hookkit.jsondiff.MISSING` (shown as ``<missing>``). Differences end up in logs and CI
-reports, so their values pass through ``hookkit.redact``: values under secret-looking keys
+:data:`~hookkit.checks.jsondiff.MISSING` (shown as ``<missing>``). Differences end up in logs and CI
+reports, so their values pass through ``hookkit.core.redact``: values under secret-looking keys
 (tokens, passwords, API keys, cookies...) and secrets in error texts and body excerpts are hidden.
 
 When the function raised and the check did not ask for that, the body is an error document, not
@@ -45,11 +45,11 @@ from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from .errors import ConfigurationError, Difference, ExpectationFailed
+from ..core.errors import ConfigurationError, Difference, ExpectationFailed
 from .eventfiles import ExpectSpec, load_json
 from .invocation import Invocation
 from .jsondiff import MISSING, diff, lookup, split_pointer, to_pointer
-from .redact import REDACTED, is_secret_name, redact_text, redact_value
+from ..core.redact import REDACTED, is_secret_name, redact_text, redact_value
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator

@@ -13,17 +13,17 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from .cli import PHASES, _api_factory, _deployment, _target_factory, parse_target
-from .clients import Clients
-from .context import LocalContext
-from .deployment import Deployment
-from .errors import HookkitError
-from .loader import import_checks
-from .outcome import Outcome, RunResult
-from .phases import Phase
-from .registry import Check, HookRegistry, default_registry
-from .runner import run_checks, run_phase
-from .scope import Scope
-from .testing import FakeCodeDeploy
+from ..hook.clients import Clients
+from ..local.context import LocalContext
+from ..core.deployment import Deployment
+from ..core.errors import HookkitError
+from ..core.loader import import_checks
+from ..core.outcome import Outcome, RunResult
+from ..core.phases import Phase
+from ..core.registry import Check, HookRegistry, default_registry
+from ..core.runner import run_checks, run_phase
+from ..core.scope import Scope
+from ..testing import FakeCodeDeploy
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import EventError
+from ..core.errors import EventError
 
 _FIELDS = ("DeploymentId", "LifecycleEventHookExecutionId")
 

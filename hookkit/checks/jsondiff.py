@@ -2,7 +2,7 @@
 
 Version parity (``target.compare``) asks "does the new version answer like the old one?". A
 plain ``==`` says only yes or no; a report needs *where* they part. Differences come back as
-:class:`hookkit.errors.Difference` data, in a deterministic order (object keys sorted, array
+:class:`hookkit.core.errors.Difference` data, in a deterministic order (object keys sorted, array
 items by index), so two runs over the same values produce the same report.
 
 Comparison follows JSON, not Python: ``true`` is not ``1``, ``1`` equals ``1.0``, and arrays of
@@ -10,7 +10,7 @@ different lengths report each missing or extra item at its index with :data:`MIS
 side that lacks it.
 
 The pointer helpers here (:func:`to_pointer`, :func:`split_pointer`, :func:`lookup`) are shared
-with ``hookkit.expect`` so both speak the same addresses.
+with ``hookkit.checks.expect`` so both speak the same addresses.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from .errors import ConfigurationError, Difference
+from ..core.errors import ConfigurationError, Difference
 
 __all__ = ["MISSING", "diff", "lookup", "split_pointer", "to_pointer"]
 

@@ -20,7 +20,7 @@ from typing import Any, Callable, Literal, Mapping
 
 import yaml
 
-from .errors import ConfigurationError
+from ..core.errors import ConfigurationError
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 LOCAL_ACCOUNT_ID = "123456789012"

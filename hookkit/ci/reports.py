@@ -1,7 +1,7 @@
 """Outcomes rendered for people (a table) and for CI systems (JUnit XML, JSON).
 
-All three read the same :class:`~hookkit.outcome.RunResult` records and pass every message and
-difference through ``hookkit.redact`` on the way out, so a token in a URL or a header never lands
+All three read the same :class:`~hookkit.core.outcome.RunResult` records and pass every message and
+difference through ``hookkit.core.redact`` on the way out, so a token in a URL or a header never lands
 in a CI artifact.
 """
 
@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .outcome import Outcome, RunResult, Status
-from .redact import redact_text, redact_value
+from ..core.outcome import Outcome, RunResult, Status
+from ..core.redact import redact_text, redact_value
 
 _COLOURS = {
     Status.PASSED: "32", Status.FAILED: "31", Status.ERROR: "31", Status.TIMED_OUT: "33", Status.SKIPPED: "33",

@@ -15,9 +15,9 @@ from typing import Any, Callable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .clients import denied_resource
-from .errors import ReportError
-from .outcome import Verdict
-from .retry import call_with_retries
+from ..core.errors import ReportError
+from ..core.outcome import Verdict
+from ..core.retry import call_with_retries
 
 ACTION = "codedeploy:PutLifecycleEventHookExecutionStatus"
 _DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnrecognizedClientException"}

@@ -13,7 +13,7 @@ invocation. The same check runs against a deployed API (:meth:`Api.from_environm
 against the function's code through an in-process API Gateway (:meth:`Api.in_process`).
 
 Nothing a call reports shows a secret: URLs in subjects and errors go through
-:func:`hookkit.redact.redact_url`, and auth lives in ``requests`` auth objects whose ``repr`` shows
+:func:`hookkit.core.redact.redact_url`, and auth lives in ``requests`` auth objects whose ``repr`` shows
 no secret; urllib3's and botocore's own log lines are filtered through the same redaction.
 """
 
@@ -36,11 +36,11 @@ from requests.auth import AuthBase
 from urllib3.exceptions import ProtocolError
 from urllib3.util.retry import Retry
 
-from .apigw import LOCAL_BASE_URL, LocalApiAdapter, PayloadVersion, Route
+from ..local.apigw import LOCAL_BASE_URL, LocalApiAdapter, PayloadVersion, Route
 from .auth import ClientFactory, auth_from_environment
-from .errors import ConfigurationError, InvokeError
+from ..core.errors import ConfigurationError, InvokeError
 from .expect import Expectable, Observed, observe_http
-from .redact import install_log_redaction, redact_text, redact_url
+from ..core.redact import install_log_redaction, redact_text, redact_url
 
 __all__ = ["Api", "ApiResponse", "DEFAULT_OUTPUT_KEY", "RETRY_STATUSES", "user_agent"]
 
@@ -55,7 +55,7 @@ install_log_redaction("urllib3.connectionpool", "urllib3.util.retry", "botocore.
 
 def user_agent() -> str:
     """``hookkit/<version> python-requests/<version>``: API logs and WAF rules can tell smoke calls apart."""
-    from . import __version__
+    from .. import __version__
 
     return f"hookkit/{__version__} python-requests/{requests.__version__}"
 
@@ -158,7 +158,7 @@ class Api:
         The base URL is ``HOOKKIT_API_URL``, else the ``HOOKKIT_API_OUTPUT`` output (default
         ``ApiUrl``) of the CloudFormation stack ``HOOKKIT_STACK_NAME``. Auth comes from the
         ``HOOKKIT_API_KEY`` / ``HOOKKIT_API_TOKEN`` / ``HOOKKIT_API_AUTH`` variables (see
-        :mod:`hookkit.auth`). Clients are made only when needed; pass factories to inject them.
+        :mod:`hookkit.checks.auth`). Clients are made only when needed; pass factories to inject them.
         """
         base_url, source = _base_url_from_environment(environ, cloudformation)
         checked = _checked_base_url(base_url, source)
@@ -180,7 +180,7 @@ class Api:
         base_dir: Path | None = None,
         auth: AuthBase | None = None,
     ) -> Api:
-        """An API served by calling the function's handler in-process (see :mod:`hookkit.apigw`).
+        """An API served by calling the function's handler in-process (see :mod:`hookkit.local.apigw`).
 
         ``call`` receives each API Gateway proxy event and returns the handler's answer.
         """

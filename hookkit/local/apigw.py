@@ -41,9 +41,9 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from urllib3 import HTTPHeaderDict, HTTPResponse
 
-from .errors import ConfigurationError
-from .invocation import Invocation
-from .redact import redact_text
+from ..core.errors import ConfigurationError
+from ..checks.invocation import Invocation
+from ..core.redact import redact_text
 
 LOCAL_BASE_URL = "http://hookkit.local"
 PayloadVersion = Literal["1.0", "2.0"]
@@ -132,7 +132,7 @@ class LocalApiAdapter(BaseAdapter):
 
     ``call`` takes the event and returns what the function returned: a proxy response dict (or any
     JSON value for payload 2.0), the raw JSON payload as bytes, or an
-    :class:`~hookkit.invocation.Invocation` (a ``function_error`` there is a crash).
+    :class:`~hookkit.checks.invocation.Invocation` (a ``function_error`` there is a crash).
     """
 
     def __init__(

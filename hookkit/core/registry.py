@@ -302,7 +302,7 @@ class HookRegistry:
         ``checks`` names modules to import on each delivery (as ``HOOKKIT_CHECKS`` does), so an
         import error is reported as ``Failed`` instead of breaking the Lambda's init.
         """
-        from .lifecycle import HookHandler  # the runtime imports the registry, not the reverse
+        from ..hook.handler import HookHandler  # the runtime imports the registry, not the reverse
 
         return HookHandler(self, phase=phase, checks=checks, **kwargs)
 

@@ -4,7 +4,7 @@ The AppSpec is the one place CodeDeploy records which function and versions a de
 and which hook runs in which lifecycle event, but its content is user-written (or
 CloudFormation-generated) text. So parsing is strict about the shape, tolerant about spelling
 that YAML makes ambiguous (``TargetVersion: 2`` is a number), and every refusal is a
-:class:`~hookkit.errors.ConfigurationError` naming the place in the document and the fix; no
+:class:`~hookkit.core.errors.ConfigurationError` naming the place in the document and the fix; no
 other exception escapes for any input.
 """
 
@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from .deployment import EcsTarget, LambdaTarget
-from .errors import ConfigurationError
-from .phases import Phase
+from ..core.deployment import EcsTarget, LambdaTarget
+from ..core.errors import ConfigurationError
+from ..core.phases import Phase
 
 LAMBDA_TYPE = "AWS::Lambda::Function"
 ECS_TYPE = "AWS::ECS::Service"

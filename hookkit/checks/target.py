@@ -18,14 +18,14 @@ from typing import Any, Callable, Iterable, Mapping
 
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
-from .clients import denied_resource
-from .deployment import Deployment, LambdaTarget
-from .errors import ConfigurationError, Difference, ExpectationFailed, InvokeError, TargetError
+from ..hook.clients import denied_resource
+from ..core.deployment import Deployment, LambdaTarget
+from ..core.errors import ConfigurationError, Difference, ExpectationFailed, InvokeError, TargetError
 from .eventfiles import event_payload
 from .expect import Expectable, Observed, observe_invocation
 from .invocation import Invocation, Invoker
 from .jsondiff import diff
-from .retry import call_with_retries
+from ..core.retry import call_with_retries
 
 _VERSION = re.compile(r"^[0-9]+$")
 INVOKE_ACTION = "lambda:InvokeFunction"

@@ -13,7 +13,7 @@ is looked up, in this order, each step used only when the ones before it gave no
 The phase comes from the explicit argument, else from the AppSpec hook naming this hook's own
 function, else from the lifecycle event in progress. CodeDeploy is called only when a step needs
 it and each call is made at most once, because a hook's cold start counts against its deadline.
-When nothing works, :class:`~hookkit.errors.DiscoveryError` lists every step and what it gave,
+When nothing works, :class:`~hookkit.core.errors.DiscoveryError` lists every step and what it gave,
 naming the IAM action (and the resource, when AWS's refusal names it) to grant when access was denied.
 """
 
@@ -25,9 +25,9 @@ from typing import Any
 
 from .appspec import AppSpec, parse_appspec, published_version
 from .clients import denied_resource
-from .deployment import Deployment, EcsTarget, LambdaTarget
-from .errors import ConfigurationError, DiscoveryError
-from .phases import Phase
+from ..core.deployment import Deployment, EcsTarget, LambdaTarget
+from ..core.errors import ConfigurationError, DiscoveryError
+from ..core.phases import Phase
 
 ENV_FUNCTION = "HOOKKIT_FUNCTION"
 ENV_TARGET_VERSION = "HOOKKIT_TARGET_VERSION"

@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import ExpectationFailed
+from ..core.errors import ExpectationFailed
 from .eventfiles import ExpectSpec, event_files, event_names, event_payload, load_expect
-from .phases import Phase
-from .registry import Check, HookRegistry, default_registry
+from ..core.phases import Phase
+from ..core.registry import Check, HookRegistry, default_registry
 
 
 def recorded_events(

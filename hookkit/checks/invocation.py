@@ -31,7 +31,7 @@ class Invoker(Protocol):
     """Runs one version of one function synchronously with a JSON payload.
 
     ``qualifier`` is a published version number; implementations must refuse ``$LATEST`` and
-    alias names (see ``hookkit.errors.TargetError``) because those do not name the new code.
+    alias names (see ``hookkit.core.errors.TargetError``) because those do not name the new code.
     ``timeout`` (seconds) bounds the whole call including retries.
     """
 

@@ -8,10 +8,10 @@ CI replays a folder of recorded events against the function::
 
 Files are data, never code: they are read with the ``json`` module only (no eval, pickle or
 YAML tags), strictly (no ``NaN``/``Infinity``, no duplicate keys, UTF-8), and every problem is a
-:class:`~hookkit.errors.ConfigurationError` naming the file, the line and column when the JSON
+:class:`~hookkit.core.errors.ConfigurationError` naming the file, the line and column when the JSON
 itself is broken, and the fix. No input escapes as a bare ``ValueError`` or ``RecursionError``.
 
-:class:`ExpectSpec` is also where the keywords of ``hookkit.expect.differences`` are checked,
+:class:`ExpectSpec` is also where the keywords of ``hookkit.checks.expect.differences`` are checked,
 so a check written in Python and an ``.expect.json`` file obey one set of rules. A relative
 ``schema`` path in an expect file is relative to that file's folder, like a link in a web page.
 """
@@ -31,7 +31,7 @@ from pathlib import Path
 from stat import S_ISDIR, S_ISREG
 from typing import Any
 
-from .errors import ConfigurationError
+from ..core.errors import ConfigurationError
 from .jsondiff import split_pointer, to_pointer
 
 __all__ = [

@@ -12,10 +12,10 @@ import contextlib
 import os
 from typing import Any, Iterator, Mapping
 
-from .log import logger
-from .outcome import Outcome, RunResult, Status, Verdict
-from .redact import redact_text
-from .registry import Check
+from ..core.log import logger
+from ..core.outcome import Outcome, RunResult, Status, Verdict
+from ..core.redact import redact_text
+from ..core.registry import Check
 
 _LOG_LEVEL = {Status.PASSED: "info", Status.SKIPPED: "warning"}
 DEFAULT_NAMESPACE = "hookkit"

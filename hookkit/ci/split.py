@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .cli import EXIT_USAGE, PHASES, Progress, prepare, report
-from .errors import ConfigurationError, Difference, HookkitError
-from .outcome import Outcome, RunResult, _jsonable
-from .phases import Phase
-from .registry import default_registry
+from ..core.errors import ConfigurationError, Difference, HookkitError
+from ..core.outcome import Outcome, RunResult, _jsonable
+from ..core.phases import Phase
+from ..core.registry import default_registry
 
 
 def usable_cpus() -> int:

@@ -3,7 +3,7 @@
 This is the CI target: the checks that guard production invoke the function's code with no AWS
 and no Docker. The invoker imports the handler as Lambda's Python runtime would (the code folder
 first on ``sys.path``, the function's environment set during import and calls), and returns an
-:class:`~hookkit.invocation.Invocation` shaped like a real ``lambda.invoke``: function errors as
+:class:`~hookkit.checks.invocation.Invocation` shaped like a real ``lambda.invoke``: function errors as
 ``errorType``/``errorMessage`` JSON, a log tail, ``Sandbox.Timedout`` after the timeout.
 
 Two builds of one function (current and target) usually share module names (``app``,
@@ -37,8 +37,8 @@ from types import ModuleType
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from .context import LocalContext
-from .errors import ConfigurationError, InvokeError, TargetError
-from .invocation import Invocation
+from ..core.errors import ConfigurationError, InvokeError, TargetError
+from ..checks.invocation import Invocation
 from .sam import FunctionSpec
 
 LOG_TAIL_BYTES = 4096  # what LogType=Tail returns
@@ -74,7 +74,7 @@ class _Run:
 
 
 class LocalInvoker:
-    """Invokes one build of one function in this process (an :class:`~hookkit.invocation.Invoker`).
+    """Invokes one build of one function in this process (an :class:`~hookkit.checks.invocation.Invoker`).
 
     The handler is imported on first use, inside the first call, so module-level code sees the
     function's environment variables as it would in Lambda, and its output lands in that call's
