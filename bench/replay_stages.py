@@ -47,15 +47,14 @@ def _profile(folder: Path, events: int) -> None:
     from hookkit import HookRegistry
     from hookkit.checks import eventfiles, recorded
     from hookkit.core import runner
-    from hookkit.ci.cli import parse_target
+    from hookkit.ci.wiring import parse_target
     from hookkit.hook.clients import Clients
     from hookkit.checks.expect import spec_differences
     from hookkit.checks.target import InvokeResult, Target
 
     target = parse_target("local:template.yaml#OrdersFunction", parameters={}, clients=Clients())
     invoker = target.invoker
-    root, names = eventfiles.event_names(folder / "events")
-    paths = [(root / f"{n}.json", root / f"{n}.expect.json") for n, _ in names]
+    paths = [(event, expect) for _, event, expect in eventfiles.discover_events(folder / "events")]
     payloads = [p.read_bytes() for p, _ in paths]
     specs = [eventfiles.load_expect(e) for _, e in paths]
     schema = json.loads((folder / "schemas" / "order.json").read_text())
@@ -77,7 +76,6 @@ def _profile(folder: Path, events: int) -> None:
                 json.load(f)
 
     def registration() -> None:
-        eventfiles._parsed_events.clear()
         recorded.recorded_events(folder / "events", registry=HookRegistry())
 
     def handler_alone() -> None:

@@ -18,14 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hookkit.local.apigw import Route
+from hookkit.local.apigw import Route, in_process_api
 from hookkit.hook.clients import Clients
 from hookkit.local.context import LocalContext
 from hookkit.hook.handler import HookHandler
 from hookkit.local.invoker import LocalInvoker
 from hookkit.core.log import logger
 from hookkit.local.sam import function_spec
-from hookkit.checks.smoke import Api
 from hookkit.testing import FakeCodeDeploy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +74,7 @@ def release(number: int, title: str, current: str, target: str) -> bool:
             clients=Clients(codedeploy=codedeploy, **{"lambda": FakeLambda(invokers)}),
             environ=environ,
             # after AllowTraffic the live alias serves the target version
-            api=lambda check, timeout: Api.in_process(invokers["2"].call, routes, timeout=timeout, base_dir=check.base_dir),
+            api=lambda check, timeout: in_process_api(invokers["2"].call, routes, timeout=timeout, base_dir=check.base_dir),
         )
         event = {"DeploymentId": f"d-DEMO{number}", "LifecycleEventHookExecutionId": f"{phase}-{number}"}
         summary = hook(event, LocalContext(function_name=f"CodeDeployHook_{phase}", timeout_s=120))

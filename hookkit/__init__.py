@@ -1,13 +1,24 @@
 """hookkit: CodeDeploy lifecycle hooks for Lambda deployments that always report.
 
 Mark plain functions with ``@pre_traffic`` / ``@post_traffic`` and point the hook Lambda's handler
-at ``hookkit.handler``.
+at ``hookkit.handler``::
+
+    from hookkit import Api, Target, post_traffic, pre_traffic
+
+    @pre_traffic
+    def creates_an_order(target: Target) -> None:
+        target.invoke("events/create_order.json").expect(status=201)
+
+The types a check receives (:class:`Target`, :class:`Api`) and gets back (:class:`InvokeResult`,
+:class:`ApiResponse`) are importable from here; they are loaded on first use, so a checks module
+that only declares checks stays cheap to import (a hook's cold start, CI).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .checks.recorded import recorded_events
 from .core.deployment import Deployment, EcsTarget, LambdaTarget
 from .core.errors import (
     ConfigurationError,
@@ -23,14 +34,37 @@ from .core.errors import (
 )
 from .core.outcome import Outcome, RunResult, Status, Verdict
 from .core.phases import Phase
-from .checks.recorded import recorded_events
 from .core.registry import Check, CheckOptions, HookRegistry, default_registry
+
+if TYPE_CHECKING:
+    from .checks.smoke import Api, ApiResponse
+    from .checks.target import InvokeResult, Target
+    from .hook.handler import HookHandler
 
 __version__ = "0.1.0"
 
 pre_traffic = default_registry.pre_traffic
 post_traffic = default_registry.post_traffic
 on = default_registry.on
+
+#: Names loaded on first use, and the module each comes from.
+_LAZY = {
+    "Api": "hookkit.checks.smoke",
+    "ApiResponse": "hookkit.checks.smoke",
+    "InvokeResult": "hookkit.checks.target",
+    "Target": "hookkit.checks.target",
+    "HookHandler": "hookkit.hook.handler",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hookkit' has no attribute {name!r}")
 
 
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
@@ -45,8 +79,9 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
 
 
 __all__ = [
-    "Check", "CheckOptions", "ConfigurationError", "Deployment", "Difference", "DiscoveryError",
-    "EcsTarget", "EventError", "ExpectationFailed", "HookRegistry", "HookkitError", "InvokeError",
-    "LambdaTarget", "Outcome", "Phase", "RegistrationError", "ReportError", "RunResult", "Status",
-    "TargetError", "Verdict", "default_registry", "handler", "on", "post_traffic", "pre_traffic", "recorded_events",
+    "Api", "ApiResponse", "Check", "CheckOptions", "ConfigurationError", "Deployment", "Difference",
+    "DiscoveryError", "EcsTarget", "EventError", "ExpectationFailed", "HookHandler", "HookRegistry",
+    "HookkitError", "InvokeError", "InvokeResult", "LambdaTarget", "Outcome", "Phase", "RegistrationError",
+    "ReportError", "RunResult", "Status", "Target", "TargetError", "Verdict", "default_registry", "handler",
+    "on", "post_traffic", "pre_traffic", "recorded_events",
 ]

@@ -12,7 +12,7 @@ import requests
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, APIGatewayProxyEventV2Model
 
-from hookkit.local.apigw import LOCAL_BASE_URL, LocalApiAdapter, Route
+from hookkit.local.apigw import LOCAL_BASE_URL, LocalApiAdapter, Route, in_process_api
 from hookkit.local.context import LocalContext
 from hookkit.core.errors import ConfigurationError, InvokeError
 from hookkit.checks.invocation import Invocation
@@ -398,7 +398,7 @@ def test_a_powertools_app_answers_smoke_calls_in_process(payload_version: str, r
     def create_order() -> tuple[dict[str, Any], int]:
         return {"created": app.current_event.json_body["sku"]}, 201
 
-    api = Api.in_process(
+    api = in_process_api(
         lambda event: app.resolve(event, LocalContext()),
         [Route("GET", "/orders/{orderId}"), Route("POST", "/orders")],
         payload_version=payload_version,  # type: ignore[arg-type]
@@ -417,7 +417,7 @@ def test_in_process_timeouts_fail_like_deployed_ones() -> None:
         time.sleep(0.3)
         return {"statusCode": 200}
 
-    api = Api.in_process(slow, [ORDER], timeout=0.1)
+    api = in_process_api(slow, [ORDER], timeout=0.1)
     with pytest.raises(InvokeError, match=r"^GET http://hookkit\.local/orders/1 failed after 0\.\d\d s: "
                                           r"no answer within the read timeout of 0\.1 s$"):
         api.get("/orders/1")

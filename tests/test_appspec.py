@@ -127,23 +127,23 @@ P = "AppSpec Resources[0].fn.Properties"
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("[]", "AppSpec: expected a mapping with Resources and Hooks at the top, got a list; "
+        ("[]", "AppSpec: expected a mapping with Resources and Hooks at the top, got list []; "
                "give the AppSpec document itself, not a fragment"),
         ("", "AppSpec: expected a mapping with Resources and Hooks at the top, got nothing; "
              "give the AppSpec document itself, not a fragment"),
         ("version: 0.0\n", "AppSpec: no Resources; add a Resources list naming the "
                            "AWS::Lambda::Function (or AWS::ECS::Service) the deployment updates"),
-        ("Resources: {fn: {}}", "AppSpec Resources: expected a list of one-key maps, got a dict"),
+        ("Resources: {fn: {}}", "AppSpec Resources: expected a list of one-key maps, got dict {'fn': {}}"),
         ("Resources: []", "AppSpec Resources: expected exactly one resource, got 0; a Lambda or "
                           "ECS deployment updates one function or service"),
         ("Resources: [{a: {}}, {b: {}}]", "AppSpec Resources: expected exactly one resource, "
          "got 2; a Lambda or ECS deployment updates one function or service"),
         ("Resources: [fn]", "AppSpec Resources[0]: expected a one-key map {<name>: {Type, "
-                            "Properties}}, got 'fn'"),
+                            "Properties}}, got str 'fn'"),
         ("Resources: [{a: 1, b: 2}]", "AppSpec Resources[0]: expected a one-key map {<name>: "
                                       "{Type, Properties}}, got a mapping with 2 keys"),
         ("Resources: [{fn: x}]", "AppSpec Resources[0].fn: expected a mapping with Type and "
-                                 "Properties, got 'x'"),
+                                 "Properties, got str 'x'"),
         ("Resources: [{fn: {Type: AWS::Lambda::Function}}]",
          f"{P}: expected a mapping, got nothing"),
         ("Resources: [{fn: {Properties: {Name: fn}}}]",
@@ -152,7 +152,7 @@ P = "AppSpec Resources[0].fn.Properties"
          "AppSpec Resources[0].fn.Type: 'AWS::EC2::Instance' is not supported; use "
          "AWS::Lambda::Function or AWS::ECS::Service"),
         (lambda_doc(Name=...), f"{P}.Name: expected a non-empty name, got nothing"),
-        (lambda_doc(Name="  "), f"{P}.Name: expected a non-empty name, got '  '"),
+        (lambda_doc(Name="  "), f"{P}.Name: expected a non-empty name, got str '  '"),
         (lambda_doc(TargetVersion=...), f"{P}.TargetVersion: missing; give the published "
                                         "version the deployment moves traffic to, such as \"2\""),
         (lambda_doc(TargetVersion=""), f"{P}.TargetVersion: the version is empty; give the "
@@ -163,30 +163,30 @@ P = "AppSpec Resources[0].fn.Properties"
         (lambda_doc(TargetVersion="live"), f"{P}.TargetVersion: 'live' is not a published "
          "version number; give the number (such as \"2\"), not an alias or an ARN"),
         (lambda_doc(TargetVersion=2.5), f"{P}.TargetVersion: expected a published version "
-         "number such as \"2\", got 2.5"),
+         "number such as \"2\", got float 2.5"),
         (lambda_doc(TargetVersion=True), f"{P}.TargetVersion: expected a published version "
-         "number such as \"2\", got True"),
+         "number such as \"2\", got bool True"),
         (lambda_doc(CurrentVersion="$LATEST"), f"{P}.CurrentVersion: $LATEST is not a published "
          "version; publish a version (SAM: AutoPublishAlias) and give its number, so the hook "
          "invokes exactly the deployed code"),
         (lambda_doc() + "Hooks: {BeforeAllowTraffic: h}\n", "AppSpec Hooks: expected a list of "
-         "one-key maps like {BeforeAllowTraffic: <function>}, got a dict"),
+         "one-key maps like {BeforeAllowTraffic: <function>}, got dict {'BeforeAllowTraffic': 'h'}"),
         (lambda_doc() + "Hooks: [h]\n", "AppSpec Hooks[0]: expected a one-key map like "
-         "{BeforeAllowTraffic: <function>}, got 'h'"),
+         "{BeforeAllowTraffic: <function>}, got str 'h'"),
         (lambda_doc() + "Hooks: [{ApplicationStart: h}]\n", "AppSpec Hooks[0]: unknown phase "
          "'ApplicationStart'; use one of BeforeAllowTraffic, AfterAllowTraffic, BeforeInstall, "
          "AfterInstall, AfterAllowTestTraffic (or PreTraffic / PostTraffic, pre / post)"),
         (lambda_doc() + "Hooks: [{BeforeAllowTraffic: a}, {BeforeAllowTraffic: b}]\n",
          "AppSpec Hooks[1]: BeforeAllowTraffic is given twice; keep one hook per event"),
         (lambda_doc() + "Hooks: [{BeforeAllowTraffic: ''}]\n",
-         "AppSpec Hooks[0].BeforeAllowTraffic: expected a non-empty name, got ''"),
+         "AppSpec Hooks[0].BeforeAllowTraffic: expected a non-empty name, got str ''"),
         (lambda_doc() + "Hooks: [{1: h}]\n",
-         "AppSpec Hooks[0]: the lifecycle event name must be text, got 1"),
+         "AppSpec Hooks[0]: the lifecycle event name must be text, got int 1"),
         ("Resources: [{s: {Type: AWS::ECS::Service, Properties: {LoadBalancerInfo: "
          "{ContainerPort: 70000}}}}]", "AppSpec Resources[0].s.Properties.LoadBalancerInfo"
-         ".ContainerPort: expected a port number 1-65535, got 70000"),
+         ".ContainerPort: expected a port number 1-65535, got int 70000"),
         ("Resources: [{s: {Type: AWS::ECS::Service, Properties: {LoadBalancerInfo: [80]}}}]",
-         "AppSpec Resources[0].s.Properties.LoadBalancerInfo: expected a mapping, got a list"),
+         "AppSpec Resources[0].s.Properties.LoadBalancerInfo: expected a mapping, got list [80]"),
     ],
 )
 def test_malformed_appspec_says_what_is_wrong_where(content: str, message: str) -> None:
@@ -247,7 +247,7 @@ def test_published_version_normalises(value: object, expected: str) -> None:
         ("٣", "X: '٣' is not a published version number; give the number (such as \"2\"), not an "
               "alias or an ARN"),
         (2**70, "X: a 71-bit number is too large for a Lambda version"),
-        ([2], "X: expected a published version number such as \"2\", got a list"),
+        ([2], "X: expected a published version number such as \"2\", got list [2]"),
     ],
 )
 def test_published_version_refuses(value: object, message: str) -> None:

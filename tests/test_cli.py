@@ -133,11 +133,11 @@ def test_as_a_subprocess_the_exit_code_and_files_are_what_ci_sees(tmp_path) -> N
 def test_an_http_api_default_route_answers_every_path_including_the_root(path) -> None:
     from types import SimpleNamespace
 
-    from hookkit.ci.cli import _api_factory, parse_target
+    from hookkit.ci.wiring import api_factory, parse_target
     from hookkit.hook.clients import Clients
 
     target = parse_target(f"local:{TEMPLATE}#CatchAllFunction", parameters={}, clients=Clients())
-    api = _api_factory("local", target, Clients())(SimpleNamespace(base_dir=None), 5.0)
+    api = api_factory("local", target, Clients())(SimpleNamespace(base_dir=None), 5.0)
     api.get(path).expect(status=200, fields={"/path": path})
 
 

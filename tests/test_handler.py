@@ -253,10 +253,12 @@ def test_an_unexpected_bug_in_hookkit_still_reports_failed(codedeploy, hook_even
     assert "hookkit failed unexpectedly: MemoryError: simulated" in summary["reason"]
 
 
-def test_registry_handler_is_the_same_runtime(codedeploy, hook_event) -> None:
+def test_a_handler_for_an_explicit_registry_is_the_same_runtime(codedeploy, hook_event) -> None:
+    from hookkit import HookHandler
+
     registry = passing_registry()
     codedeploy.accept()
-    handler = registry.handler("PreTraffic", clients=Clients(codedeploy=codedeploy.client), environ=TARGET_ENV)
+    handler = HookHandler(registry, phase="PreTraffic", clients=Clients(codedeploy=codedeploy.client), environ=TARGET_ENV)
     assert handler(hook_event, LocalContext())["verdict"] == "Succeeded"
     assert codedeploy.statuses == ["Succeeded"]
 

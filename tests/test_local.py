@@ -371,11 +371,12 @@ def test_other_threads_output_stays_out_of_the_log(tmp_path: Path, capsys: pytes
          "fix Handler or CodeUri"),
         ({"app": "import missing_dependency\n"}, "app.handler",
          "handler 'app.handler': importing {folder}/app.py failed (ModuleNotFoundError: No module named "
-         "'missing_dependency'); fix the function's code"),
+         "'missing_dependency' (at {folder}/app.py:1)); fix the function's code"),
         ({"app": "def other(e, c): ..."}, "app.handler",
          "handler 'app.handler': {folder}/app.py has no function 'handler'; fix Handler or define the function"),
         ({"app": "import os\nTABLE = os.environ['TABLE_NAME']\n"}, "app.handler",
-         "handler 'app.handler': importing {folder}/app.py failed (KeyError: 'TABLE_NAME'); fix the function's code"),
+         "handler 'app.handler': importing {folder}/app.py failed (KeyError: 'TABLE_NAME' (at {folder}/app.py:2)); "
+         "fix the function's code"),
     ],
 )
 def test_import_failures_are_configuration_errors(

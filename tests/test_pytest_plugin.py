@@ -15,14 +15,14 @@ FIXTURES = Path(__file__).parent / "fixtures" / "cli"
 def test_fixtures_drive_a_hook_end_to_end(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
-        from hookkit import HookRegistry
+        from hookkit import HookHandler, HookRegistry
         from hookkit.hook.clients import Clients
 
         def test_hook_reports_once(hookkit_event, lambda_context, fake_codedeploy):
             registry = HookRegistry()
             registry.pre_traffic(lambda deployment: deployment.target_version == "3", name="right_version")
-            handler = registry.handler("pre", clients=Clients(codedeploy=fake_codedeploy),
-                                       environ={"HOOKKIT_FUNCTION": "orders", "HOOKKIT_TARGET_VERSION": "3"})
+            handler = HookHandler(registry, phase="pre", clients=Clients(codedeploy=fake_codedeploy),
+                                  environ={"HOOKKIT_FUNCTION": "orders", "HOOKKIT_TARGET_VERSION": "3"})
             event = hookkit_event()
             summary = handler(event, lambda_context)
             assert fake_codedeploy.statuses == ["Succeeded"]

@@ -142,7 +142,7 @@ def test_unknown_phase_names_the_choices() -> None:
         Phase.parse("during", source="HOOKKIT_PHASE")
 
 
-def test_checks_made_by_one_def_are_read_alike_but_their_defaults_count() -> None:
+def test_checks_made_by_one_def_are_read_by_their_own_defaults() -> None:
     def make():
         def check(target, extra=1):
             return None
@@ -154,7 +154,7 @@ def test_checks_made_by_one_def_are_read_alike_but_their_defaults_count() -> Non
     broken.__defaults__ = None  # now 'extra' must be given, and a check cannot be given it
     assert registry.add_check(first, Phase.BEFORE_ALLOW_TRAFFIC, name="first").params == ("target",)
     assert registry.add_check(second, Phase.BEFORE_ALLOW_TRAFFIC, name="second").params == ("target",)
-    with pytest.raises(RegistrationError, match="check 'broken': unknown parameter 'extra'"):
+    with pytest.raises(RegistrationError, match=r"check 'broken' \(\S+test_registry.py:147\): unknown parameter 'extra'"):
         registry.add_check(broken, Phase.BEFORE_ALLOW_TRAFFIC, name="broken")
 
 
@@ -177,36 +177,3 @@ def test_decorated_checks_ask_for_what_the_function_they_wrap_asks_for() -> None
     b = registry.add_check(logged(uses_api), Phase.BEFORE_ALLOW_TRAFFIC)
     assert (a.params, b.params) == (("target",), ("api",))
 
-
-def test_a_share_keeps_every_nth_check_of_each_phase_and_still_refuses_duplicates() -> None:
-    def declare(registry: HookRegistry) -> None:
-        for name in ("a", "b", "c", "d", "e"):
-            registry.add_check(lambda: None, Phase.BEFORE_ALLOW_TRAFFIC, name=name)
-        registry.add_check(lambda: None, Phase.AFTER_ALLOW_TRAFFIC, name="post")
-
-    shares = []
-    for index in range(2):
-        registry = HookRegistry()
-        registry.share(index, 2)
-        declare(registry)
-        shares.append(registry)
-        with pytest.raises(RegistrationError, match="'b' is already registered"):
-            registry.add_check(lambda: None, Phase.BEFORE_ALLOW_TRAFFIC, name="b")  # kept by share 1 only
-        with pytest.raises(RegistrationError, match="'a' is already registered"):
-            registry.leave(Phase.BEFORE_ALLOW_TRAFFIC, "a")  # kept by share 0 only
-
-    assert [c.name for c in shares[0].checks("pre")] == ["a", "c", "e"]
-    assert [c.name for c in shares[1].checks("pre")] == ["b", "d"]
-    assert [c.name for c in shares[0].checks("post")] == ["post"] and shares[1].checks("post") == []
-    with pytest.raises(ValueError):
-        HookRegistry().share(2, 2)
-
-
-def test_atomic_also_undoes_the_names_left_to_other_shares() -> None:
-    registry = HookRegistry()
-    registry.share(1, 2)
-    with pytest.raises(RuntimeError), registry.atomic():
-        registry.add_check(lambda: None, "pre", name="left")  # declared, kept by share 0
-        raise RuntimeError("the module failed halfway")
-    assert registry.keeps_next("pre") is False  # "left" is forgotten: the next one is share 0's again
-    registry.add_check(lambda: None, "pre", name="left")

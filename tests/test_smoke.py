@@ -19,7 +19,7 @@ from botocore.credentials import Credentials
 from moto import mock_aws
 
 from hookkit import __version__
-from hookkit.local.apigw import Route
+from hookkit.local.apigw import Route, in_process_api
 from hookkit.core.errors import ConfigurationError, Difference, ExpectationFailed, InvokeError
 from hookkit.checks.expect import Expectable
 from hookkit.checks.jsondiff import MISSING
@@ -342,7 +342,7 @@ def test_the_issue_example_runs_unchanged_in_process() -> None:
         calls.append(event["pathParameters"]["orderId"])
         return {"statusCode": 200, "body": json.dumps({"id": event["pathParameters"]["orderId"]})}
 
-    order_api_answers(Api.in_process(handler, [Route("GET", "/orders/{orderId}")], timeout=5))
+    order_api_answers(in_process_api(handler, [Route("GET", "/orders/{orderId}")], timeout=5))
     assert calls == ["ORD-1"]
 
 

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from requests import PreparedRequest
 from requests.auth import AuthBase
 
+from ..core import settings
 from ..core.errors import ConfigurationError
 
 ClientFactory = Callable[[], Any]
@@ -213,29 +214,29 @@ def auth_from_environment(
 ) -> AuthBase | None:
     """The auth the ``HOOKKIT_API_*`` variables ask for (see the module doc), or None for none."""
     auths: list[AuthBase] = []
-    key = environ.get("HOOKKIT_API_KEY", "").strip()
+    key = environ.get(settings.API_KEY, "").strip()
     if key:
-        header = environ.get("HOOKKIT_API_KEY_HEADER", "").strip() or DEFAULT_KEY_HEADER
-        secret = resolve_secret(key, variable="HOOKKIT_API_KEY", ssm=ssm, secretsmanager=secretsmanager)
+        header = environ.get(settings.API_KEY_HEADER, "").strip() or DEFAULT_KEY_HEADER
+        secret = resolve_secret(key, variable=settings.API_KEY, ssm=ssm, secretsmanager=secretsmanager)
         auths.append(ApiKeyAuth(secret, header))
-    token = environ.get("HOOKKIT_API_TOKEN", "").strip()
+    token = environ.get(settings.API_TOKEN, "").strip()
     if token:
         auths.append(BearerAuth(
-            resolve_secret(token, variable="HOOKKIT_API_TOKEN", ssm=ssm, secretsmanager=secretsmanager)
+            resolve_secret(token, variable=settings.API_TOKEN, ssm=ssm, secretsmanager=secretsmanager)
         ))
-    mode = environ.get("HOOKKIT_API_AUTH", "").strip().lower()
+    mode = environ.get(settings.API_AUTH, "").strip().lower()
     if mode == "iam":
         if token:
             raise ConfigurationError(
-                "HOOKKIT_API_TOKEN and HOOKKIT_API_AUTH=iam both set the Authorization header; keep one"
+                f"{settings.API_TOKEN} and {settings.API_AUTH}=iam both set the Authorization header; keep one"
             )
         host = urlsplit(base_url).hostname or ""
         service = "lambda" if _FUNCTION_URL_HOST.search(host) else "execute-api"
         auths.append(SigV4Auth(region_for(base_url, environ), service=service, credentials=credentials))
     elif mode not in ("", "none"):
         raise ConfigurationError(
-            f"HOOKKIT_API_AUTH: unknown value {mode!r}; use 'iam' to sign with SigV4, or set "
-            "HOOKKIT_API_KEY / HOOKKIT_API_TOKEN for key or token auth"
+            f"{settings.API_AUTH}: unknown value {mode!r}; use 'iam' to sign with SigV4, or set "
+            f"{settings.API_KEY} / {settings.API_TOKEN} for key or token auth"
         )
     if not auths:
         return None

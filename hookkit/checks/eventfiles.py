@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import codecs
 import difflib
-import functools
 import json
 import math
 import os
@@ -31,7 +30,7 @@ from pathlib import Path
 from stat import S_ISDIR, S_ISREG
 from typing import Any
 
-from ..core.errors import ConfigurationError
+from ..core.errors import ConfigurationError, describe
 from .jsondiff import split_pointer, to_pointer
 
 __all__ = [
@@ -39,8 +38,7 @@ __all__ = [
     "MAX_EVENT_BYTES",
     "ExpectSpec",
     "discover_events",
-    "event_files",
-    "event_names",
+    "is_http_status",
     "event_payload",
     "load_event",
     "load_expect",
@@ -88,7 +86,7 @@ EXPECT_KEYS: tuple[str, ...] = tuple(f.name for f in fields(ExpectSpec))
 def load_json(path: str | os.PathLike[str], *, what: str = "file", max_bytes: int | None = None) -> Any:
     """Read one strict JSON document; ``what`` names the kind of file in errors."""
     where = f"{what} {os.fspath(path)}"
-    return _parse(_read(path, where, max_bytes)[0], where)
+    return _parse(_read(path, where, max_bytes), where)
 
 
 def _parse(data: bytes, where: str) -> Any:
@@ -124,31 +122,21 @@ def event_payload(path: str | os.PathLike[str]) -> bytes:
     """A recorded event as the bytes to invoke with: the file itself, once it has been read strictly.
 
     The bytes are the file's (less a UTF-8 byte order mark), which carry the same JSON value
-    that :func:`load_event` returns. A file is parsed only when it is new or changed since it
-    was last parsed here (by size and modification time): recorded events are read at
-    registration and again at every replay, and re-reading thousands of them strictly costs
-    more than many handlers take to answer them.
+    that :func:`load_event` returns.
     """
     where = f"event {os.fspath(path)}"
-    data, version = _read(path, where, MAX_EVENT_BYTES)
-    key = os.path.abspath(path)
-    if _parsed_events.get(key) != version:
-        _parse(data, where)
-        _parsed_events[key] = version
+    data = _read(path, where, MAX_EVENT_BYTES)
+    _parse(data, where)
     return data.removeprefix(codecs.BOM_UTF8)
-
-
-#: event file -> (size, modification time) of the version event_payload last parsed
-_parsed_events: dict[str, tuple[int, int]] = {}
 
 
 def load_expect(path: str | os.PathLike[str]) -> ExpectSpec:
     """An ``NAME.expect.json`` file: a JSON object whose keys are ``differences()`` keywords."""
     where = f"expect file {os.fspath(path)}"
-    data = _parse(_read(path, where, None)[0], where)
+    data = _parse(_read(path, where, None), where)
     if not isinstance(data, dict):
         raise ConfigurationError(
-            f'{where}: expected a JSON object such as {{"status": 200}}, got {_kind(data)}'
+            f'{where}: expected a JSON object such as {{"status": 200}}, got {describe(data)}'
         )
     for key, value in data.items():
         if key not in EXPECT_KEYS:
@@ -161,18 +149,11 @@ def load_expect(path: str | os.PathLike[str]) -> ExpectSpec:
             raise ConfigurationError(f"{where}: {key} is null; remove the key to skip that check")
     schema = data.get("schema")
     if isinstance(schema, str) and schema.strip():  # relative to this file, like a link
-        data["schema"] = _schema_path(os.path.dirname(os.path.abspath(path)), schema)
+        data["schema"] = Path(os.path.dirname(os.path.abspath(path)), schema)
     try:
         return ExpectSpec(**data)
     except ConfigurationError as exc:
         raise ConfigurationError(f"{where}: {exc}") from None
-
-
-@functools.lru_cache(maxsize=256)
-def _schema_path(folder: str, schema: str) -> Path:
-    # One Path per schema named from one folder: a folder of recorded events often names one
-    # schema from thousands of expect files, and making a Path costs more than reading one.
-    return Path(folder, schema)
 
 
 def discover_events(folder: str | os.PathLike[str]) -> list[tuple[str, Path, Path | None]]:
@@ -180,21 +161,6 @@ def discover_events(folder: str | os.PathLike[str]) -> list[tuple[str, Path, Pat
 
     Dot-files (editor backups) and sub-folders are skipped. An ``.expect.json`` without its
     event is an error: it is almost always a typo that would silently drop a check.
-    """
-    root, names = event_names(folder)
-    return [(name, *event_files(root, name, expected)) for name, expected in names]
-
-
-def event_files(root: Path, name: str, expected: bool) -> tuple[Path, Path | None]:
-    """The event file of ``name`` in ``root``, and its expect file when it has one."""
-    return root / f"{name}{_EVENT_SUFFIX}", root / f"{name}{_EXPECT_SUFFIX}" if expected else None
-
-
-def event_names(folder: str | os.PathLike[str]) -> tuple[Path, list[tuple[str, bool]]]:
-    """:func:`discover_events` without the paths: the folder, and ``(name, has an expect file)``.
-
-    For a process of a split run, which reads a share of the events: making a path costs more
-    than a tenth of reading the file it names.
     """
     root = Path(folder)
     if not root.is_dir():
@@ -216,16 +182,19 @@ def event_names(folder: str | os.PathLike[str]) -> tuple[Path, list[tuple[str, b
             events.add(name[: -len(_EVENT_SUFFIX)])
     orphans = sorted(expects - events)
     if orphans:
-        names = ", ".join(f"{o}{_EXPECT_SUFFIX}" for o in orphans)
+        shown = ", ".join(f"{o}{_EXPECT_SUFFIX}" for o in orphans)
         raise ConfigurationError(
-            f"events folder {root}: {names} has no event file ({orphans[0]}.json); "
+            f"events folder {root}: {shown} has no event file ({orphans[0]}.json); "
             "rename it to match its event or remove it"
         )
     if not events:
         raise ConfigurationError(
             f"events folder {root} has no NAME.json event files; record at least one event there"
         )
-    return root, [(name, name in expects) for name in sorted(events)]
+    return [
+        (name, root / f"{name}{_EVENT_SUFFIX}", root / f"{name}{_EXPECT_SUFFIX}" if name in expects else None)
+        for name in sorted(events)
+    ]
 
 
 class _Refused(Exception):
@@ -257,11 +226,11 @@ def _finite_float(text: str) -> float:
 _STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite_float)
 
 
-def _read(path: str | os.PathLike[str], where: str, max_bytes: int | None) -> tuple[bytes, tuple[int, int]]:
-    """The file's bytes, and its (size, modification time) as they were when read.
+def _read(path: str | os.PathLike[str], where: str, max_bytes: int | None) -> bytes:
+    """The file's bytes.
 
-    Plain ``os`` calls rather than ``open()``: a CI replay reads every recorded event twice and
-    its expect file once, and a buffered file object costs more than reading a small file.
+    Plain ``os`` calls rather than ``open()``: a CI replay reads thousands of recorded events and
+    their expect files, and a buffered file object costs more than reading a small file.
     """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -286,7 +255,7 @@ def _read(path: str | os.PathLike[str], where: str, max_bytes: int | None) -> tu
             f"{where} is larger than {max_bytes} bytes, more than Lambda accepts in one "
             "synchronous invoke; record a smaller event"
         )
-    return data, (stat.st_size, stat.st_mtime_ns)
+    return data
 
 
 def _read_all(fd: int, size: int | None, max_bytes: int | None) -> bytes:
@@ -310,26 +279,22 @@ def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def _kind(value: Any) -> str:
-    text = repr(value)
-    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
-
-
-def _is_status(value: Any) -> bool:
+def is_http_status(value: Any) -> bool:
+    """An ``int`` (not a ``bool``) from 100 to 599: what HTTP, and API Gateway, accept as a status."""
     return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
 
 
 def _check_status(value: Any) -> int | range | tuple[int, ...] | None:
-    if value is None or _is_status(value):
+    if value is None or is_http_status(value):
         return value
-    if isinstance(value, range) and len(value) and _is_status(value[0]) and _is_status(value[-1]):
+    if isinstance(value, range) and len(value) and is_http_status(value[0]) and is_http_status(value[-1]):
         return value
     if isinstance(value, Collection) and not isinstance(value, (str, bytes, Mapping, range)):
         items = list(value)
-        if items and all(_is_status(v) for v in items):
+        if items and all(is_http_status(v) for v in items):
             return tuple(sorted(set(items)))
     raise ConfigurationError(
-        f"status: got {_kind(value)}; expected an HTTP status code 100-599 or a non-empty list of "
+        f"status: got {describe(value)}; expected an HTTP status code 100-599 or a non-empty list of "
         "them, e.g. 200 or [200, 201]"
     )
 
@@ -342,7 +307,7 @@ def _check_schema(value: Any) -> Mapping[str, Any] | Path | None:
         if isinstance(text, str) and text.strip():
             return value if isinstance(value, Path) else Path(text)
     raise ConfigurationError(
-        f"schema: got {_kind(value)}; expected a JSON Schema object or the path of a JSON Schema "
+        f"schema: got {describe(value)}; expected a JSON Schema object or the path of a JSON Schema "
         "file, e.g. \"schemas/order.json\""
     )
 
@@ -352,7 +317,7 @@ def _check_fields(value: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(value, Mapping):
         raise ConfigurationError(
-            f"fields: got {_kind(value)}; expected a mapping of path to value, e.g. "
+            f"fields: got {describe(value)}; expected a mapping of path to value, e.g. "
             '{"/order/status": "CREATED"} or {"order.status": "CREATED"}'
         )
     result: dict[str, Any] = {}
@@ -392,7 +357,7 @@ def _check_within(value: Any) -> float | None:
     if number and value > 0 and (isinstance(value, int) or math.isfinite(value)):
         return value
     raise ConfigurationError(
-        f"within_ms: got {_kind(value)}; expected a positive number of milliseconds, e.g. 800"
+        f"within_ms: got {describe(value)}; expected a positive number of milliseconds, e.g. 800"
     )
 
 
@@ -400,6 +365,6 @@ def _check_function_error(value: Any) -> str | bool | None:
     if value is None or isinstance(value, bool) or (isinstance(value, str) and value.strip()):
         return value
     raise ConfigurationError(
-        f"function_error: got {_kind(value)}; expected true (any error) or the errorType the "
+        f"function_error: got {describe(value)}; expected true (any error) or the errorType the "
         'function must raise, e.g. "ValueError"'
     )

@@ -32,7 +32,6 @@ modification time, or per inline schema's canonical JSON.
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import os
 import re
@@ -119,7 +118,7 @@ def observe_http(
 
 
 def differences(
-    observed: Observed,
+    observed: Observed | Expectable,
     *,
     status: int | Collection[int] | None = None,
     schema: Mapping[str, Any] | str | os.PathLike[str] | None = None,
@@ -135,7 +134,12 @@ def differences(
     (``"items.0.id"``) to expected values; ``within_ms`` bounds the duration; ``function_error``
     is ``True`` when the function must raise, or the ``errorType`` it must raise. Bad keyword
     values and unusable schemas raise ConfigurationError, whatever the response.
+
+    ``observed`` is an invoke result or an API response (their ``.observed``), or an
+    :class:`Observed` itself.
     """
+    if isinstance(observed, Expectable):
+        observed = observed.observed
     spec = ExpectSpec(status=status, schema=schema, fields=fields, within_ms=within_ms,
                       function_error=function_error)
     return spec_differences(observed, spec, base_dir=base_dir)
@@ -183,8 +187,21 @@ class Expectable:
     relative schema paths start, or ``None`` for the working directory).
     """
 
-    observed: Observed
     base_dir: Path | None
+
+    @property
+    def observed(self) -> Observed:
+        raise NotImplementedError
+
+    @property
+    def status_code(self) -> int | None:
+        """The HTTP status: an API's answer, or the ``statusCode`` of a function's proxy response."""
+        return self.observed.status
+
+    @property
+    def status(self) -> int | None:
+        """The same as :attr:`status_code`, under the name ``expect(status=...)`` uses."""
+        return self.status_code
 
     def _expecting(self) -> None:
         """Called by :meth:`expect` first; a subclass may record that its response was checked."""
@@ -233,17 +250,9 @@ def _validator(checked: Mapping[str, Any] | Path, base_dir: str | os.PathLike[st
 
 
 def _schema_file(schema: Path, base_dir: str | os.PathLike[str] | None) -> Path:
-    if schema.is_absolute():
-        return _resolved(os.fspath(schema))
-    path = schema if base_dir is None else Path(base_dir) / schema
-    return _resolved(os.fspath(path) if path.is_absolute() else os.path.join(os.getcwd(), path))
-
-
-@functools.lru_cache(maxsize=256)
-def _resolved(path: str) -> Path:
-    # Resolving costs a system call per path component, and every expectation names its schema
-    # again; the file's modification time, checked on each use, is what notices an edit.
-    return Path(path).resolve()
+    """The schema's absolute path, normalised without touching the disk (the stat that follows does)."""
+    path = schema if schema.is_absolute() or base_dir is None else Path(base_dir) / schema
+    return Path(os.path.abspath(path))
 
 
 # -- decoding ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@
 call is bounded by the check's timeout, connection failures and 502/503/504 are retried by
 urllib3's ``Retry``, and the answer is an :class:`ApiResponse` with the same ``.expect(...)`` as an
 invocation. The same check runs against a deployed API (:meth:`Api.from_environment`) and, in CI,
-against the function's code through an in-process API Gateway (:meth:`Api.in_process`).
+against the function's code through an in-process API Gateway (``hookkit.local.apigw.in_process_api``).
 
 Nothing a call reports shows a secret: URLs in subjects and errors go through
 :func:`hookkit.core.redact.redact_url`, and auth lives in ``requests`` auth objects whose ``repr`` shows
@@ -36,13 +36,13 @@ from requests.auth import AuthBase
 from urllib3.exceptions import ProtocolError
 from urllib3.util.retry import Retry
 
-from ..local.apigw import LOCAL_BASE_URL, LocalApiAdapter, PayloadVersion, Route
 from .auth import ClientFactory, auth_from_environment
+from ..core import settings
 from ..core.errors import ConfigurationError, InvokeError
 from .expect import Expectable, Observed, observe_http
 from ..core.redact import install_log_redaction, redact_text, redact_url
 
-__all__ = ["Api", "ApiResponse", "DEFAULT_OUTPUT_KEY", "RETRY_STATUSES", "user_agent"]
+__all__ = ["Api", "ApiResponse", "DEFAULT_OUTPUT_KEY", "RETRY_STATUSES", "new_session", "user_agent"]
 
 DEFAULT_OUTPUT_KEY = "ApiUrl"
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -81,10 +81,6 @@ class ApiResponse(Expectable):
             self.response.headers.get("Content-Type"),
             self.duration_ms,
         )
-
-    @property
-    def status(self) -> int:
-        return self.response.status_code
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -139,7 +135,7 @@ class Api:
         self.connect_timeout = min(connect_timeout, self.timeout)
         self.auth = auth
         self.base_dir = base_dir
-        self.session = session if session is not None else _new_session(retries, backoff_factor)
+        self.session = session if session is not None else new_session(retries, backoff_factor)
 
     @classmethod
     def from_environment(
@@ -166,31 +162,6 @@ class Api:
             environ, base_url=checked, ssm=ssm, secretsmanager=secretsmanager, credentials=credentials
         )
         return cls(checked, timeout=timeout, auth=auth, base_dir=base_dir, source=source)
-
-    @classmethod
-    def in_process(
-        cls,
-        call: Callable[[dict[str, Any]], Any],
-        routes: Sequence[Route],
-        *,
-        timeout: float,
-        payload_version: PayloadVersion = "1.0",
-        stage: str | None = None,
-        stage_variables: Mapping[str, str] | None = None,
-        base_dir: Path | None = None,
-        auth: AuthBase | None = None,
-    ) -> Api:
-        """An API served by calling the function's handler in-process (see :mod:`hookkit.local.apigw`).
-
-        ``call`` receives each API Gateway proxy event and returns the handler's answer.
-        """
-        adapter = LocalApiAdapter(
-            call, routes, payload_version=payload_version, stage=stage, stage_variables=stage_variables
-        )
-        session = _new_session(retries=0, backoff_factor=0)
-        session.mount(LOCAL_BASE_URL + "/", adapter)
-        return cls(LOCAL_BASE_URL, timeout=timeout, auth=auth, session=session, base_dir=base_dir,
-                   source="the in-process API")
 
     def url(self, path: str) -> str:
         """The absolute URL for ``path``; absolute URLs are refused so credentials stay on this API."""
@@ -263,7 +234,8 @@ class Api:
         return f"Api({redact_url(self.base_url)!r}, timeout={self.timeout:g}, auth={self.auth!r})"
 
 
-def _new_session(retries: int, backoff_factor: float) -> requests.Session:
+def new_session(retries: int, backoff_factor: float) -> requests.Session:
+    """A session with hookkit's User-Agent, retrying connection failures and 502/503/504 ``retries`` times."""
     session = requests.Session()
     session.headers["User-Agent"] = user_agent()
     retry = Retry(
@@ -309,17 +281,17 @@ def _base_url_from_environment(
     environ: Mapping[str, str], cloudformation: ClientFactory | None
 ) -> tuple[str, str]:
     """The API's base URL and a description of where it came from, for error messages."""
-    url = environ.get("HOOKKIT_API_URL", "").strip()
+    url = environ.get(settings.API_URL, "").strip()
     if url:
-        return url, "HOOKKIT_API_URL"
-    stack = environ.get("HOOKKIT_STACK_NAME", "").strip()
+        return url, settings.API_URL
+    stack = environ.get(settings.STACK_NAME, "").strip()
     if not stack:
         raise ConfigurationError(
-            f"no API URL: set HOOKKIT_API_URL to the API's base URL (e.g. {_URL_EXAMPLE}), or "
-            f"HOOKKIT_STACK_NAME (and HOOKKIT_API_OUTPUT, default {DEFAULT_OUTPUT_KEY}) to read it "
-            "from a CloudFormation stack output"
+            f"no API URL: set {settings.API_URL} to the API's base URL (e.g. {_URL_EXAMPLE}), or "
+            f"{settings.STACK_NAME} (and {settings.API_OUTPUT}, default {DEFAULT_OUTPUT_KEY}) to read it "
+            "from a CloudFormation stack output (hookkit run: pass --api URL, or --api local)"
         )
-    output = environ.get("HOOKKIT_API_OUTPUT", "").strip() or DEFAULT_OUTPUT_KEY
+    output = environ.get(settings.API_OUTPUT, "").strip() or DEFAULT_OUTPUT_KEY
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -332,17 +304,17 @@ def _base_url_from_environment(
         stacks = client.describe_stacks(StackName=stack)["Stacks"]
     except (ClientError, BotoCoreError) as exc:
         raise ConfigurationError(
-            f"HOOKKIT_STACK_NAME={stack!r}: cannot read the stack ({exc}); check the name and region, "
+            f"{settings.STACK_NAME}={stack!r}: cannot read the stack ({exc}); check the name and region, "
             "and that the hook's role may call cloudformation:DescribeStacks"
         ) from None
     outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in (stacks[0].get("Outputs") or [])}
     if output not in outputs:
         known = ", ".join(sorted(outputs)) or "none"
         raise ConfigurationError(
-            f"stack {stack!r} has no output {output!r} (HOOKKIT_API_OUTPUT); its outputs are: {known}. "
-            "Set HOOKKIT_API_OUTPUT to the output holding the API URL, or add that output to the template"
+            f"stack {stack!r} has no output {output!r} ({settings.API_OUTPUT}); its outputs are: {known}. "
+            f"Set {settings.API_OUTPUT} to the output holding the API URL, or add that output to the template"
         )
-    return outputs[output], f"output {output!r} of stack {stack!r} (HOOKKIT_STACK_NAME, HOOKKIT_API_OUTPUT)"
+    return outputs[output], f"output {output!r} of stack {stack!r} ({settings.STACK_NAME}, {settings.API_OUTPUT})"
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
-from ..hook.clients import denied_resource
+from .aws import error_code, error_message, permission, is_access_denied, is_throttling, is_transient
 from ..core.deployment import Deployment, LambdaTarget
 from ..core.errors import ConfigurationError, Difference, ExpectationFailed, InvokeError, TargetError
 from .eventfiles import event_payload
@@ -79,7 +79,7 @@ class LambdaInvoker:
             )
 
         try:
-            response = call_with_retries(call, deadline=started + timeout)
+            response = call_with_retries(call, deadline=started + timeout, retryable=is_transient)
         except ClientError as exc:
             raise self._explain(exc, version, time.monotonic() - started) from exc
         except ReadTimeoutError as exc:
@@ -103,17 +103,14 @@ class LambdaInvoker:
         )
 
     def _explain(self, exc: ClientError, version: str, elapsed: float) -> InvokeError:
-        code = exc.response.get("Error", {}).get("Code", "")
-        message = exc.response.get("Error", {}).get("Message", "")
+        code, message = error_code(exc), error_message(exc)
         name = f"{self.function_name}:{version}"
         if code == "ResourceNotFoundException":
             hint = "check that the version is published and that the deployment's target version is right"
-        elif code in ("AccessDeniedException", "AccessDenied"):
-            resource = denied_resource(message) or (
-                f"arn:aws:lambda:<region>:<account>:function:{self.function_name}:* (the function's versions)"
-            )
-            hint = f"grant the hook's role {INVOKE_ACTION} on {resource}"
-        elif "Throttl" in code or code == "TooManyRequestsException":
+        elif is_access_denied(code):
+            versions = f"arn:aws:lambda:<region>:<account>:function:{self.function_name}:* (the function's versions)"
+            hint = f"grant the hook's role {permission(INVOKE_ACTION, message, versions)}"
+        elif is_throttling(code):
             hint = f"still throttled after retrying for {elapsed:.2f} s; raise the check's timeout or the function's concurrency"
         else:
             hint = f"after {elapsed:.2f} s"
@@ -123,10 +120,10 @@ class LambdaInvoker:
 class InvokeResult(Expectable):
     """What one invoke returned; ``.expect(...)`` checks it and returns it, so calls chain.
 
-    A function error is *examined* once the check calls ``.expect(...)`` or reads
-    ``.function_error``; one never examined fails the check (see :meth:`Target.unexamined_failures`),
-    because ``target.invoke(event)`` alone, or ``assert result.status_code == 200`` (Lambda's 200
-    holds even when the function raised), must not pass for a function that crashed.
+    A function error is *examined* once the check calls ``.expect(...)`` on the result; one never
+    examined fails the check (see :meth:`Target.unexamined_failures`), because
+    ``target.invoke(event)`` alone, or ``assert result.status_code == 200``, must not pass for a
+    function that crashed. ``.expect(function_error=...)`` is how a check says an error is expected.
     """
 
     def __init__(self, invocation: Invocation, *, subject: str, base_dir: Path | None) -> None:
@@ -141,11 +138,6 @@ class InvokeResult(Expectable):
     @cached_property
     def observed(self) -> Observed:
         return observe_invocation(self.subject, self.invocation)
-
-    @property
-    def status_code(self) -> int | None:
-        """The API Gateway proxy ``statusCode`` when the function answers as a proxy, else Lambda's."""
-        return self.observed.status
 
     @cached_property
     def payload(self) -> Any:
@@ -162,7 +154,7 @@ class InvokeResult(Expectable):
 
     @property
     def function_error(self) -> str | None:
-        self.examined = True
+        """``Unhandled`` when the function raised, else ``None``; reading it does not examine it."""
         return self.invocation.function_error
 
     @property

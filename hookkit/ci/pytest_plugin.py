@@ -12,12 +12,10 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from .cli import PHASES, _api_factory, _deployment, _target_factory, parse_target
-from ..hook.clients import Clients
+from .wiring import RunOptions, Wiring, parse_phases
 from ..local.context import LocalContext
 from ..core.deployment import Deployment
 from ..core.errors import HookkitError
-from ..core.loader import import_checks
 from ..core.outcome import Outcome, RunResult
 from ..core.phases import Phase
 from ..core.registry import Check, HookRegistry, default_registry
@@ -84,7 +82,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hookkit-target", metavar="TARGET", help="local:TEMPLATE#LogicalId[@DIR] or NAME_OR_ARN:VERSION")
     group.addoption("--hookkit-current", metavar="TARGET", help="the version the target replaces (for compare)")
     group.addoption("--hookkit-api", metavar="URL|local", help="base URL for smoke calls, or 'local'")
-    group.addoption("--hookkit-phase", choices=sorted(PHASES), default="all", help="which phase's checks (default: all)")
+    group.addoption("--hookkit-phase", default="all", help="pre, post (or any phase name) or all (default)")
 
 
 class CheckFailed(Exception):
@@ -127,21 +125,19 @@ class ChecksCollector(pytest.Collector):
 
     def collect(self) -> Iterator[CheckItem]:
         config = self.config
-        registry = default_registry
-        import_checks(self.spec, registry=registry, source="--hookkit")
-        clients = Clients()
-        target_text = config.getoption("hookkit_target")
-        current_text = config.getoption("hookkit_current")
-        target = parse_target(target_text, parameters={}, clients=clients) if target_text else None
-        current = parse_target(current_text, parameters={}, clients=clients) if current_text else None
-        api = _api_factory(config.getoption("hookkit_api"), target, clients)
-        for phase in PHASES[config.getoption("hookkit_phase")]:
-            scope = Scope(
-                deployment=lambda phase=phase: _deployment(phase, target, current),
-                target=_target_factory(target, current),
-                api=api,
-            )
-            for check in registry.checks(phase):
+        wiring = Wiring.prepare(
+            RunOptions(
+                checks=self.spec,
+                phases=parse_phases(config.getoption("hookkit_phase")),
+                target=config.getoption("hookkit_target"),
+                current=config.getoption("hookkit_current"),
+                api=config.getoption("hookkit_api"),
+            ),
+            source="--hookkit",
+        )
+        for phase in wiring.phases:
+            scope = wiring.scope(phase)
+            for check in wiring.checks(phase):
                 yield CheckItem.from_parent(self, name=f"{phase.value}::{check.name}", check=check, scope=scope)
 
 

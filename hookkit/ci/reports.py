@@ -11,11 +11,15 @@ import json
 import os
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, TextIO
 
 from ..core.outcome import Outcome, RunResult, Status
 from ..core.redact import redact_text, redact_value
+
+#: ``hookkit run``'s exit codes: every check passed, a check did not, a usage or configuration error.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 _COLOURS = {
     Status.PASSED: "32", Status.FAILED: "31", Status.ERROR: "31", Status.TIMED_OUT: "33", Status.SKIPPED: "33",
@@ -124,3 +128,16 @@ def table(results: Iterable[RunResult], *, colour: bool = False, width: int | No
 
 def _short(phase: str) -> str:
     return {"BeforeAllowTraffic": "pre", "AfterAllowTraffic": "post"}.get(phase, phase)
+
+
+def emit(
+    results: Sequence[RunResult], *, junit_xml: str | None, json_path: str | None, stdout: TextIO, stderr: TextIO
+) -> int:
+    """The table on ``stdout``, the files CI asked for, and the run's exit code."""
+    colour = stdout.isatty() and not os.environ.get("NO_COLOR")
+    print(table(results, colour=colour), file=stdout)
+    if junit_xml:
+        print(f"JUnit XML written to {write_junit(results, junit_xml)}", file=stderr)
+    if json_path:
+        print(f"JSON written to {write_json(results, json_path)}", file=stderr)
+    return EXIT_OK if all(r.verdict.value == "Succeeded" for r in results) else EXIT_FAILED

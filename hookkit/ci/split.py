@@ -3,8 +3,8 @@
 Checks run in threads, and a local target runs its handler in-process, one call at a time: a
 replay of thousands of recorded events is bound to one CPU, and every event hands work from
 thread to thread, which is costly when the threads sit on different CPUs. Split, each process
-runs a share of every phase's checks (every N-th, in declaration order) on a CPU of its own, and
-reads only its share of the recorded events. This process starts them, shows one progress line,
+imports every check and runs a share of every phase's checks (every N-th, in declaration order)
+on a CPU of its own. This process starts them, shows one progress line,
 and writes the one table, JUnit and JSON report a single process would, checks in declaration order.
 """
 
@@ -21,11 +21,13 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, TextIO
 
-from .cli import EXIT_USAGE, PHASES, Progress, prepare, report
 from ..core.errors import ConfigurationError, Difference, HookkitError
-from ..core.outcome import Outcome, RunResult, _jsonable
+from ..core.outcome import Outcome, RunResult, jsonable
 from ..core.phases import Phase
 from ..core.registry import default_registry
+from .progress import Progress
+from .reports import EXIT_USAGE, emit
+from .wiring import parse_phases
 
 
 def usable_cpus() -> int:
@@ -70,20 +72,21 @@ def serve_share(args: argparse.Namespace, *, stderr: TextIO) -> int:
     index, count, fd = args.shard
     channel = Connection(fd, readable=False)
     _pin(index)
-    default_registry.share(index, count)
+    from .cli import prepare  # the command line this share was started with, read as the CLI reads it
+
     try:
-        phases, run = prepare(args, stderr=stderr, registry=default_registry)
+        wiring = prepare(args, stderr=stderr, registry=default_registry)
     except HookkitError as exc:
         print(f"hookkit: error: {exc}", file=stderr)
         return EXIT_USAGE
-    mine = {phase: default_registry.checks(phase) for phase in phases}
+    mine = {phase: wiring.checks(phase)[index::count] for phase in wiring.phases}
     channel.send(("counts", {phase: len(checks) for phase, checks in mine.items()}))
     outbox = _Outbox(channel)
     for phase, checks in mine.items():
         if not checks:
             continue
         position = {check.name: index + n * count for n, check in enumerate(checks)}
-        result = run(phase, lambda outcome: outbox.add(position[outcome.name], outcome))
+        result = wiring.run_phase(phase, checks, lambda outcome: outbox.add(position[outcome.name], outcome))
         outbox.flush()
         channel.send(("phase", phase, result.duration_ms))
     channel.send(("done",))
@@ -132,7 +135,7 @@ def _pin(index: int) -> None:
 
 def _plain(outcome: Outcome) -> Outcome:
     """The outcome with its differences' values made plain data, which always pickles."""
-    plain = tuple(Difference(d.path, _jsonable(d.expected), _jsonable(d.actual)) for d in outcome.differences)
+    plain = tuple(Difference(d.path, jsonable(d.expected), jsonable(d.actual)) for d in outcome.differences)
     return replace(outcome, differences=plain)
 
 
@@ -237,12 +240,12 @@ def _collect(shares: list[_Share], args: argparse.Namespace, *, stdout: TextIO, 
                   "output, if any, is above", file=stderr)
         return EXIT_USAGE
     results = []
-    for phase in PHASES[args.phase]:
+    for phase in parse_phases(args.phase):
         outcomes = sorted((position, outcome) for p, position, outcome in arrived if p is phase)
         if any(s.counts and s.counts.get(phase) for s in shares):  # type: ignore[union-attr]
             duration = max((s.durations.get(phase, 0.0) for s in shares), default=0.0)
             results.append(RunResult.from_outcomes(phase, [o for _, o in outcomes], duration_ms=duration))
-    return report(results, args, stdout=stdout, stderr=stderr)
+    return emit(results, junit_xml=args.junit_xml, json_path=args.json, stdout=stdout, stderr=stderr)
 
 
 def _relay(share: _Share, fd: int, stderr: TextIO, said: set[bytes]) -> bool:

@@ -11,6 +11,17 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Sequence
 
 
+def describe(value: Any) -> str:
+    """A value as an error message shows it: its type and a short ``repr`` (``str '200'``, ``list []``).
+
+    Messages quote what was found so the fix is obvious, but never echo a whole document back.
+    """
+    if value is None:
+        return "nothing"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
 class HookkitError(Exception):
     """Root of every error hookkit raises deliberately."""
 

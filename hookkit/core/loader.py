@@ -7,20 +7,41 @@ names the module and the cause, and the handler reports ``Failed``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import sys
 import threading
 import traceback
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
-from typing import Iterable
 
+from . import settings
 from .errors import ConfigurationError
 from .registry import HookRegistry, default_registry
 
 _lock = threading.Lock()
 _by_path: dict[Path, ModuleType] = {}
+#: The file of the checks module being imported right now, for declarations made at its top level
+#: that name files relative to it (``recorded_events("events")``).
+_importing: ContextVar[Path | None] = ContextVar("hookkit_importing", default=None)
+
+
+def importing_folder() -> Path | None:
+    """The folder of the checks module hookkit is importing at this moment, if any."""
+    file = _importing.get()
+    return file.parent if file is not None else None
+
+
+@contextlib.contextmanager
+def _importing_file(file: str | Path | None) -> Iterator[None]:
+    token = _importing.set(Path(file).resolve() if file else None)
+    try:
+        yield
+    finally:
+        _importing.reset(token)
 
 
 def split_spec(spec: str | Iterable[str] | None) -> list[str]:
@@ -32,7 +53,7 @@ def split_spec(spec: str | Iterable[str] | None) -> list[str]:
 
 
 def import_checks(
-    spec: str | Iterable[str] | None, *, registry: HookRegistry | None = None, source: str = "HOOKKIT_CHECKS"
+    spec: str | Iterable[str] | None, *, registry: HookRegistry | None = None, source: str = settings.CHECKS
 ) -> list[ModuleType]:
     """Import each module once (a warm container or a second call gets the same module back).
 
@@ -59,29 +80,37 @@ def _import_one(name: str, source: str) -> list[ModuleType]:
     try:
         if looks_like_path:
             return _import_path(Path(name), source)
-        return [importlib.import_module(name)]
+        found = importlib.util.find_spec(name)
+        with _importing_file(found.origin if found is not None else None):
+            return [importlib.import_module(name)]
     except ConfigurationError:
         raise
-    except ModuleNotFoundError as exc:
-        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+    except BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit, anything at import
+        if is_missing(name, exc):
             raise ConfigurationError(
                 f"{source}: checks module {name!r} was not found on the path; check the name, "
                 "and that the module is packaged with the hook function"
             ) from exc
-        raise _import_error(name, source, exc) from exc
-    except BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit, anything at import
-        raise _import_error(name, source, exc) from exc
+        raise ConfigurationError(f"{source}: importing checks module {name!r} failed: {import_failure(exc)}") from exc
 
 
-def _import_error(name: str, source: str, exc: BaseException) -> ConfigurationError:
+def is_missing(module_name: str, exc: BaseException) -> bool:
+    """Whether importing ``module_name`` failed because that module itself (or its package) is absent,
+    rather than because something it imports is."""
+    return isinstance(exc, ModuleNotFoundError) and bool(exc.name) and (
+        module_name == exc.name or module_name.startswith(f"{exc.name}.")
+    )
+
+
+def import_failure(exc: BaseException) -> str:
+    """What went wrong importing user code, and where: the line of a SyntaxError, else the
+    exception and the innermost frame of its traceback (the user's line, not the import system's)."""
     if isinstance(exc, SyntaxError):
         where = f"{exc.filename}:{exc.lineno}" if exc.filename else "?"
-        detail = f"SyntaxError at {where}: {exc.msg}"
-    else:
-        frames = traceback.extract_tb(exc.__traceback__)
-        where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
-        detail = f"{type(exc).__name__}: {exc}{where}"
-    return ConfigurationError(f"{source}: importing checks module {name!r} failed: {detail}")
+        return f"SyntaxError at {where}: {exc.msg}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
+    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
 
 
 def _import_path(path: Path, source: str) -> list[ModuleType]:
@@ -117,7 +146,8 @@ def _import_file(path: Path, source: str) -> ModuleType:
     if added:
         sys.path.insert(0, folder)
     try:
-        spec.loader.exec_module(module)
+        with _importing_file(path):
+            spec.loader.exec_module(module)
     except BaseException:
         sys.modules.pop(module_name, None)
         raise

@@ -61,7 +61,7 @@ class Outcome:
             "durationMs": round(self.duration_ms, 1),
             "message": self.message,
             "differences": [
-                {"path": d.path, "expected": _jsonable(d.expected), "actual": _jsonable(d.actual)}
+                {"path": d.path, "expected": jsonable(d.expected), "actual": jsonable(d.actual)}
                 for d in self.differences
             ],
         }
@@ -120,14 +120,14 @@ def decide(outcomes: Iterable[Outcome]) -> tuple[Verdict, str]:
     return Verdict.SUCCEEDED, f"all {len(blocking)} blocking check(s) passed{tail}"
 
 
-def _jsonable(value: Any, depth: int = 0) -> Any:
+def jsonable(value: Any, depth: int = 0) -> Any:
     """JSON-ready data; containers deeper than ``MAX_DEPTH`` (or cyclic) are cut, so the report never chokes."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, (list, tuple, dict)) and depth >= MAX_DEPTH:
         return TOO_DEEP
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v, depth + 1) for v in value]
+        return [jsonable(v, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
+        return {str(k): jsonable(v, depth + 1) for k, v in value.items()}
     return repr(value)

@@ -3,20 +3,19 @@
 Decorators are thin sugar over :meth:`HookRegistry.add_check` and return the user's function
 unchanged, so a check stays a plain function that can be called directly in a unit test.
 Everything that can be wrong with a declaration is refused here, at import time, so a mistake
-shows up in CI rather than in the middle of a deployment.
+shows up in CI rather than in the middle of a deployment; the message names the check's own file
+and line, not hookkit's.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 import math
-import os
-import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 from .errors import RegistrationError
 from .phases import Phase
@@ -58,7 +57,11 @@ class CheckOptions:
 
 @dataclass(frozen=True)
 class Check:
-    """A registered check: the function, the phase it guards, and how to run it."""
+    """A registered check: the function, the phase it guards, and how to run it.
+
+    ``params`` are the resources it asks for by name (see :data:`PARAMETERS`); ``base_dir`` is
+    where its relative event and schema paths start.
+    """
 
     name: str
     func: Callable[..., Any]
@@ -72,57 +75,34 @@ class Check:
         return self.options.blocking
 
 
+def where(func: Callable[..., Any]) -> str:
+    """``file.py:12`` for the line that defines ``func``, so an error points at the user's code."""
+    try:
+        file = inspect.getsourcefile(func) or inspect.getfile(func)
+    except TypeError:  # a builtin, or a callable object without a code object
+        return repr(func)
+    code = getattr(inspect.unwrap(func), "__code__", None)
+    return f"{file}:{code.co_firstlineno}" if code is not None else file
+
+
+def options_for(name: str, func: Callable[..., Any], **options: Any) -> CheckOptions:
+    """:class:`CheckOptions` from keyword options; a bad one is a RegistrationError naming the check."""
+    try:
+        return CheckOptions(**options)
+    except (TypeError, ValueError) as exc:
+        raise RegistrationError(f"check {name!r} ({where(func)}): {exc}") from None
+
+
 def _base_dir(func: Callable[..., Any]) -> Path | None:
     """The folder of the module that defines ``func``: relative event and schema paths start there."""
     try:
-        return _resolved(inspect.getfile(func)).parent
+        return Path(inspect.getfile(func)).resolve().parent
     except (TypeError, OSError):
         return None
 
 
-def _resolved(path: str | os.PathLike[str]) -> Path:
-    return _resolved_absolute(path if os.path.isabs(path) else os.path.abspath(path))
-
-
-@functools.lru_cache(maxsize=256)
-def _resolved_absolute(path: str | os.PathLike[str]) -> Path:
-    # Resolving costs a system call per path component, and a checks module registers all its
-    # checks from one file and folder: a folder of recorded events registers thousands.
-    return Path(path).resolve()
-
-
 def _requested_params(func: Callable[..., Any], name: str) -> tuple[str, ...]:
-    """The resource names ``func`` asks for; a RegistrationError names what it cannot be given.
-
-    Functions made by one ``def`` (closures such as ``recorded_events``' replays) share their
-    code and defaults, so their answer is remembered: reading a signature costs more than the
-    rest of a registration, and a folder of recorded events registers thousands.
-    """
-    key = _signature_key(func)
-    if key is not None and key in _PARAMS:
-        return _PARAMS[key]
-    requested = _read_params(func, name)
-    if key is not None:
-        _PARAMS[key] = requested
-    return requested
-
-
-_PARAMS: dict[tuple[Any, ...], tuple[str, ...]] = {}
-
-
-def _signature_key(func: Callable[..., Any]) -> tuple[Any, ...] | None:
-    """What a plain function's signature depends on, if hashable; ``None`` for anything else."""
-    if type(func) is not types.FunctionType or "__wrapped__" in func.__dict__ or "__signature__" in func.__dict__:
-        return None
-    key = (func.__code__, func.__defaults__, func.__kwdefaults__ and tuple(func.__kwdefaults__.items()))
-    try:
-        hash(key)
-    except TypeError:  # an unhashable default value
-        return None
-    return key
-
-
-def _read_params(func: Callable[..., Any], name: str) -> tuple[str, ...]:
+    """The resource names ``func`` asks for; a RegistrationError names what it cannot be given."""
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError) as exc:
@@ -131,14 +111,14 @@ def _read_params(func: Callable[..., Any], name: str) -> tuple[str, ...]:
     for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
             raise RegistrationError(
-                f"check {name!r}: parameter {param.name!r} must be a plain named parameter; "
+                f"check {name!r} ({where(func)}): parameter {param.name!r} must be a plain named parameter; "
                 f"checks ask for what they need by name ({', '.join(PARAMETERS)})"
             )
         if param.name in PARAMETERS:
             requested.append(param.name)
         elif param.default is param.empty:
             raise RegistrationError(
-                f"check {name!r}: unknown parameter {param.name!r}; a check can ask for "
+                f"check {name!r} ({where(func)}): unknown parameter {param.name!r}; a check can ask for "
                 + ", ".join(f"{p} ({why})" for p, why in PARAMETERS.items())
                 + ", or give the parameter a default value"
             )
@@ -154,30 +134,6 @@ class HookRegistry:
 
     def __init__(self) -> None:
         self._checks: dict[Phase, dict[str, Check]] = {}
-        # In one process of a run split over several (``hookkit run --jobs``): which share of
-        # each phase's checks is kept here, and the names of those left to the other processes.
-        self._share: tuple[int, int] | None = None
-        self._elsewhere: dict[Phase, set[str]] = {}
-
-    def share(self, index: int, count: int) -> None:
-        """Keep only checks ``index``, ``index + count``, ... of each phase, in declaration order.
-
-        One of ``count`` processes running a split run calls this before importing the checks:
-        every process declares every check (so names, errors and positions agree) but keeps,
-        and reads the files of, only its own share.
-        """
-        if not 0 <= index < count:
-            raise ValueError(f"share {index} of {count} does not exist")
-        self._share = (index, count)
-
-    def keeps_next(self, phase: Phase | str) -> bool:
-        """Whether the next check declared for ``phase`` will be kept (and run) by this process."""
-        if self._share is None:
-            return True
-        phase = Phase.parse(phase)
-        declared = len(self._checks.get(phase, ())) + len(self._elsewhere.get(phase, ()))
-        index, count = self._share
-        return declared % count == index
 
     def add_check(
         self,
@@ -202,37 +158,26 @@ class HookRegistry:
         check_name = name if name is not None else getattr(func, "__name__", None)
         if not isinstance(check_name, str) or not check_name.strip():
             raise RegistrationError(f"check {func!r}: name must be a non-empty string, got {check_name!r}")
-        try:
-            options = CheckOptions(timeout=timeout, retries=retries, retry_delay=retry_delay, blocking=blocking)
-        except ValueError as exc:
-            raise RegistrationError(f"check {check_name!r}: {exc}") from None
+        options = options_for(check_name, func, timeout=timeout, retries=retries, retry_delay=retry_delay,
+                              blocking=blocking)
         self._refuse_duplicate(phase, check_name)
-        check = Check(
+        return self.add(Check(
             name=check_name,
             func=func,
             phase=phase,
             options=options,
             params=_requested_params(func, check_name),
-            base_dir=_resolved(base_dir) if base_dir is not None else _base_dir(func),
-        )
-        if self.keeps_next(phase):
-            self._checks.setdefault(phase, {})[check_name] = check
-        else:
-            self._elsewhere.setdefault(phase, set()).add(check_name)
+            base_dir=base_dir.resolve() if base_dir is not None else _base_dir(func),
+        ))
+
+    def add(self, check: Check) -> Check:
+        """Register a check already built (``recorded_events`` makes thousands of one shape)."""
+        self._refuse_duplicate(check.phase, check.name)
+        self._checks.setdefault(check.phase, {})[check.name] = check
         return check
 
-    def leave(self, phase: Phase | str, name: str) -> None:
-        """Declare, by name only, a check that another process of a split run keeps.
-
-        For callers that asked :meth:`keeps_next` first and need not build a check they will not
-        run; the name is still refused if it is taken, as in every process.
-        """
-        phase = Phase.parse(phase)
-        self._refuse_duplicate(phase, name)
-        self._elsewhere.setdefault(phase, set()).add(name)
-
     def _refuse_duplicate(self, phase: Phase, name: str) -> None:
-        if name in self._checks.get(phase, ()) or name in self._elsewhere.get(phase, ()):
+        if name in self._checks.get(phase, ()):
             raise RegistrationError(
                 f"check {name!r} is already registered for {phase}; give one of them another "
                 f"name with name=... (or import the checks module only once)"
@@ -241,9 +186,12 @@ class HookRegistry:
     @overload
     def on(self, phase: Phase | str, func: F, /) -> F: ...
     @overload
-    def on(self, phase: Phase | str, func: None = None, /, **options: Any) -> Callable[[F], F]: ...
+    def on(
+        self, phase: Phase | str, func: None = None, /, *, name: str | None = None, timeout: float = ...,
+        retries: int = ..., retry_delay: float = ..., blocking: bool = ...,
+    ) -> Callable[[F], F]: ...
 
-    def on(self, phase: Phase | str, func: F | None = None, /, **options: Any) -> Any:
+    def on(self, phase: Phase | str, func: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
         """Decorator for any lifecycle event (ECS hooks included); bare or with options."""
         phase = Phase.parse(phase)
         if func is not None:
@@ -256,11 +204,27 @@ class HookRegistry:
 
         return decorate
 
-    def pre_traffic(self, func: F | None = None, /, **options: Any) -> Any:
+    @overload
+    def pre_traffic(self, func: F, /) -> F: ...
+    @overload
+    def pre_traffic(
+        self, func: None = None, /, *, name: str | None = None, timeout: float = ..., retries: int = ...,
+        retry_delay: float = ..., blocking: bool = ...,
+    ) -> Callable[[F], F]: ...
+
+    def pre_traffic(self, func: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
         """Register a BeforeAllowTraffic (SAM: PreTraffic) check; ``@pre_traffic`` or ``@pre_traffic(...)``."""
         return self.on(Phase.BEFORE_ALLOW_TRAFFIC, func, **options)
 
-    def post_traffic(self, func: F | None = None, /, **options: Any) -> Any:
+    @overload
+    def post_traffic(self, func: F, /) -> F: ...
+    @overload
+    def post_traffic(
+        self, func: None = None, /, *, name: str | None = None, timeout: float = ..., retries: int = ...,
+        retry_delay: float = ..., blocking: bool = ...,
+    ) -> Callable[[F], F]: ...
+
+    def post_traffic(self, func: F | None = None, /, **options: Any) -> F | Callable[[F], F]:
         """Register an AfterAllowTraffic (SAM: PostTraffic) check; ``@post_traffic`` or ``@post_traffic(...)``."""
         return self.on(Phase.AFTER_ALLOW_TRAFFIC, func, **options)
 
@@ -287,24 +251,11 @@ class HookRegistry:
         on "already registered" instead of the real error.
         """
         snapshot = {phase: dict(checks) for phase, checks in self._checks.items()}
-        elsewhere = {phase: set(names) for phase, names in self._elsewhere.items()}
         try:
             yield
         except BaseException:
-            self._checks, self._elsewhere = snapshot, elsewhere
+            self._checks = snapshot
             raise
-
-    def handler(
-        self, phase: Phase | str | None = None, *, checks: str | None = None, **kwargs: Any
-    ) -> Callable[[Any, Any], dict[str, Any]]:
-        """A Lambda handler that runs ``phase`` of this registry and always reports to CodeDeploy.
-
-        ``checks`` names modules to import on each delivery (as ``HOOKKIT_CHECKS`` does), so an
-        import error is reported as ``Failed`` instead of breaking the Lambda's init.
-        """
-        from ..hook.handler import HookHandler  # the runtime imports the registry, not the reverse
-
-        return HookHandler(self, phase=phase, checks=checks, **kwargs)
 
 
 #: The registry the module-level decorators and ``hookkit.handler`` use.

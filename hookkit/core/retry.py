@@ -3,45 +3,24 @@
 botocore's own retry modes count attempts but know nothing of the Lambda's remaining time; a hook
 must stop retrying while there is still time to finish. So the report and the target invoke run
 with botocore retries off and go through this loop instead, which never sleeps past the deadline.
+What is worth retrying is the caller's to say (``hookkit.checks.aws.is_transient`` for AWS calls).
 """
 
 from __future__ import annotations
 
 import random
 import time
-from typing import Callable, TypeVar
-
-from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, HTTPClientError
+from collections.abc import Callable
+from typing import TypeVar
 
 T = TypeVar("T")
-
-THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-    "TooManyRequestsException", "RequestLimitExceeded", "ProvisionedThroughputExceededException",
-    "SlowDown", "EC2ThrottledException", "RequestThrottled", "BandwidthLimitExceeded",
-})
-TRANSIENT_CODES = frozenset({
-    "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete", "InternalError",
-    "InternalFailure", "ServiceUnavailable", "ServiceUnavailableException", "ServiceException",
-})
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Throttling, a 5xx, or a connection-level failure: worth another try."""
-    if isinstance(exc, (BotoConnectionError, HTTPClientError)):
-        return True
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0
-        return code in THROTTLING_CODES or code in TRANSIENT_CODES or status >= 500 or status == 429
-    return False
 
 
 def call_with_retries(
     call: Callable[[], T],
     *,
     deadline: float,
-    retryable: Callable[[BaseException], bool] = is_transient,
+    retryable: Callable[[BaseException], bool],
     base_delay: float = 0.1,
     max_delay: float = 2.0,
     on_retry: Callable[[int, BaseException, float], None] | None = None,

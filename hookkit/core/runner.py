@@ -79,84 +79,113 @@ def run_checks(
     ``deadline`` is a ``clock()`` instant; at that instant unfinished checks are recorded as
     timed out and checks not yet started as skipped, and the function returns.
     """
-    states = [_CheckState(check) for check in checks]
-    stray: list[tuple[float, str]] = []  # exceptions that ended a thread a check started itself
-    waiting = list(states)[::-1]  # a stack: pop() takes the next in declaration order
-    retries: list[tuple[float, int, _CheckState]] = []
-    running: dict[int, _CheckState] = {}
-    results: queue.SimpleQueue[tuple[int, _Attempt]] = queue.SimpleQueue()
-    tokens = itertools.count()
+    run = _Run(checks, provide=provide, deadline=deadline, max_workers=max_workers, on_outcome=on_outcome,
+               around=around, clock=clock)
+    return run.run()
 
-    def finish(state: _CheckState, attempt: _Attempt, now: float) -> None:
-        if attempt.status is Status.PASSED:
-            attempt = _blame_stray(attempt, [text for at, text in stray if at >= state.attempt_started])
-        state.last = attempt
-        can_retry = attempt.status is not Status.PASSED and state.attempts <= state.check.options.retries
-        retry_at = now + state.check.options.retry_delay
-        if can_retry and retry_at < deadline:
-            state.retry_at = retry_at
-            heapq.heappush(retries, (retry_at, state.seq, state))
-            return
-        state.outcome = _outcome(state, now)
-        if on_outcome is not None:
-            on_outcome(state.outcome)
 
-    def start(state: _CheckState, now: float) -> None:
+class _Run:
+    """The bookkeeping of one :func:`run_checks` call, owned by the caller's thread alone.
+
+    Checks wait (in declaration order), run (at most ``max_workers`` at once), wait for a retry,
+    or are finished; workers only ever hand results back through ``results``.
+    """
+
+    def __init__(
+        self, checks: Sequence[Check], *, provide: Provider, deadline: float, max_workers: int,
+        on_outcome: Callable[[Outcome], None] | None, around: Around | None, clock: Callable[[], float],
+    ) -> None:
+        self.states = [_CheckState(check) for check in checks]
+        self.provide, self.deadline, self.max_workers = provide, deadline, max_workers
+        self.on_outcome, self.around, self.clock = on_outcome, around, clock
+        self.stray: list[tuple[float, str]] = []  # exceptions that ended a thread a check started itself
+        self.waiting = self.states[::-1]  # a stack: pop() takes the next in declaration order
+        self.retries: list[tuple[float, int, _CheckState]] = []
+        self.running: dict[int, _CheckState] = {}
+        self.results: queue.SimpleQueue[tuple[int, _Attempt]] = queue.SimpleQueue()
+        self.tokens = itertools.count()
+
+    def run(self) -> list[Outcome]:
+        with _stray_exceptions(self.stray, self.clock):
+            while self.clock() < self.deadline and self._start_ready():
+                self._wait_for_a_result()
+                self._expire_overdue()
+        self._close(self.clock())
+        return [state.outcome for state in self.states if state.outcome is not None]
+
+    def _start_ready(self) -> bool:
+        """Start what may start now; False once nothing runs and nothing is left to start."""
+        now = self.clock()
+        while len(self.running) < self.max_workers and (self.waiting or self._retry_due(now)):
+            self._start(heapq.heappop(self.retries)[2] if self._retry_due(now) else self.waiting.pop(), now)
+        return bool(self.running or self.waiting or self.retries)
+
+    def _retry_due(self, now: float) -> bool:
+        return bool(self.retries) and self.retries[0][0] <= now
+
+    def _start(self, state: _CheckState, now: float) -> None:
         if not state.attempts:
             state.first_started = now
         state.attempts += 1
         state.attempt_started = now
-        state.token = next(tokens)
-        state.deadline = min(now + state.check.options.timeout, deadline)
-        running[state.token] = state
-        _POOL.submit(state.check, provide, around, max(0.0, state.deadline - now), state.token, results)
+        state.token = next(self.tokens)
+        state.deadline = min(now + state.check.options.timeout, self.deadline)
+        self.running[state.token] = state
+        _POOL.submit(state.check, self.provide, self.around, max(0.0, state.deadline - now), state.token, self.results)
 
-    with _stray_exceptions(stray, clock):
-        while True:
-            now = clock()
-            if now >= deadline:
-                break
-            while len(running) < max_workers and (waiting or (retries and retries[0][0] <= now)):
-                if retries and retries[0][0] <= now:
-                    start(heapq.heappop(retries)[2], now)
-                else:
-                    start(waiting.pop(), now)
-            if not running and not waiting and not retries:
-                break
-            wake = min([deadline] + [s.deadline for s in running.values()] + [r[0] for r in retries[:1]])
-            try:
-                token, attempt = results.get(timeout=max(0.0, wake - clock()))
-            except queue.Empty:
-                pass
-            else:
-                state = running.pop(token, None)
-                if state is not None:  # else: a result from an attempt already given up as timed out
-                    finish(state, attempt, clock())
-            now = clock()
-            for token, state in list(running.items()):
-                if now >= state.deadline:
-                    del running[token]
-                    finish(state, _timed_out(state, deadline), now)
+    def _wait_for_a_result(self) -> None:
+        """Block until an attempt ends, a running one is overdue, a retry is due, or the deadline."""
+        wake = min([self.deadline, *(s.deadline for s in self.running.values()), *(r[0] for r in self.retries[:1])])
+        try:
+            token, attempt = self.results.get(timeout=max(0.0, wake - self.clock()))
+        except queue.Empty:
+            return
+        state = self.running.pop(token, None)
+        if state is not None:  # else: a result from an attempt already given up as timed out
+            self._finish(state, attempt, self.clock())
 
-    end = clock()
-    for state in running.values():
-        state.last = _Attempt(Status.TIMED_OUT, "still running at the hook's deadline (time kept in reserve for the report)")
-    for state in states:
-        if state.outcome is not None:
-            continue
-        if state.last is None:
-            state.outcome = Outcome(
-                name=state.check.name,
-                phase=state.check.phase,
-                status=Status.SKIPPED,
-                blocking=state.check.blocking,
-                message="not started: the hook's deadline came first",
-            )
-        else:  # still running, or waiting for a retry, when time ran out: its last attempt stands
-            state.outcome = _outcome(state, end)
-        if on_outcome is not None:
-            on_outcome(state.outcome)
-    return [state.outcome for state in states if state.outcome is not None]
+    def _expire_overdue(self) -> None:
+        now = self.clock()
+        for token, state in list(self.running.items()):
+            if now >= state.deadline:
+                del self.running[token]
+                self._finish(state, _timed_out(state, self.deadline), now)
+
+    def _finish(self, state: _CheckState, attempt: _Attempt, now: float) -> None:
+        """Record an attempt's end: retry it when allowed and time remains, else settle its outcome."""
+        if attempt.status is Status.PASSED:
+            attempt = _blame_stray(attempt, [text for at, text in self.stray if at >= state.attempt_started])
+        state.last = attempt
+        can_retry = attempt.status is not Status.PASSED and state.attempts <= state.check.options.retries
+        retry_at = now + state.check.options.retry_delay
+        if can_retry and retry_at < self.deadline:
+            state.retry_at = retry_at
+            heapq.heappush(self.retries, (retry_at, state.seq, state))
+            return
+        self._settle(state, _outcome(state, now))
+
+    def _settle(self, state: _CheckState, outcome: Outcome) -> None:
+        state.outcome = outcome
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+
+    def _close(self, end: float) -> None:
+        """At the deadline: what still runs timed out, what never started is skipped."""
+        for state in self.running.values():
+            state.last = _Attempt(Status.TIMED_OUT, _AT_DEADLINE)
+        for state in self.states:
+            if state.outcome is not None:
+                continue
+            if state.last is None:
+                self._settle(state, Outcome(
+                    name=state.check.name, phase=state.check.phase, status=Status.SKIPPED,
+                    blocking=state.check.blocking, message="not started: the hook's deadline came first",
+                ))
+            else:  # still running, or waiting for a retry, when time ran out: its last attempt stands
+                self._settle(state, _outcome(state, end))
+
+
+_AT_DEADLINE = "still running at the hook's deadline (time kept in reserve for the report)"
 
 
 def _blame_stray(attempt: _Attempt, texts: list[str]) -> _Attempt:
@@ -211,7 +240,7 @@ def _on_thread_exception(args: threading.ExceptHookArgs) -> None:
 
 def _timed_out(state: _CheckState, deadline: float) -> _Attempt:
     if state.deadline >= deadline:
-        return _Attempt(Status.TIMED_OUT, "still running at the hook's deadline (time kept in reserve for the report)")
+        return _Attempt(Status.TIMED_OUT, _AT_DEADLINE)
     return _Attempt(Status.TIMED_OUT, f"did not finish within its timeout of {state.check.options.timeout:g} s")
 
 

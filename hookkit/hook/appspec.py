@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from ..core.deployment import EcsTarget, LambdaTarget
-from ..core.errors import ConfigurationError
+from ..core.errors import ConfigurationError, describe
 from ..core.phases import Phase
 
 LAMBDA_TYPE = "AWS::Lambda::Function"
@@ -42,7 +42,7 @@ def parse_appspec(content: str | bytes) -> AppSpec:
     if not isinstance(document, dict):
         raise ConfigurationError(
             f"AppSpec: expected a mapping with Resources and Hooks at the top, got "
-            f"{_kind(document)}; give the AppSpec document itself, not a fragment"
+            f"{describe(document)}; give the AppSpec document itself, not a fragment"
         )
     return AppSpec(target=_target(document), hooks=_hooks(document.get("Hooks")))
 
@@ -65,7 +65,7 @@ def published_version(value: Any, *, where: str) -> str:
         )
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ConfigurationError(
-            f"{where}: expected a published version number such as \"2\", got {_kind(value)}"
+            f"{where}: expected a published version number such as \"2\", got {describe(value)}"
         )
     text = str(value).strip()
     if not text:
@@ -96,7 +96,7 @@ def _load(content: str | bytes) -> Any:
                 f"AppSpec: not UTF-8 text (byte {exc.start}); save the AppSpec as UTF-8"
             ) from None
     if not isinstance(content, str):
-        raise ConfigurationError(f"AppSpec: expected text or bytes, got {_kind(content)}")
+        raise ConfigurationError(f"AppSpec: expected text or bytes, got {describe(content)}")
     try:
         return json.loads(content)
     except (ValueError, RecursionError):
@@ -130,7 +130,7 @@ def _target(document: dict[Any, Any]) -> LambdaTarget | EcsTarget:
         )
     if not isinstance(resources, list):
         raise ConfigurationError(
-            f"AppSpec Resources: expected a list of one-key maps, got {_kind(resources)}"
+            f"AppSpec Resources: expected a list of one-key maps, got {describe(resources)}"
         )
     if len(resources) != 1:
         raise ConfigurationError(
@@ -141,24 +141,24 @@ def _target(document: dict[Any, Any]) -> LambdaTarget | EcsTarget:
     if not isinstance(entry, dict) or len(entry) != 1:
         raise ConfigurationError(
             "AppSpec Resources[0]: expected a one-key map {<name>: {Type, Properties}}, got "
-            + (f"a mapping with {len(entry)} keys" if isinstance(entry, dict) else _kind(entry))
+            + (f"a mapping with {len(entry)} keys" if isinstance(entry, dict) else describe(entry))
         )
     ((name, resource),) = entry.items()
     where = f"AppSpec Resources[0].{str(name)[:40]}"
     if not isinstance(resource, dict):
         raise ConfigurationError(
-            f"{where}: expected a mapping with Type and Properties, got {_kind(resource)}"
+            f"{where}: expected a mapping with Type and Properties, got {describe(resource)}"
         )
     kind = resource.get("Type")
     if kind not in (LAMBDA_TYPE, ECS_TYPE):
         raise ConfigurationError(
             f"{where}.Type: "
-            + ("missing" if kind is None else f"{_kind(kind)} is not supported")
+            + ("missing" if kind is None else f"{str(kind)[:60]!r} is not supported")
             + f"; use {LAMBDA_TYPE} or {ECS_TYPE}"
         )
     props = resource.get("Properties")
     if not isinstance(props, dict):
-        raise ConfigurationError(f"{where}.Properties: expected a mapping, got {_kind(props)}")
+        raise ConfigurationError(f"{where}.Properties: expected a mapping, got {describe(props)}")
     if kind == LAMBDA_TYPE:
         return _lambda_target(props, f"{where}.Properties")
     return _ecs_target(props, f"{where}.Properties")
@@ -181,7 +181,7 @@ def _lambda_target(props: dict[Any, Any], where: str) -> LambdaTarget:
 def _ecs_target(props: dict[Any, Any], where: str) -> EcsTarget:
     lb = props.get("LoadBalancerInfo")
     if lb is not None and not isinstance(lb, dict):
-        raise ConfigurationError(f"{where}.LoadBalancerInfo: expected a mapping, got {_kind(lb)}")
+        raise ConfigurationError(f"{where}.LoadBalancerInfo: expected a mapping, got {describe(lb)}")
     lb = lb or {}
     return EcsTarget(
         task_definition=_optional_name(props.get("TaskDefinition"), f"{where}.TaskDefinition"),
@@ -198,7 +198,7 @@ def _hooks(hooks: Any) -> dict[Phase, str]:
     if not isinstance(hooks, list):
         raise ConfigurationError(
             f"AppSpec Hooks: expected a list of one-key maps like "
-            f"{{BeforeAllowTraffic: <function>}}, got {_kind(hooks)}"
+            f"{{BeforeAllowTraffic: <function>}}, got {describe(hooks)}"
         )
     found: dict[Phase, str] = {}
     for i, entry in enumerate(hooks):
@@ -206,12 +206,12 @@ def _hooks(hooks: Any) -> dict[Phase, str]:
         if not isinstance(entry, dict) or len(entry) != 1:
             raise ConfigurationError(
                 f"{where}: expected a one-key map like {{BeforeAllowTraffic: <function>}}, got "
-                + (f"a mapping with {len(entry)} keys" if isinstance(entry, dict) else _kind(entry))
+                + (f"a mapping with {len(entry)} keys" if isinstance(entry, dict) else describe(entry))
             )
         ((event, function),) = entry.items()
         if not isinstance(event, str):
             raise ConfigurationError(f"{where}: the lifecycle event name must be text, got "
-                                     f"{_kind(event)}")
+                                     f"{describe(event)}")
         phase = Phase.parse(event, source=where)
         if phase in found:
             raise ConfigurationError(f"{where}: {phase} is given twice; keep one hook per event")
@@ -221,7 +221,7 @@ def _hooks(hooks: Any) -> dict[Phase, str]:
 
 def _name(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(f"{where}: expected a non-empty name, got {_kind(value)}")
+        raise ConfigurationError(f"{where}: expected a non-empty name, got {describe(value)}")
     return value.strip()
 
 
@@ -235,15 +235,5 @@ def _port(value: Any, where: str) -> int | None:
     if isinstance(value, str) and _PORT.fullmatch(value.strip()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
-        raise ConfigurationError(f"{where}: expected a port number 1-65535, got {_kind(value)}")
+        raise ConfigurationError(f"{where}: expected a port number 1-65535, got {describe(value)}")
     return value
-
-
-def _kind(value: Any) -> str:
-    """Describe a value for a message without echoing a whole document back."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, (str, int, float, bool)):
-        shown = repr(value)
-        return shown if len(shown) <= 40 else f"{shown[:37]}..."
-    return f"a {type(value).__name__}"

@@ -7,7 +7,6 @@ endpoint and credentials come from the environment the ordinary boto3 way.
 
 from __future__ import annotations
 
-import re
 import threading
 from typing import Any
 
@@ -57,16 +56,3 @@ class Clients:
     def factory(self, name: str):  # -> Callable[[], client]
         """A zero-argument callable for code that may never need the client."""
         return lambda: self.get(name)
-
-
-_DENIED_RESOURCE = re.compile(r"\bon resource: (\S+)")
-
-
-def denied_resource(message: str) -> str | None:
-    """The ARN an AccessDenied message names (``... to perform: <action> on resource: <arn> ...``).
-
-    IAM words its refusals this way for every service; repeating that exact ARN in the fix lets
-    an operator grant the one permission missing instead of guessing at a resource pattern.
-    """
-    found = _DENIED_RESOURCE.search(message or "")
-    return found.group(1).rstrip(".,;") if found else None

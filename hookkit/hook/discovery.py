@@ -24,15 +24,16 @@ from contextlib import contextmanager
 from typing import Any
 
 from .appspec import AppSpec, parse_appspec, published_version
-from .clients import denied_resource
+from ..checks.aws import denied_resource, error_code, error_message, is_access_denied
+from ..core import settings
 from ..core.deployment import Deployment, EcsTarget, LambdaTarget
 from ..core.errors import ConfigurationError, DiscoveryError
 from ..core.phases import Phase
 
-ENV_FUNCTION = "HOOKKIT_FUNCTION"
-ENV_TARGET_VERSION = "HOOKKIT_TARGET_VERSION"
-ENV_CURRENT_VERSION = "HOOKKIT_CURRENT_VERSION"
-ENV_ALIAS = "HOOKKIT_ALIAS"
+ENV_FUNCTION = settings.FUNCTION
+ENV_TARGET_VERSION = settings.TARGET_VERSION
+ENV_CURRENT_VERSION = settings.CURRENT_VERSION
+ENV_ALIAS = settings.ALIAS
 
 STEPS = ("environment", "deployment-targets", "appspec")
 READ_ACTIONS = (
@@ -338,10 +339,8 @@ def _aws(during: str) -> Iterator[None]:
     try:
         yield
     except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = error.get("Code", "Unknown")
-        message = error.get("Message", "")
-        if "AccessDenied" in code or code in ("UnauthorizedOperation", "AuthorizationError"):
+        code, message = error_code(exc) or "Unknown", error_message(exc)
+        if is_access_denied(code):
             resource = denied_resource(message)
             on = f" on {resource}" if resource else ""
             raise _StepFailed(

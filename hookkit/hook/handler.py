@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 
 from .clients import Clients
 from ..core.deployment import Deployment
+from ..core import settings
 from ..core.errors import ConfigurationError, EventError, HookkitError, ReportError
 from .event import HookEvent, parse_event
 from ..core.loader import import_checks
@@ -110,12 +111,12 @@ class HookHandler:
             remaining_ms = 0.0
         reserve_ms = self.reserve_ms
         if reserve_ms is None:
-            raw = self.environ.get("HOOKKIT_REPORT_RESERVE_MS", "")
+            raw = self.environ.get(settings.REPORT_RESERVE_MS, "")
             try:
                 reserve_ms = int(raw) if raw.strip() else DEFAULT_RESERVE_MS
             except ValueError:
                 logger.warning(
-                    f"HOOKKIT_REPORT_RESERVE_MS={raw!r} is not a whole number of milliseconds; using {DEFAULT_RESERVE_MS}"
+                    f"{settings.REPORT_RESERVE_MS}={raw!r} is not a whole number of milliseconds; using {DEFAULT_RESERVE_MS}"
                 )
                 reserve_ms = DEFAULT_RESERVE_MS
         reserve_ms = min(max(reserve_ms, 0), remaining_ms / 2)  # never more than half the time there is
@@ -147,27 +148,27 @@ class HookHandler:
             clock=self.clock,
         )
         discovered = scope.discovered()
-        observer.function = discovered.function_name if discovered else self.environ.get("HOOKKIT_FUNCTION")
+        observer.function = discovered.function_name if discovered else self.environ.get(settings.FUNCTION)
         return result
 
     def _import_checks(self) -> None:
-        spec = self.checks if self.checks is not None else self.environ.get("HOOKKIT_CHECKS")
+        spec = self.checks if self.checks is not None else self.environ.get(settings.CHECKS)
         if spec is None and len(self.registry):
-            return  # the caller imported its checks itself (registry.handler in the checks module)
+            return  # the caller imported its checks itself (HookHandler(registry) in its own module)
         import_checks(spec, registry=self.registry)
 
     def _explicit_phase(self) -> Phase | None:
         """The handler's own binding, else ``HOOKKIT_PHASE``; ``None`` leaves it to discovery."""
         if self.phase is not None:
             return self.phase
-        raw = self.environ.get("HOOKKIT_PHASE", "").strip()
-        return Phase.parse(raw, source="HOOKKIT_PHASE") if raw else None
+        raw = self.environ.get(settings.PHASE, "").strip()
+        return Phase.parse(raw, source=settings.PHASE) if raw else None
 
     def _discovered_phase(self, scope: Scope) -> Phase:
         phase = scope.deployment().phase
         if phase is None:
             raise ConfigurationError(
-                "could not tell which lifecycle event this hook runs for: set HOOKKIT_PHASE "
+                f"could not tell which lifecycle event this hook runs for: set {settings.PHASE} "
                 "(BeforeAllowTraffic or AfterAllowTraffic) on the hook function"
             )
         return phase

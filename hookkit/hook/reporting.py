@@ -14,13 +14,13 @@ from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .clients import denied_resource
+from ..checks.aws import error_code, error_message, permission, is_access_denied, is_transient
 from ..core.errors import ReportError
 from ..core.outcome import Verdict
 from ..core.retry import call_with_retries
 
 ACTION = "codedeploy:PutLifecycleEventHookExecutionStatus"
-_DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnrecognizedClientException"}
+_GROUP_ARN = "the deployment group: arn:aws:codedeploy:<region>:<account>:deploymentgroup:<application>/<deployment-group>"
 
 
 class Delivery(str, enum.Enum):
@@ -54,20 +54,15 @@ def report_status(
         )
 
     try:
-        call_with_retries(put, deadline=deadline, on_retry=on_retry, clock=clock, sleep=sleep)
+        call_with_retries(put, deadline=deadline, retryable=is_transient, on_retry=on_retry, clock=clock, sleep=sleep)
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
+        code, message = error_code(exc), error_message(exc)
         if code == "LifecycleEventAlreadyCompletedException":
             return Delivery.ALREADY_COMPLETED
-        message = exc.response.get("Error", {}).get("Message", "")
-        if code in _DENIED:
-            resource = denied_resource(message) or (
-                "the deployment group: arn:aws:codedeploy:<region>:<account>:deploymentgroup:"
-                "<application>/<deployment-group>"
-            )
+        if is_access_denied(code):
             raise ReportError(
-                f"CodeDeploy refused the status report ({code}: {message}). Grant the hook's role "
-                f"{ACTION} on {resource} (deployment {deployment_id})"
+                f"CodeDeploy refused the status report ({code}: {message}). "
+                f"Grant the hook's role {permission(ACTION, message, _GROUP_ARN)} (deployment {deployment_id})"
             ) from exc
         raise ReportError(f"the status report for deployment {deployment_id} failed: {code}: {message}") from exc
     except BotoCoreError as exc:

@@ -25,6 +25,7 @@ import re
 import time
 import traceback
 import uuid
+from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -34,6 +35,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from requests import PreparedRequest, Response
+from requests.auth import AuthBase
 from requests.adapters import BaseAdapter
 from requests.cookies import extract_cookies_to_jar
 from requests.exceptions import ReadTimeout
@@ -42,7 +44,9 @@ from requests.utils import get_encoding_from_headers
 from urllib3 import HTTPHeaderDict, HTTPResponse
 
 from ..core.errors import ConfigurationError
+from ..checks.eventfiles import is_http_status
 from ..checks.invocation import Invocation
+from ..checks.smoke import Api, new_session
 from ..core.redact import redact_text
 
 LOCAL_BASE_URL = "http://hookkit.local"
@@ -125,6 +129,31 @@ class Route:
             return None
         found = self._pattern.match(path)
         return dict(zip(self._names, found.groups())) if found else None
+
+
+def in_process_api(
+    call: Callable[[dict[str, Any]], Any],
+    routes: Sequence[Route],
+    *,
+    timeout: float,
+    payload_version: PayloadVersion = "1.0",
+    stage: str | None = None,
+    stage_variables: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+    auth: AuthBase | None = None,
+) -> Api:
+    """An :class:`~hookkit.checks.smoke.Api` answered by calling the function's handler in-process.
+
+    ``call`` receives each API Gateway proxy event and returns the handler's answer; smoke checks
+    written against a deployed API run unchanged against it.
+    """
+    adapter = LocalApiAdapter(
+        call, routes, payload_version=payload_version, stage=stage, stage_variables=stage_variables
+    )
+    session = new_session(retries=0, backoff_factor=0)
+    session.mount(LOCAL_BASE_URL + "/", adapter)
+    return Api(LOCAL_BASE_URL, timeout=timeout, auth=auth, session=session, base_dir=base_dir,
+               source="the in-process API")
 
 
 class LocalApiAdapter(BaseAdapter):
@@ -423,7 +452,7 @@ def _parse_result(result: Any, payload_version: str) -> tuple[int, list[tuple[st
 def _status(value: Any) -> int:
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+    if not is_http_status(value):
         raise _Malformed(f"statusCode must be an HTTP status number, got {value!r}")
     return value
 

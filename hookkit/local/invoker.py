@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from .context import LocalContext
 from ..core.errors import ConfigurationError, InvokeError, TargetError
+from ..core.loader import import_failure, is_missing
 from ..checks.invocation import Invocation
 from .sam import FunctionSpec
 
@@ -326,15 +327,15 @@ class LocalInvoker:
         importlib.invalidate_caches()
         try:
             module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+        except BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit, anything at import
+            if is_missing(module_name, exc):
                 raise ConfigurationError(
                     f"handler {handler!r}: no module {module_name!r} in {self._root} (expected "
                     f"{expected}); fix Handler or CodeUri"
                 ) from exc
-            raise _import_error(handler, expected, exc) from exc
-        except BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit, anything at import
-            raise _import_error(handler, expected, exc) from exc
+            raise ConfigurationError(
+                f"handler {handler!r}: importing {expected} failed ({import_failure(exc)}); fix the function's code"
+            ) from exc
         function = getattr(module, function_name, None)
         if not callable(function):
             raise ConfigurationError(
@@ -373,14 +374,6 @@ def _environ_restore(saved: dict[Any, Any], keys: Iterable[Any]) -> None:
         elif _ENVIRON.get(key) != value:
             os.putenv(key, value)
             _ENVIRON[key] = value
-
-
-def _import_error(handler: str, expected: str, exc: BaseException) -> ConfigurationError:
-    if isinstance(exc, SyntaxError):
-        cause = f"SyntaxError at {exc.filename}:{exc.lineno}: {exc.msg}"
-    else:
-        cause = f"{type(exc).__name__}: {exc}"
-    return ConfigurationError(f"handler {handler!r}: importing {expected} failed ({cause}); fix the function's code")
 
 
 def _shape(modules: dict[str, ModuleType]) -> tuple[int, str | None]:
