@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install test demo bench fuzz clean
+.PHONY: install lint test demo bench fuzz clean
 
 install: $(STAMP)
 
@@ -12,10 +12,15 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing hookkit and its test dependencies into $(VENV) ..."
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,lint]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-test: $(STAMP)
+# ruff and mypy --strict over the package; make test runs it first, so CI does too.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy hookkit
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 # The property tests alone, 10,000 examples each (make test runs 200); see tests/conftest.py.
