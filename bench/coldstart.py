@@ -14,7 +14,7 @@ comparison. Each reads its own peak RSS (``ru_maxrss``) before exiting.
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from fakes import AwsStandIn
 from harness import ROOT, Row, alternate, child_environment, median, mib, ms, ratio, run_child

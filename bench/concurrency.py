@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from fakes import SlowEndpoint
 from harness import Row, alternate, median, medians, ms, ratio
 
 from hookkit import HookRegistry
-from hookkit.hook.clients import Clients
-from hookkit.local.context import LocalContext
-from hookkit.hook.handler import HookHandler
 from hookkit.checks.smoke import Api
+from hookkit.hook.clients import Clients
+from hookkit.hook.handler import HookHandler
+from hookkit.local.context import LocalContext
 from hookkit.testing import FakeCodeDeploy
 
 CHECKS = 20
@@ -86,7 +86,8 @@ def run(progress: Callable[[str], None], *, rounds: int = 5) -> list[Row]:
     wall, slowest = run_["wall"], run_["slowest"]
     single, seq = median(results["one check alone"]), median(results["sequential"])
     return [
-        Row(f"concurrency: {CHECKS} checks x {DELAY * 1000:.0f} ms, hook wall / its slowest check", ms(wall), ms(slowest),
+        Row(f"concurrency: {CHECKS} checks x {DELAY * 1000:.0f} ms, hook wall / its slowest check",
+            ms(wall), ms(slowest),
             ratio(wall, slowest), f"<= {TARGET}", wall / slowest <= TARGET),
         Row("  hook wall / one such check alone", ms(wall), ms(single), ratio(wall, single)),
         Row(f"  the {CHECKS} checks one after another (sample hooks)", ms(wall), ms(seq), ratio(wall, seq)),

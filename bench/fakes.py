@@ -19,7 +19,9 @@ from typing import Any
 
 #: What the stand-in Lambda answers: an API Gateway proxy response carrying an order.
 ORDER = {"orderId": "ORD-1", "customerId": "CUST-1", "status": "SHIPPED", "createdAt": "2024-05-02T09:30:00Z"}
-ANSWER = json.dumps({"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(ORDER)}).encode()
+ANSWER = json.dumps(
+    {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(ORDER)}
+).encode()
 
 
 class _Server(ThreadingHTTPServer):
@@ -50,7 +52,7 @@ class _Running:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="bench-server", daemon=True)
 
-    def __enter__(self) -> "_Running":
+    def __enter__(self) -> _Running:
         self._thread.start()
         return self
 
@@ -60,7 +62,7 @@ class _Running:
 
 
 class _Slow(_Quiet):
-    def do_GET(self) -> None:  # noqa: N802 - the base class's name
+    def do_GET(self) -> None:
         time.sleep(self.server.delay)  # type: ignore[attr-defined]
         self.answer(200, json.dumps(ORDER).encode(), {"Content-Type": "application/json"})
 
@@ -77,7 +79,7 @@ class SlowEndpoint:
         self.url = ""
         self._process: subprocess.Popen[str] | None = None
 
-    def __enter__(self) -> "SlowEndpoint":
+    def __enter__(self) -> SlowEndpoint:
         self._process = subprocess.Popen(
             [sys.executable, __file__, "slow", str(self.delay)], stdout=subprocess.PIPE, text=True
         )
@@ -102,7 +104,7 @@ def _serve_slow(delay: float) -> None:
 
 
 class _Aws(_Quiet):
-    def do_POST(self) -> None:  # noqa: N802 - the base class's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         owner: AwsStandIn = self.server.owner  # type: ignore[attr-defined]
         target = self.headers.get("X-Amz-Target", "")

@@ -13,9 +13,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -129,7 +130,9 @@ def child_environment(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_child(args: Sequence[str], *, env: dict[str, str], cwd: Path | None = None, timeout: float = 120) -> tuple[float, str]:
+def run_child(
+    args: Sequence[str], *, env: dict[str, str], cwd: Path | None = None, timeout: float = 120
+) -> tuple[float, str]:
     """Run a Python child to completion: (wall seconds from spawn to exit, its stdout).
 
     Its stderr is kept only to explain a failure; a child that fails stops the benchmark.
@@ -169,6 +172,8 @@ def table(rows: Sequence[Row], *, markdown: bool = False) -> str:
     right = {1, 2, 3}
 
     def line(row: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False))
+        ).rstrip()
 
     return "\n".join([line(head), line(["-" * w for w in widths]), *(line(row) for row in cells)])

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from harness import Row, alternate, median, ms
 
 import hookkit.hook.handler
 from hookkit import HookRegistry
 from hookkit.hook.clients import Clients
-from hookkit.local.context import LocalContext
 from hookkit.hook.handler import HookHandler
+from hookkit.local.context import LocalContext
 from hookkit.testing import FakeCodeDeploy
 
 TARGET = 0.100

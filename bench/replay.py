@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import resource
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import workload
 from harness import ROOT, Row, alternate, child_environment, medians, ratio, run_child
@@ -34,7 +34,9 @@ def run(progress: Callable[[str], None], *, events: int = 10_000, rounds: int = 
         progress(f"CI replay: writing {events:,} recorded events")
         folder = workload.build(Path(tmp) / "workload", events)
         env = child_environment()
-        hookkit_args = ["-m", "hookkit", "run", "checks.py", "--target", "local:template.yaml#OrdersFunction", "--phase", "pre"]
+        hookkit_args = [
+            "-m", "hookkit", "run", "checks.py", "--target", "local:template.yaml#OrdersFunction", "--phase", "pre",
+        ]
         baseline_args = [str(ROOT / "bench" / "replay_baseline.py"), str(folder)]
 
         def measured(args: list[str], check: Callable[[str], None]) -> dict[str, float]:

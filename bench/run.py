@@ -16,18 +16,18 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
-import coldstart  # noqa: E402
-import concurrency  # noqa: E402
-import hung  # noqa: E402
-import replay  # noqa: E402
-import scale  # noqa: E402
-from harness import Progress, Row, machine, table  # noqa: E402
+import coldstart
+import concurrency
+import hung
+import replay
+import scale
+from harness import Progress, Row, machine, table
 
 BENCHMARKS = {
     "concurrency": concurrency.run,

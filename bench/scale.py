@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 import tracemalloc
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from harness import Row, alternate, median, ratio, us
 
@@ -85,7 +86,8 @@ def run(progress: Callable[[str], None], *, rounds: int = 5) -> list[Row]:
     reg_h, reg_b = median(registration["hookkit"]), median(registration["baseline"])
     run_h, run_b = median(running["hookkit"]) / CHECKS, median(running["baseline"]) / CHECKS
     return [
-        Row(f"scale: register {CHECKS:,} checks in one phase (time)", f"{reg_h * 1000:.1f} ms", f"{reg_b * 1000:.2f} ms",
+        Row(f"scale: register {CHECKS:,} checks in one phase (time)", f"{reg_h * 1000:.1f} ms",
+            f"{reg_b * 1000:.2f} ms",
             ratio(reg_h, reg_b)),
         Row(f"  memory kept by {CHECKS:,} registrations (tracemalloc)", f"{memory['hookkit'] / 1024:,.0f} KiB",
             f"{memory['baseline'] / 1024:,.1f} KiB", ratio(memory["hookkit"], memory["baseline"])),

@@ -18,12 +18,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hookkit.local.apigw import Route, in_process_api
-from hookkit.hook.clients import Clients
-from hookkit.local.context import LocalContext
-from hookkit.hook.handler import HookHandler
-from hookkit.local.invoker import LocalInvoker
 from hookkit.core.log import logger
+from hookkit.hook.clients import Clients
+from hookkit.hook.handler import HookHandler
+from hookkit.local.apigw import Route, in_process_api
+from hookkit.local.context import LocalContext
+from hookkit.local.invoker import LocalInvoker
 from hookkit.local.sam import function_spec
 from hookkit.testing import FakeCodeDeploy
 
@@ -40,7 +40,7 @@ class FakeLambda:
     def __init__(self, versions: dict[str, LocalInvoker]) -> None:
         self.versions = versions
 
-    def invoke(self, *, FunctionName: str, Qualifier: str, Payload: bytes, **_: Any) -> dict[str, Any]:
+    def invoke(self, *, FunctionName: str, Qualifier: str, Payload: bytes, **_: Any) -> dict[str, Any]:  # noqa: N803 - boto3's
         answer = self.versions[Qualifier].invoke(Payload, qualifier=Qualifier, timeout=10)
         response = {
             "StatusCode": answer.status_code,
@@ -74,7 +74,9 @@ def release(number: int, title: str, current: str, target: str) -> bool:
             clients=Clients(codedeploy=codedeploy, **{"lambda": FakeLambda(invokers)}),
             environ=environ,
             # after AllowTraffic the live alias serves the target version
-            api=lambda check, timeout: in_process_api(invokers["2"].call, routes, timeout=timeout, base_dir=check.base_dir),
+            api=lambda check, timeout: in_process_api(
+                invokers["2"].call, routes, timeout=timeout, base_dir=check.base_dir
+            ),
         )
         event = {"DeploymentId": f"d-DEMO{number}", "LifecycleEventHookExecutionId": f"{phase}-{number}"}
         summary = hook(event, LocalContext(function_name=f"CodeDeployHook_{phase}", timeout_s=120))
@@ -105,7 +107,8 @@ def main() -> int:
     caught = not release(2, "v2 -> a build that lost its input validation", current="v2", target="v1")
     print()
     if good and caught:
-        print(f"{GREEN}Demo OK{RESET}: the good release passed both hooks and the broken one was stopped before traffic.")
+        print(f"{GREEN}Demo OK{RESET}: the good release passed both hooks "
+              "and the broken one was stopped before traffic.")
         return 0
     print(f"{RED}Demo FAILED{RESET}: expected release 1 to pass ({good}) and release 2 to be caught ({caught}).")
     return 1

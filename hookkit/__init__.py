@@ -35,13 +35,13 @@ from .core.errors import (
 from .core.outcome import Outcome, RunResult, Status, Verdict
 from .core.phases import Phase
 from .core.registry import Check, CheckOptions, HookRegistry, default_registry
+from .core.version import __version__
 
 if TYPE_CHECKING:
     from .checks.smoke import Api, ApiResponse
     from .checks.target import InvokeResult, Target
     from .hook.handler import HookHandler
 
-__version__ = "0.1.0"
 
 pre_traffic = default_registry.pre_traffic
 post_traffic = default_registry.post_traffic
@@ -82,6 +82,6 @@ __all__ = [
     "Api", "ApiResponse", "Check", "CheckOptions", "ConfigurationError", "Deployment", "Difference",
     "DiscoveryError", "EcsTarget", "EventError", "ExpectationFailed", "HookHandler", "HookRegistry",
     "HookkitError", "InvokeError", "InvokeResult", "LambdaTarget", "Outcome", "Phase", "RegistrationError",
-    "ReportError", "RunResult", "Status", "Target", "TargetError", "Verdict", "default_registry", "handler",
-    "on", "post_traffic", "pre_traffic", "recorded_events",
+    "ReportError", "RunResult", "Status", "Target", "TargetError", "Verdict", "__version__", "default_registry",
+    "handler", "on", "post_traffic", "pre_traffic", "recorded_events",
 ]

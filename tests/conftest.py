@@ -62,7 +62,9 @@ class CodeDeployStub:
 
     def fail(self, code: str, times: int = 1, status: int = 400, message: str = "nope") -> None:
         for _ in range(times):
-            self.stubber.add_client_error(REPORT, service_error_code=code, service_message=message, http_status_code=status)
+            self.stubber.add_client_error(
+                REPORT, service_error_code=code, service_message=message, http_status_code=status
+            )
 
 
 @pytest.fixture

@@ -12,11 +12,10 @@ import requests
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, APIGatewayProxyEventV2Model
 
+from hookkit.checks.invocation import Invocation
+from hookkit.core.errors import ConfigurationError, InvokeError
 from hookkit.local.apigw import LOCAL_BASE_URL, LocalApiAdapter, Route, in_process_api
 from hookkit.local.context import LocalContext
-from hookkit.core.errors import ConfigurationError, InvokeError
-from hookkit.checks.invocation import Invocation
-from hookkit.checks.smoke import Api
 
 FIXTURES = Path(__file__).parent / "fixtures" / "apigw"
 ORDER = Route("GET", "/orders/{orderId}")
@@ -121,7 +120,7 @@ def test_no_matching_route_is_a_404_and_the_handler_is_not_called(payload_versio
 
 
 def test_adapter_options_are_checked() -> None:
-    with pytest.raises(ConfigurationError, match="payload_version '3.0': use '1.0' \\(REST API\\) or '2.0'"):
+    with pytest.raises(ConfigurationError, match=r"payload_version '3.0': use '1.0' \(REST API\) or '2.0'"):
         LocalApiAdapter(Recorder(), [ORDER], payload_version="3.0")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="needs at least one route"):
         LocalApiAdapter(Recorder(), [])
@@ -186,7 +185,9 @@ def test_http_v2_event_has_the_shape_and_values_of_a_real_one() -> None:
     assert "stageVariables" not in ours
 
 
-@pytest.mark.parametrize(("payload_version", "model"), [("1.0", APIGatewayProxyEventModel), ("2.0", APIGatewayProxyEventV2Model)])
+@pytest.mark.parametrize(
+    ("payload_version", "model"), [("1.0", APIGatewayProxyEventModel), ("2.0", APIGatewayProxyEventV2Model)]
+)
 def test_events_validate_against_powertools_models(payload_version: str, model: Any) -> None:
     recorder = Recorder()
     session = session_for(recorder, [Route("ANY", "/{proxy+}")], payload_version=payload_version)
@@ -249,7 +250,9 @@ def test_bodies_text_as_is_binary_as_base64(payload_version: str) -> None:
 def test_stages_show_in_the_request_context_and_v2_raw_path() -> None:
     v1, v1_custom, v2 = Recorder(), Recorder(), Recorder()
     session_for(v1, [ORDER]).get(LOCAL_BASE_URL + "/orders/1")
-    session_for(v1_custom, [ORDER], stage="v1", stage_variables={"table": "orders-v1"}).get(LOCAL_BASE_URL + "/orders/1")
+    session_for(v1_custom, [ORDER], stage="v1", stage_variables={"table": "orders-v1"}).get(
+        LOCAL_BASE_URL + "/orders/1"
+    )
     session_for(v2, [ORDER], payload_version="2.0", stage="beta").get(LOCAL_BASE_URL + "/orders/1")
 
     assert (v1.event["requestContext"]["stage"], v1.event["requestContext"]["path"]) == ("Prod", "/Prod/orders/1")
@@ -286,7 +289,8 @@ def test_v1_response_headers_merge_multi_values_and_default_the_content_type() -
 
 
 def test_v2_cookies_become_set_cookie_headers() -> None:
-    answer = {"statusCode": 200, "cookies": ["s=1; Secure", "t=2"], "headers": {"content-type": "text/plain"}, "body": "hi"}
+    answer = {"statusCode": 200, "cookies": ["s=1; Secure", "t=2"], "headers": {"content-type": "text/plain"},
+              "body": "hi"}
     session = session_for(Recorder(answer), [ORDER], payload_version="2.0")
     response = session.get(LOCAL_BASE_URL + "/orders/1")
     assert (response.text, response.headers["Content-Type"]) == ("hi", "text/plain")
@@ -294,7 +298,9 @@ def test_v2_cookies_become_set_cookie_headers() -> None:
     assert session.cookies.get_dict() == {"s": "1", "t": "2"}
 
 
-@pytest.mark.parametrize(("returned", "body"), [({"id": 1}, {"id": 1}), ("hello", "hello"), ([1, 2], [1, 2]), (None, None)])
+@pytest.mark.parametrize(
+    ("returned", "body"), [({"id": 1}, {"id": 1}), ("hello", "hello"), ([1, 2], [1, 2]), (None, None)]
+)
 def test_v2_infers_a_200_json_response_from_any_other_value(returned: Any, body: Any) -> None:
     session = session_for(lambda event: returned, [ORDER], payload_version="2.0")
     response = session.get(LOCAL_BASE_URL + "/orders/1")
@@ -365,7 +371,7 @@ def test_a_malformed_proxy_response_is_a_502(answer: Any, logged: str, caplog: p
     with caplog.at_level(logging.ERROR, logger="hookkit.local.apigw"):
         response = session_for(lambda event: answer, [ORDER]).get(LOCAL_BASE_URL + "/orders/1")
     assert (response.status_code, response.json()) == (502, {"message": "Internal server error"})
-    assert [r.getMessage() for r in caplog.records][0].startswith(f"GET /orders/1: {logged}")
+    assert next(r.getMessage() for r in caplog.records).startswith(f"GET /orders/1: {logged}")
 
 
 def test_v2_checks_its_cookies() -> None:
@@ -386,7 +392,9 @@ def test_a_handler_slower_than_the_read_timeout_times_out() -> None:
 # -- the whole way: Powertools apps behind Api.in_process ----------------------------------------
 
 
-@pytest.mark.parametrize(("payload_version", "resolver"), [("1.0", APIGatewayRestResolver), ("2.0", APIGatewayHttpResolver)])
+@pytest.mark.parametrize(
+    ("payload_version", "resolver"), [("1.0", APIGatewayRestResolver), ("2.0", APIGatewayHttpResolver)]
+)
 def test_a_powertools_app_answers_smoke_calls_in_process(payload_version: str, resolver: Any) -> None:
     app = resolver()
 

@@ -8,10 +8,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hookkit.hook.appspec import AppSpec, parse_appspec, published_version
 from hookkit.core.deployment import EcsTarget, LambdaTarget
 from hookkit.core.errors import ConfigurationError
 from hookkit.core.phases import Phase
+from hookkit.hook.appspec import AppSpec, parse_appspec, published_version
 
 FIXTURES = Path(__file__).parent / "fixtures" / "appspec"
 # Example counts come from the profile tests/conftest.py loads (HYPOTHESIS_PROFILE=fuzz for more).
@@ -329,7 +329,7 @@ def test_any_yaml_structure_gives_an_appspec_or_configuration_error(tree: object
 def test_near_valid_appspecs_give_an_appspec_or_configuration_error(
     resources: list[dict[str, object]], properties: dict[str, object], kind: str, hooks: object
 ) -> None:
-    doc = {"Resources": [{"fn": {"Type": kind, "Properties": properties}}] + resources,
+    doc = {"Resources": [{"fn": {"Type": kind, "Properties": properties}}, *resources],
            "Hooks": hooks}
     parses_or_refuses(yaml.safe_dump(doc))
 

@@ -133,7 +133,7 @@ def test_sigv4_freezes_rotating_credentials_once_per_request(frozen_clock: None)
 
 
 def test_sigv4_without_credentials_names_the_fix() -> None:
-    with pytest.raises(ConfigurationError, match="HOOKKIT_API_AUTH=iam.*needs AWS credentials"):
+    with pytest.raises(ConfigurationError, match=r"HOOKKIT_API_AUTH=iam.*needs AWS credentials"):
         SigV4Auth("eu-west-1", credentials=lambda: None)(bare_request("GET", API_URL))
 
 
@@ -190,7 +190,9 @@ def test_a_missing_parameter_names_the_variable_and_the_parameter(aws: None) -> 
 
 
 def test_an_empty_reference_is_refused() -> None:
-    with pytest.raises(ConfigurationError, match=r"HOOKKIT_API_TOKEN: 'secretsmanager:' names no Secrets Manager secret"):
+    with pytest.raises(
+        ConfigurationError, match=r"HOOKKIT_API_TOKEN: 'secretsmanager:' names no Secrets Manager secret"
+    ):
         resolve_secret("secretsmanager:", variable="HOOKKIT_API_TOKEN")
 
 
@@ -209,7 +211,7 @@ def test_region_for(url: str, environ: dict[str, str], region: str) -> None:
 
 
 def test_region_for_a_custom_domain_without_a_region_names_the_fix() -> None:
-    with pytest.raises(ConfigurationError, match="IAM auth for 'api.example.com'.*set AWS_REGION"):
+    with pytest.raises(ConfigurationError, match=r"IAM auth for 'api.example.com'.*set AWS_REGION"):
         region_for("https://api.example.com/v1", {})
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from hookkit import default_registry
-from hookkit.core import loader
 from hookkit.ci.cli import main
+from hookkit.core import loader
 
 HERE = Path(__file__).parent / "fixtures" / "cli"
 TEMPLATE = HERE / "template.yaml"
@@ -102,7 +102,7 @@ def test_usage_and_configuration_errors_exit_2_naming_the_input(capsys, args, fr
 
 def test_a_handler_that_does_not_import_is_named(capsys) -> None:
     target = f"local:{TEMPLATE}#BrokenFunction"
-    code, out, err = run(capsys, CHECKS, "--phase", "pre", "--target", target)
+    code, _out, err = run(capsys, CHECKS, "--phase", "pre", "--target", target)
     assert code == 2
     assert "handler 'app.handler'" in err and "no_such_module_for_hookkit_tests" in err
 
@@ -167,7 +167,7 @@ def test_a_deployed_version_is_invoked_through_boto3(capsys, tmp_path) -> None:
         client.publish_version(FunctionName="items")
         queue = lambda_simple_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].lambda_simple_results_queue
         queue.append(_json.dumps({"greeting": "hello ci"}))
-        code, out, err = run(capsys, CHECKS, "--phase", "pre", "--target", "items:1", "--json", tmp_path / "o.json")
+        code, out, _err = run(capsys, CHECKS, "--phase", "pre", "--target", "items:1", "--json", tmp_path / "o.json")
     assert "greets" in out and "passed" in out.splitlines()[2]
     # compare needs the current version, which a deployed --target alone does not give
     assert code == 1
@@ -194,7 +194,7 @@ def test_the_deadline_bounds_the_whole_run_not_each_phase(capsys, tmp_path) -> N
         "@pre_traffic\ndef pre_takes_a_while():\n    time.sleep(0.4)\n\n"
         "@post_traffic\ndef post_takes_a_while():\n    time.sleep(0.4)\n"
     )
-    code, out, _ = run(capsys, checks, "--deadline", "0.6", "--json", tmp_path / "out.json")
+    code, _out, _ = run(capsys, checks, "--deadline", "0.6", "--json", tmp_path / "out.json")
     assert code == 1
     pre, post = json.loads((tmp_path / "out.json").read_text())["phases"]
     assert pre["verdict"] == "Succeeded"

@@ -13,9 +13,9 @@ from botocore.exceptions import NoRegionError
 from botocore.stub import Stubber
 
 from hookkit.core.deployment import Deployment, EcsTarget, LambdaTarget
-from hookkit.hook.discovery import discover, find_current_version
 from hookkit.core.errors import ConfigurationError, DiscoveryError
 from hookkit.core.phases import Phase
+from hookkit.hook.discovery import discover, find_current_version
 
 FIXTURES = Path(__file__).parent / "fixtures" / "appspec"
 DEP = "d-ABCDEF123"
@@ -528,13 +528,15 @@ def test_find_current_version_reads_the_deployment_targets(stub: Stubber, factor
 
 def test_find_current_version_refuses_a_different_target(stub: Stubber, factory: Factory) -> None:
     stub_targets(stub, lambda_target())
-    with pytest.raises(DiscoveryError, match="CodeDeploy's target is orders:8.*not payments:8; set HOOKKIT_CURRENT_VERSION"):
+    with pytest.raises(
+        DiscoveryError, match=r"CodeDeploy's target is orders:8.*not payments:8; set HOOKKIT_CURRENT_VERSION"
+    ):
         find_current_version(DEP, LambdaTarget("payments", "8"), codedeploy=factory)
 
 
 def test_find_current_version_denied_says_what_to_set(stub: Stubber, factory: Factory) -> None:
     deny(stub, "list_deployment_targets", "codedeploy:ListDeploymentTargets")
-    with pytest.raises(DiscoveryError, match="codedeploy:ListDeploymentTargets.*set HOOKKIT_CURRENT_VERSION"):
+    with pytest.raises(DiscoveryError, match=r"codedeploy:ListDeploymentTargets.*set HOOKKIT_CURRENT_VERSION"):
         find_current_version(DEP, LambdaTarget("orders", "8"), codedeploy=factory)
 
 

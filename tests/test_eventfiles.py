@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hookkit.checks import eventfiles
-from hookkit.core.errors import ConfigurationError
 from hookkit.checks.eventfiles import EXPECT_KEYS, ExpectSpec, discover_events, event_payload, load_event, load_expect
+from hookkit.core.errors import ConfigurationError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "expect"
 
@@ -286,12 +286,12 @@ def test_a_syntax_error_in_an_expect_file_has_line_and_column(tmp_path: Path) ->
 
 
 def test_expect_spec_normalises_python_values() -> None:
-    assert ExpectSpec(status=range(200, 300)).status == range(200, 300)
-    assert ExpectSpec(status={204, 200, 201}).status == (200, 201, 204)
-    assert ExpectSpec(status=[201, 201]).status == (201,)
-    assert ExpectSpec(schema=Path("s.json")).schema == Path("s.json")
-    assert ExpectSpec(fields={"items.0.id": 1, "": 2, "/a~1b": 3}).fields == {"/items/0/id": 1, "": 2, "/a~1b": 3}
-    assert ExpectSpec(within_ms=10**400).within_ms == 10**400
+    assert ExpectSpec.of(status=range(200, 300)).status == range(200, 300)
+    assert ExpectSpec.of(status={204, 200, 201}).status == (200, 201, 204)
+    assert ExpectSpec.of(status=[201, 201]).status == (201,)
+    assert ExpectSpec.of(schema=Path("s.json")).schema == Path("s.json")
+    assert ExpectSpec.of(fields={"items.0.id": 1, "": 2, "/a~1b": 3}).fields == {"/items/0/id": 1, "": 2, "/a~1b": 3}
+    assert ExpectSpec.of(within_ms=10**400).within_ms == 10**400
 
 
 @pytest.mark.parametrize(
@@ -308,7 +308,7 @@ def test_expect_spec_normalises_python_values() -> None:
 )
 def test_expect_spec_rejects_bad_python_values(keywords: dict[str, object], start: str) -> None:
     with pytest.raises(ConfigurationError) as info:
-        ExpectSpec(**keywords)  # type: ignore[arg-type]
+        ExpectSpec.of(**keywords)  # type: ignore[arg-type]
     assert str(info.value).startswith(start)
 
 

@@ -206,7 +206,7 @@ def test_v2_meets_the_recorded_direct_events_expectations(v2, name):
     assert set(expected) <= EXPECT_KEYS
     try:
         answer, error = call(v2, event(f"direct/{name}.json")), None
-    except Exception as raised:  # what Lambda would report as the function error
+    except Exception as raised:  # noqa: BLE001 - what Lambda would report as the function error
         answer, error = None, type(raised).__name__
     assert error == expected.get("function_error")
     if error is None:

@@ -15,7 +15,6 @@ from typing import Any
 import jsonschema
 import pytest
 
-from hookkit.core.errors import ConfigurationError, Difference, ExpectationFailed
 from hookkit.checks.eventfiles import discover_events, load_event, load_expect
 from hookkit.checks.expect import (
     Expectable,
@@ -29,6 +28,7 @@ from hookkit.checks.expect import (
 )
 from hookkit.checks.invocation import Invocation
 from hookkit.checks.jsondiff import MISSING
+from hookkit.core.errors import ConfigurationError, Difference, ExpectationFailed
 
 FIXTURES = Path(__file__).parent / "fixtures" / "expect"
 SCHEMAS = FIXTURES / "schemas"
@@ -172,7 +172,9 @@ def test_function_error_true_or_a_type_expects_the_function_to_raise() -> None:
     seen = observed(error, function_error="Handled", error="ValueError: no sku")
     assert differences(seen, function_error=True) == []
     assert differences(seen, function_error="ValueError", fields={"errorMessage": "no sku"}) == []
-    assert differences(seen, function_error="KeyError") == [Difference("function_error", "KeyError", "ValueError: no sku")]
+    assert differences(seen, function_error="KeyError") == [
+        Difference("function_error", "KeyError", "ValueError: no sku")
+    ]
     assert differences(observed({}), function_error=True) == [Difference("function_error", True, None)]
     assert differences(observed({}), function_error="ValueError") == [Difference("function_error", "ValueError", None)]
 
@@ -224,7 +226,8 @@ def test_a_missing_required_property_is_reported_at_its_own_pointer() -> None:
 
 
 def test_unexpected_properties_are_reported_one_by_one() -> None:
-    schema = {"type": "object", "properties": {"a": {}}, "patternProperties": {"^x-": {}}, "additionalProperties": False}
+    schema = {"type": "object", "properties": {"a": {}}, "patternProperties": {"^x-": {}},
+              "additionalProperties": False}
     found = differences(observed({"a": 1, "x-trace": 2, "b": 3, "c": None}), schema=schema)
     assert found == [
         Difference("/b", "no such property (additionalProperties: false)", 3),
@@ -260,7 +263,9 @@ def test_a_body_that_is_not_json_is_one_difference_with_a_short_excerpt() -> Non
     assert differences(observed(None, is_json=False), fields={"id": 1}) == [Difference("body", "JSON", None)]
 
 
-def test_a_relative_schema_path_without_base_dir_starts_at_the_working_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_relative_schema_path_without_base_dir_starts_at_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.chdir(SCHEMAS)
     assert differences(observed(GOOD_ORDER), schema="order.json") == []
 
@@ -348,19 +353,23 @@ def test_a_ref_to_a_missing_file_names_that_file() -> None:
 
 
 def test_an_inline_schema_cannot_ref_files() -> None:
-    with pytest.raises(ConfigurationError, match=r"^inline schema: cannot resolve \$ref 'other.json'; move the schema into a file"):
+    with pytest.raises(
+        ConfigurationError, match=r"^inline schema: cannot resolve \$ref 'other.json'; move the schema into a file"
+    ):
         differences(observed({"a": 1}), schema={"properties": {"a": {"$ref": "other.json"}}})
 
 
 def test_an_inline_schema_that_is_not_json_data_is_refused() -> None:
-    with pytest.raises(ConfigurationError, match=r"^schema: the inline schema is not JSON data \(set is not JSON data\)"):
+    with pytest.raises(
+        ConfigurationError, match=r"^schema: the inline schema is not JSON data \(set is not JSON data\)"
+    ):
         differences(observed({}), schema={"enum": {1, 2}})
 
 
 # -- validator caching ------------------------------------------------------------------------
 
 
-@pytest.fixture()
+@pytest.fixture
 def check_schema_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Every check_schema call, i.e. every validator construction (it always checks first)."""
     calls: list[Any] = []
@@ -374,7 +383,9 @@ def check_schema_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return calls
 
 
-def test_a_file_validator_is_built_once_and_rebuilt_when_the_file_changes(tmp_path: Path, check_schema_calls: list[Any]) -> None:
+def test_a_file_validator_is_built_once_and_rebuilt_when_the_file_changes(
+    tmp_path: Path, check_schema_calls: list[Any]
+) -> None:
     path = tmp_path / "s.json"
     path.write_text('{"type": "object"}')
     for _ in range(3):
@@ -488,7 +499,9 @@ def test_secrets_in_error_texts_and_body_excerpts_are_redacted() -> None:
         Difference("function_error", None, "HTTPError: 401 calling https://api.test/x?token=[REDACTED]")
     ]
     text = observed("denied for Authorization: Bearer abc.def", is_json=False)
-    assert differences(text, fields={"a": 1}) == [Difference("body", "JSON", "denied for Authorization: Bearer [REDACTED]")]
+    assert differences(text, fields={"a": 1}) == [
+        Difference("body", "JSON", "denied for Authorization: Bearer [REDACTED]")
+    ]
 
 
 def test_differences_come_in_a_fixed_order() -> None:

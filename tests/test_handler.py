@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hookkit import EventError, HookRegistry, ReportError
 from hookkit.hook.clients import Clients
-from hookkit.local.context import LocalContext
 from hookkit.hook.event import parse_event
 from hookkit.hook.handler import HookHandler
+from hookkit.local.context import LocalContext
 
 TARGET_ENV = {"HOOKKIT_FUNCTION": "orders", "HOOKKIT_TARGET_VERSION": "7"}
 
@@ -109,7 +109,9 @@ def write_module(tmp_path, name: str, source: str):
         ("import sys\nsys.exit(1)\n", "SystemExit: 1"),
     ],
 )
-def test_a_checks_module_that_fails_to_import_reports_failed(codedeploy, hook_event, tmp_path, source, fragment) -> None:
+def test_a_checks_module_that_fails_to_import_reports_failed(
+    codedeploy, hook_event, tmp_path, source, fragment
+) -> None:
     path = write_module(tmp_path, "checks_broken", source)
     codedeploy.accept()
     registry = HookRegistry()
@@ -144,13 +146,16 @@ def test_checks_are_imported_from_hookkit_checks_by_module_name(codedeploy, hook
     assert [c["name"] for c in first["checks"]] == [c["name"] for c in second["checks"]] == ["answers"]
 
 
-def test_a_half_imported_module_is_reported_the_same_way_on_redelivery(codedeploy, hook_event, tmp_path, monkeypatch) -> None:
+def test_a_half_imported_module_is_reported_the_same_way_on_redelivery(
+    codedeploy, hook_event, tmp_path, monkeypatch
+) -> None:
     registry = HookRegistry()
     monkeypatch.setattr("hookkit.core.loader.default_registry", registry)
     path = write_module(
         tmp_path,
         "half",
-        "import hookkit.core.loader\n@hookkit.core.loader.default_registry.pre_traffic\ndef a():\n    pass\nraise ValueError('late failure')\n",
+        "import hookkit.core.loader\n@hookkit.core.loader.default_registry.pre_traffic\n"
+        "def a():\n    pass\nraise ValueError('late failure')\n",
     )
     codedeploy.accept(2)
     handler = make_handler(codedeploy, registry, environ={"HOOKKIT_CHECKS": str(path)})
@@ -172,7 +177,9 @@ def test_phase_from_the_environment_accepts_sam_names(codedeploy, hook_event) ->
     registry = HookRegistry()
     registry.post_traffic(lambda: None, name="smoke")
     codedeploy.accept()
-    summary = make_handler(codedeploy, registry, phase=None, environ={"HOOKKIT_PHASE": "PostTraffic"})(hook_event, LocalContext())
+    summary = make_handler(codedeploy, registry, phase=None, environ={"HOOKKIT_PHASE": "PostTraffic"})(
+        hook_event, LocalContext()
+    )
     assert summary["phase"] == "AfterAllowTraffic" and codedeploy.statuses == ["Succeeded"]
 
 
@@ -258,7 +265,9 @@ def test_a_handler_for_an_explicit_registry_is_the_same_runtime(codedeploy, hook
 
     registry = passing_registry()
     codedeploy.accept()
-    handler = HookHandler(registry, phase="PreTraffic", clients=Clients(codedeploy=codedeploy.client), environ=TARGET_ENV)
+    handler = HookHandler(
+        registry, phase="PreTraffic", clients=Clients(codedeploy=codedeploy.client), environ=TARGET_ENV
+    )
     assert handler(hook_event, LocalContext())["verdict"] == "Succeeded"
     assert codedeploy.statuses == ["Succeeded"]
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hookkit.core.errors import ConfigurationError, Difference
 from hookkit.checks.jsondiff import MISSING, diff, lookup, split_pointer, to_pointer
+from hookkit.core.errors import ConfigurationError, Difference
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
 json_values = st.recursive(

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from hookkit.core.errors import ConfigurationError, InvokeError, TargetError
 from hookkit.checks.invocation import Invocation, Invoker
+from hookkit.core.errors import ConfigurationError, InvokeError, TargetError
 from hookkit.local.invoker import LOG_TAIL_BYTES, LocalInvoker
 from hookkit.local.sam import FunctionSpec, function_spec
 
@@ -38,10 +38,10 @@ def body(invocation: Invocation) -> object:
 
 
 def spec_in(folder: Path, handler: str = "app.handler", **changes: object) -> FunctionSpec:
-    fields = dict(
-        logical_id="Fn", code_uri=folder.resolve(), handler=handler, runtime="python3.12", timeout=3.0,
-        memory_size=128, environment={}, function_name="local-Fn", routes=(), warnings=(),
-    )
+    fields = {
+        "logical_id": "Fn", "code_uri": folder.resolve(), "handler": handler, "runtime": "python3.12", "timeout": 3.0,
+        "memory_size": 128, "environment": {}, "function_name": "local-Fn", "routes": (), "warnings": (),
+    }
     return FunctionSpec(**{**fields, **changes})  # type: ignore[arg-type]
 
 
@@ -105,7 +105,9 @@ def test_raising_handler_is_an_unhandled_function_error(orders: FunctionSpec) ->
     assert (error["errorType"], error["errorMessage"]) == ("ValueError", "order ORD-9 is invalid")
     assert len(error["stackTrace"]) == 1  # only the function's own frames, as Lambda shows them
     assert error["stackTrace"][0].startswith(f'  File "{FIXTURES.resolve() / "orders" / "app.py"}", line ')
-    assert error["stackTrace"][0].endswith('in handler\n    raise ValueError(f"order {event[\'orderId\']} is invalid")\n')
+    assert error["stackTrace"][0].endswith(
+        'in handler\n    raise ValueError(f"order {event[\'orderId\']} is invalid")\n'
+    )
     assert "[ERROR] ValueError: order ORD-9 is invalid\nTraceback (most recent call last):\n" in result.log_tail
     assert f"START RequestId: {error['requestId']} Version: local\n" in result.log_tail
 

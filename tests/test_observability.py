@@ -12,8 +12,8 @@ import pytest
 
 from hookkit import HookRegistry
 from hookkit.hook.clients import Clients
-from hookkit.local.context import LocalContext
 from hookkit.hook.handler import HookHandler
+from hookkit.local.context import LocalContext
 
 ENV = {"HOOKKIT_FUNCTION": "orders", "HOOKKIT_TARGET_VERSION": "7"}
 
@@ -27,7 +27,9 @@ def registry() -> HookRegistry:
 
 def run(codedeploy, hook_event, environ=ENV, **kwargs):
     codedeploy.accept()
-    handler = HookHandler(registry(), phase="pre", clients=Clients(codedeploy=codedeploy.client), environ=environ, **kwargs)
+    handler = HookHandler(
+        registry(), phase="pre", clients=Clients(codedeploy=codedeploy.client), environ=environ, **kwargs
+    )
     return handler(hook_event, LocalContext(timeout_s=30))
 
 
@@ -41,9 +43,11 @@ def test_metrics_are_emitted_in_embedded_metric_format(codedeploy, hook_event, c
     (emf,) = emf_lines(capsys.readouterr().out)
     meta = emf["_aws"]["CloudWatchMetrics"][0]
     assert meta["Namespace"] == "teamA"
-    assert ["function", "phase", "service"] == sorted(meta["Dimensions"][0])
+    assert sorted(meta["Dimensions"][0]) == ["function", "phase", "service"]
     assert (emf["function"], emf["phase"]) == ("orders", "BeforeAllowTraffic")
-    assert (emf["ChecksPassed"], emf["ChecksFailed"], emf["VerdictSucceeded"], emf["VerdictFailed"]) == ([1.0], [1.0], [0.0], [1.0])
+    assert (emf["ChecksPassed"], emf["ChecksFailed"], emf["VerdictSucceeded"], emf["VerdictFailed"]) == (
+        [1.0], [1.0], [0.0], [1.0]
+    )
     assert len(emf["CheckDuration"]) == 2
     assert {m["Name"]: m["Unit"] for m in meta["Metrics"]}["CheckDuration"] == "Milliseconds"
 
@@ -71,14 +75,19 @@ def test_one_summary_line_and_one_structured_line_per_check(codedeploy, hook_eve
     run(codedeploy, hook_event)
     lines = json_logs()
     checks = [line for line in lines if "check" in line]
-    assert sorted((c["check"], c["outcome"]) for c in checks) == [("answers", "passed"), ("rejects_bad_input", "failed")]
+    assert sorted((c["check"], c["outcome"]) for c in checks) == [
+        ("answers", "passed"), ("rejects_bad_input", "failed")
+    ]
     for line in checks:
-        assert (line["deployment_id"], line["execution_id"], line["phase"]) == ("d-ABCDEF123", "exec-1", "BeforeAllowTraffic")
+        assert (line["deployment_id"], line["execution_id"], line["phase"]) == (
+            "d-ABCDEF123", "exec-1", "BeforeAllowTraffic"
+        )
         assert line["duration_ms"] >= 0 and line["attempts"] == 1
     summaries = [line for line in lines if "summary" in line]
     assert len(summaries) == 1
     assert summaries[0]["message"] == (
-        "BeforeAllowTraffic: Failed (1 passed, 1 failed) - 1 of 2 blocking check(s) did not pass: rejects_bad_input (failed)"
+        "BeforeAllowTraffic: Failed (1 passed, 1 failed) - 1 of 2 blocking check(s) did not pass: "
+        "rejects_bad_input (failed)"
     )
     assert summaries[0]["summary"]["verdict"] == "Failed"
 
@@ -136,11 +145,15 @@ def test_secrets_in_check_messages_are_redacted_from_logs_and_summary(codedeploy
     r = HookRegistry()
 
     def leaks():
-        raise AssertionError("GET https://api.example.com/orders?token=s3cr3t failed with Authorization: Bearer abc.def")
+        raise AssertionError(
+            "GET https://api.example.com/orders?token=s3cr3t failed with Authorization: Bearer abc.def"
+        )
 
     r.pre_traffic(leaks)
     codedeploy.accept()
-    summary = HookHandler(r, phase="pre", clients=Clients(codedeploy=codedeploy.client), environ=ENV)(hook_event, LocalContext())
+    summary = HookHandler(r, phase="pre", clients=Clients(codedeploy=codedeploy.client), environ=ENV)(
+        hook_event, LocalContext()
+    )
     assert "s3cr3t" not in json.dumps(summary) and "abc.def" not in json.dumps(summary)
     assert "s3cr3t" not in caplog.text and "abc.def" not in caplog.text
     assert "[REDACTED]" in summary["checks"][0]["message"]

@@ -18,22 +18,23 @@ from typing import Any
 import pytest
 import yaml
 from botocore.exceptions import ClientError
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from hookkit import HookRegistry, HookkitError, Phase
-from hookkit.hook.appspec import AppSpec, parse_appspec
-from hookkit.hook.clients import Clients
-from hookkit.local.context import LocalContext
-from hookkit.core.deployment import Deployment, EcsTarget, LambdaTarget
-from hookkit.hook.discovery import discover
-from hookkit.hook.event import HookEvent, parse_event
+from hookkit import HookkitError, HookRegistry, Phase
 from hookkit.checks.eventfiles import ExpectSpec, discover_events, load_event, load_expect
 from hookkit.checks.expect import Observed, differences, observe_http, observe_invocation
 from hookkit.checks.invocation import Invocation
-from hookkit.hook.handler import HookHandler
 from hookkit.checks.recorded import recorded_events
-from hookkit.local.sam import FunctionSpec, function_spec, load_template
 from hookkit.checks.smoke import Api
+from hookkit.core.deployment import Deployment, EcsTarget, LambdaTarget
+from hookkit.hook.appspec import AppSpec, parse_appspec
+from hookkit.hook.clients import Clients
+from hookkit.hook.discovery import discover
+from hookkit.hook.event import HookEvent, parse_event
+from hookkit.hook.handler import HookHandler
+from hookkit.local.context import LocalContext
+from hookkit.local.sam import FunctionSpec, function_spec, load_template
 from hookkit.testing import FakeCodeDeploy
 
 pytestmark = pytest.mark.property
@@ -101,7 +102,9 @@ YAML_DEPTHS = st.sampled_from([1, 2, 50, 500, 999, 1001])
 # -- hook events ---------------------------------------------------------------------------------
 
 IDS = st.sampled_from(["DeploymentId", "LifecycleEventHookExecutionId"])
-EVENTS = JSON | st.dictionaries(IDS | st.text(max_size=10), JSON | st.text(max_size=20), max_size=5) | st.fixed_dictionaries(
+EVENTS = JSON | st.dictionaries(
+    IDS | st.text(max_size=10), JSON | st.text(max_size=20), max_size=5
+) | st.fixed_dictionaries(
     {"DeploymentId": st.text(max_size=20), "LifecycleEventHookExecutionId": st.text(max_size=20)},
     optional={"extra": JSON},
 )
@@ -173,9 +176,12 @@ LAMBDA_TARGET = st.fixed_dictionaries({}, optional={
     }),
 })
 TARGETS = st.lists(st.fixed_dictionaries({}, optional={
-    "lambdaTarget": LAMBDA_TARGET, "ecsTarget": st.fixed_dictionaries({}, optional={"lifecycleEvents": st.lists(LIFECYCLE, max_size=2)}),
+    "lambdaTarget": LAMBDA_TARGET,
+    "ecsTarget": st.fixed_dictionaries({}, optional={"lifecycleEvents": st.lists(LIFECYCLE, max_size=2)}),
 }), max_size=4)
-CODEDEPLOY_FAILURES = st.sampled_from([None, "AccessDeniedException", "ThrottlingException", "DeploymentDoesNotExistException"])
+CODEDEPLOY_FAILURES = st.sampled_from(
+    [None, "AccessDeniedException", "ThrottlingException", "DeploymentDoesNotExistException"]
+)
 
 
 class CodeDeploy:
@@ -183,7 +189,9 @@ class CodeDeploy:
 
     def __init__(self, ids: list[str], targets: list[dict[str, Any]], deployment: dict[str, Any],
                  revision: dict[str, Any], failures: dict[str, str | None]) -> None:
-        self.ids, self.targets, self.deployment, self.revision, self.failures = ids, targets, deployment, revision, failures
+        self.ids, self.targets, self.deployment, self.revision, self.failures = (
+            ids, targets, deployment, revision, failures
+        )
 
     def _maybe_fail(self, operation: str) -> None:
         code = self.failures.get(operation)
@@ -227,14 +235,18 @@ APPSPEC_CONTENT = st.none() | YAML_TEXT | JSON.map(json.dumps) | st.builds(
     targets=TARGETS,
     deployment=st.fixed_dictionaries({}, optional={
         "applicationName": st.none() | st.text(max_size=6),
-        "revision": st.fixed_dictionaries({}, optional={"revisionType": st.sampled_from(["AppSpecContent", "String", "S3"])}),
+        "revision": st.fixed_dictionaries(
+            {}, optional={"revisionType": st.sampled_from(["AppSpecContent", "String", "S3"])}
+        ),
     }),
     kind=st.sampled_from(["appSpecContent", "string", "s3Location"]),
     content=APPSPEC_CONTENT,
     failures=st.dictionaries(st.sampled_from(["ListDeploymentTargets", "BatchGetDeploymentTargets", "GetDeployment",
                                               "GetApplicationRevision"]), CODEDEPLOY_FAILURES),
     phase=st.none() | st.sampled_from(list(Phase)),
-    hook_name=st.none() | st.sampled_from(["CodeDeployHook_x", "arn:aws:lambda:us-east-1:1:function:CodeDeployHook_x:3"]),
+    hook_name=st.none() | st.sampled_from(
+        ["CodeDeployHook_x", "arn:aws:lambda:us-east-1:1:function:CodeDeployHook_x:3"]
+    ),
 )
 def test_any_codedeploy_answer_gives_a_deployment_or_a_discovery_error(
     ids: list[str], targets: list[dict[str, Any]], deployment: dict[str, Any], kind: str, content: str | None,
@@ -295,8 +307,10 @@ def test_any_report_reserve_setting_leaves_a_deadline_before_the_lambdas_end(raw
 PAYLOADS = (
     st.binary(max_size=300)
     | JSON.map(lambda v: json.dumps(v).encode())
-    | st.builds(lambda status, body, b64: json.dumps({"statusCode": status, "body": body, "isBase64Encoded": b64}).encode(),
-                st.integers(-5, 10**6) | st.text(max_size=4), st.text(max_size=40) | JSON.map(json.dumps), st.booleans())
+    | st.builds(
+        lambda status, body, b64: json.dumps({"statusCode": status, "body": body, "isBase64Encoded": b64}).encode(),
+        st.integers(-5, 10**6) | st.text(max_size=4), st.text(max_size=40) | JSON.map(json.dumps), st.booleans(),
+    )
     | DEPTHS.map(lambda d: nested(d).encode())
 )
 
@@ -312,7 +326,8 @@ def test_any_lambda_answer_gives_differences_as_data(payload: bytes, function_er
 
 
 @given(st.binary(max_size=300), st.none() | st.text(max_size=40) | st.sampled_from(
-    ["application/json; charset=utf-16", "text/html; charset=bogus", 'application/json; charset="', "application/json"]))
+    ["application/json; charset=utf-16", "text/html; charset=bogus", 'application/json; charset="',
+     "application/json"]))
 def test_any_http_answer_gives_differences_as_data(content: bytes, content_type: str | None) -> None:
     observed = observe_http("GET /orders", 200, content, content_type, 12.0)
     assert isinstance(differences(observed, status=201, schema={"type": "object"}), list)
@@ -336,7 +351,7 @@ def test_deep_or_huge_event_files_are_refused_cleanly(scratch: Path, depth: int,
                                                       digits: int) -> None:
     value_or_own_error(load_event, write(scratch / "deep.json", nested(depth, *brackets)))
     value_or_own_error(load_event, write(scratch / "digits.json", "1" * digits))
-    value_or_own_error(load_event, write(scratch / "dup.json", '{"a": 1, "a": %d}' % digits))
+    value_or_own_error(load_event, write(scratch / "dup.json", f'{{"a": 1, "a": {digits}}}'))
 
 
 EXPECT_VALUES = JSON | st.sampled_from([[], [99], [200, 700], {"/a~2": 1}, {"a..b": 1}, {"": 1}, {"/": 1}, 0, -1,
@@ -410,7 +425,9 @@ def test_any_sam_function_gives_a_spec_or_a_configuration_error(
              "    Type: AWS::Serverless::Function", "    Properties:"]
     lines += [f"      {key}: {value}" for key, value in dict(properties).items()]
     if variables:
-        lines += ["      Environment:", "        Variables:"] + [f"          {k}: {v}" for k, v in dict(variables).items()]
+        lines += ["      Environment:", "        Variables:"] + [
+            f"          {k}: {v}" for k, v in dict(variables).items()
+        ]
     if event:
         lines += ["      Events:", "        E:", f"          Type: {event}",
                   "          Properties: {Path: !Sub '/${Stage}/x', Method: get}"]

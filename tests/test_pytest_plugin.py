@@ -38,7 +38,8 @@ def test_fixtures_drive_a_hook_end_to_end(pytester: pytest.Pytester) -> None:
                 ok = True
 
             result = run_hook_phase(registry, "post", api=FakeApi())
-            assert [(o.name, o.status.value) for o in result.outcomes] == [("uses_fake_api", "passed"), ("fails", "failed")]
+            outcomes = [(o.name, o.status.value) for o in result.outcomes]
+            assert outcomes == [("uses_fake_api", "passed"), ("fails", "failed")]
             assert result.verdict.value == "Failed"
         """
     )
@@ -55,10 +56,13 @@ def test_checks_are_collected_as_items_with_junit(pytester: pytest.Pytester, tmp
         "--hookkit-current", target, "--hookkit-api", "local", f"--junitxml={junit}",
     )
     result.assert_outcomes(passed=0, failed=3)
-    result.stdout.fnmatch_lines(["*BeforeAllowTraffic check 'greets': failed*", "*/greeting: expected 'hello ci', got 'hi ci'*"])
+    result.stdout.fnmatch_lines(
+        ["*BeforeAllowTraffic check 'greets': failed*", "*/greeting: expected 'hello ci', got 'hi ci'*"]
+    )
     cases = [(c.get("classname").rsplit(".", 1)[-1], c.get("name")) for c in ET.parse(junit).getroot().iter("testcase")]
     assert cases == [
-        ("BeforeAllowTraffic", "greets"), ("BeforeAllowTraffic", "same_as_current"), ("AfterAllowTraffic", "item_answers"),
+        ("BeforeAllowTraffic", "greets"), ("BeforeAllowTraffic", "same_as_current"),
+        ("AfterAllowTraffic", "item_answers"),
     ]
 
 

@@ -42,7 +42,9 @@ def test_secret_names_are_recognised_whatever_the_spelling(name: str) -> None:
     assert is_secret_name(name) is True
 
 
-@pytest.mark.parametrize("name", ["Content-Type", "author", "keyboard", "code", "key", "orderId", "Accept", "X-Amz-Date"])
+@pytest.mark.parametrize(
+    "name", ["Content-Type", "author", "keyboard", "code", "key", "orderId", "Accept", "X-Amz-Date"]
+)
 def test_ordinary_names_are_not_secret(name: str) -> None:
     assert is_secret_name(name) is False
 

@@ -115,9 +115,12 @@ def test_duplicate_names_are_refused_within_a_phase_only() -> None:
 def test_atomic_undoes_registrations_when_the_block_raises() -> None:
     registry = HookRegistry()
     registry.pre_traffic(lambda: None, name="kept")
-    with pytest.raises(ZeroDivisionError), registry.atomic():
+    def half_imported() -> None:
         registry.pre_traffic(lambda: None, name="half_imported")
-        1 / 0
+        raise ZeroDivisionError("the module failed halfway")
+
+    with pytest.raises(ZeroDivisionError), registry.atomic():
+        half_imported()
     assert [c.name for c in registry.checks("pre")] == ["kept"]
 
 
@@ -138,7 +141,7 @@ def test_phase_parses_codedeploy_sam_and_short_names(text, phase) -> None:
 
 
 def test_unknown_phase_names_the_choices() -> None:
-    with pytest.raises(ConfigurationError, match="HOOKKIT_PHASE: unknown phase 'during'.*BeforeAllowTraffic"):
+    with pytest.raises(ConfigurationError, match=r"HOOKKIT_PHASE: unknown phase 'during'.*BeforeAllowTraffic"):
         Phase.parse("during", source="HOOKKIT_PHASE")
 
 
@@ -154,7 +157,10 @@ def test_checks_made_by_one_def_are_read_by_their_own_defaults() -> None:
     broken.__defaults__ = None  # now 'extra' must be given, and a check cannot be given it
     assert registry.add_check(first, Phase.BEFORE_ALLOW_TRAFFIC, name="first").params == ("target",)
     assert registry.add_check(second, Phase.BEFORE_ALLOW_TRAFFIC, name="second").params == ("target",)
-    with pytest.raises(RegistrationError, match=r"check 'broken' \(\S+test_registry.py:147\): unknown parameter 'extra'"):
+    with pytest.raises(
+        RegistrationError,
+        match=rf"check 'broken' \(\S+test_registry.py:{broken.__code__.co_firstlineno}\): unknown parameter 'extra'",
+    ):
         registry.add_check(broken, Phase.BEFORE_ALLOW_TRAFFIC, name="broken")
 
 

@@ -5,7 +5,8 @@ import threading
 import time
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hookkit import Difference, ExpectationFailed, HookRegistry, Phase
 from hookkit.core.errors import ConfigurationError
@@ -21,7 +22,8 @@ def no_resources(name, check, timeout):
 
 def run(registry: HookRegistry, *, deadline_s: float = 10.0, **kwargs):
     return run_checks(
-        registry.checks(PRE), provide=kwargs.pop("provide", no_resources), deadline=time.monotonic() + deadline_s, **kwargs
+        registry.checks(PRE), provide=kwargs.pop("provide", no_resources), deadline=time.monotonic() + deadline_s,
+        **kwargs
     )
 
 

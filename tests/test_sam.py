@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hookkit.core.errors import ConfigurationError
 from hookkit.local.sam import ApiRoute, FunctionSpec, function_spec, load_template
@@ -346,7 +347,9 @@ def test_no_value_removes_the_key(tmp_path: Path) -> None:
 @pytest.mark.property
 @given(
     st.recursive(
-        st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8), st.sampled_from(["${P}", "${!x}", "${A.B}"])),
+        st.one_of(
+            st.none(), st.booleans(), st.integers(), st.text(max_size=8), st.sampled_from(["${P}", "${!x}", "${A.B}"])
+        ),
         lambda inner: st.one_of(
             st.lists(inner, max_size=4),
             st.dictionaries(

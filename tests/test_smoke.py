@@ -19,11 +19,11 @@ from botocore.credentials import Credentials
 from moto import mock_aws
 
 from hookkit import __version__
-from hookkit.local.apigw import Route, in_process_api
-from hookkit.core.errors import ConfigurationError, Difference, ExpectationFailed, InvokeError
 from hookkit.checks.expect import Expectable
 from hookkit.checks.jsondiff import MISSING
 from hookkit.checks.smoke import Api, ApiResponse
+from hookkit.core.errors import ConfigurationError, Difference, ExpectationFailed, InvokeError
+from hookkit.local.apigw import Route, in_process_api
 
 BASE = "https://abc123defg.execute-api.eu-west-1.amazonaws.com/Prod"
 ORDER_SCHEMA = {"type": "object", "required": ["id", "status"], "properties": {"id": {"type": "string"}}}
@@ -42,7 +42,7 @@ class Handler(BaseHTTPRequestHandler):
 
     server: LocalServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature; keeps test output clean
         pass
 
     def _answer(self) -> None:
@@ -85,7 +85,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer  # noqa: N815 - http.server's names
 
 
 class LocalServer(ThreadingHTTPServer):
@@ -172,7 +172,9 @@ def test_a_response_meeting_its_expectations_chains() -> None:
     response = Api(BASE, timeout=5).get("/orders/ORD-1")
 
     assert response.expect(status=200, schema=ORDER_SCHEMA, fields={"status": "PAID"}, within_ms=5000) is response
-    assert (response.status, response.headers["ETag"], response.json()) == (200, "e1", {"id": "ORD-1", "status": "PAID"})
+    assert (response.status, response.headers["ETag"], response.json()) == (
+        200, "e1", {"id": "ORD-1", "status": "PAID"}
+    )
     assert response.duration_ms > 0
     assert re.fullmatch(rf"GET {re.escape(BASE)}/orders/ORD-1 \(answered 200 in \d+ ms\)", response.subject)
 
@@ -217,7 +219,9 @@ def test_schema_paths_are_relative_to_base_dir(tmp_path: Path) -> None:
 
 
 def test_absolute_urls_are_refused_so_credentials_stay_on_the_api() -> None:
-    with pytest.raises(ConfigurationError, match=r"api path 'https://evil\.example/x\?token=\[REDACTED\]': pass a path"):
+    with pytest.raises(
+        ConfigurationError, match=r"api path 'https://evil\.example/x\?token=\[REDACTED\]': pass a path"
+    ):
         Api(BASE, timeout=5).get("https://evil.example/x?token=abc")
 
 
@@ -349,7 +353,8 @@ def test_the_issue_example_runs_unchanged_in_process() -> None:
 def test_a_read_timeout_says_which_call_and_after_how_long(server: LocalServer) -> None:
     message = failure_message(lambda: Api(server.url, timeout=0.3).get("/slow"))
     assert re.fullmatch(
-        rf"GET {re.escape(server.url)}/slow failed after 0\.\d\d s: no answer within the read timeout of 0\.3 s", message
+        rf"GET {re.escape(server.url)}/slow failed after 0\.\d\d s: no answer within the read timeout of 0\.3 s",
+        message,
     ), message
     assert server.hits[("GET", "/slow")] == 1  # a read timeout is not retried
 
@@ -359,7 +364,8 @@ def test_a_refused_connection_is_retried_then_reported(closed_port: int, caplog:
     with caplog.at_level(logging.DEBUG, logger="urllib3"):
         message = failure_message(lambda: api.get("/orders/1", params={"token": "t-1"}))
     assert re.fullmatch(
-        rf"GET http://127\.0\.0\.1:{closed_port}/orders/1\?token=\[REDACTED\] failed after \d\.\d\d s: connection refused",
+        rf"GET http://127\.0\.0\.1:{closed_port}/orders/1\?token=\[REDACTED\] "
+        r"failed after \d\.\d\d s: connection refused",
         message,
     ), message
     # urllib3 logs each of the two retries with the URL (and more at DEBUG); the token never shows.

@@ -15,8 +15,16 @@ from moto.awslambda_simple.models import lambda_simple_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from hookkit import (
-    ConfigurationError, Deployment, EcsTarget, ExpectationFailed, HookRegistry, InvokeError, LambdaTarget,
-    Phase, TargetError, recorded_events,
+    ConfigurationError,
+    Deployment,
+    EcsTarget,
+    ExpectationFailed,
+    HookRegistry,
+    InvokeError,
+    LambdaTarget,
+    Phase,
+    TargetError,
+    recorded_events,
 )
 from hookkit.checks.invocation import Invocation
 from hookkit.checks.target import LambdaInvoker, Target
@@ -28,7 +36,9 @@ def proxy(status: int, body, *, b64: bool = False) -> str:
     text = json.dumps(body)
     if b64:
         text = base64.b64encode(text.encode()).decode()
-    return json.dumps({"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": text, "isBase64Encoded": b64})
+    return json.dumps(
+        {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": text, "isBase64Encoded": b64}
+    )
 
 
 @pytest.fixture
@@ -50,7 +60,8 @@ def moto_lambda():
 
 def deployment(current="1", target="2") -> Deployment:
     return Deployment("d-1", "e-1", Phase.BEFORE_ALLOW_TRAFFIC,
-                      LambdaTarget("orders", target_version=target, alias="live", current_version=current), source="environment")
+                      LambdaTarget("orders", target_version=target, alias="live", current_version=current),
+                      source="environment")
 
 
 def test_invoke_reads_a_proxy_answer_from_the_target_version(moto_lambda, tmp_path) -> None:
@@ -81,7 +92,9 @@ def test_a_version_that_does_not_exist_is_an_invoke_error() -> None:
     # moto's Docker-free Lambda answers any qualifier, so the real error shape comes from the Stubber.
     client, stub = stubbed_lambda()
     stub.add_client_error("invoke", "ResourceNotFoundException", "Function not found: orders:99", 404)
-    with stub, pytest.raises(InvokeError, match=r"invoking orders:99 failed: ResourceNotFoundException.*version is published"):
+    with stub, pytest.raises(
+        InvokeError, match=r"invoking orders:99 failed: ResourceNotFoundException.*version is published"
+    ):
         Target.deployed(deployment(target="99"), lambda: client, timeout=5).invoke({})
 
 
@@ -91,7 +104,8 @@ def test_latest_aliases_and_garbage_are_refused(version) -> None:
         Target.deployed(deployment(target=version), lambda: None)
 
 
-@pytest.mark.parametrize("name", ["orders:live", "orders:$LATEST", "arn:aws:lambda:us-east-1:123456789012:function:orders:7",
+@pytest.mark.parametrize("name", ["orders:live", "orders:$LATEST",
+                                  "arn:aws:lambda:us-east-1:123456789012:function:orders:7",
                                   "123456789012:function:orders:7"])
 def test_function_names_with_their_own_qualifier_are_refused(name) -> None:
     with pytest.raises(TargetError, match="carries a qualifier"):
@@ -116,7 +130,8 @@ INVOKE_PARAMS = {"FunctionName": "orders", "Qualifier": "2", "InvocationType": "
 def test_function_errors_and_log_tail_are_exposed() -> None:
     client, stub = stubbed_lambda()
     log = base64.b64encode(b"START RequestId: 1\nKeyError: 'customerId'\n").decode()
-    stub.add_response("invoke", {"StatusCode": 200, "FunctionError": "Unhandled", "LogResult": log, "ExecutedVersion": "2",
+    stub.add_response("invoke", {"StatusCode": 200, "FunctionError": "Unhandled", "LogResult": log,
+                                 "ExecutedVersion": "2",
                                  "Payload": io.BytesIO(b'{"errorType": "KeyError", "errorMessage": "\'customerId\'"}')},
                       INVOKE_PARAMS)
     with stub:
@@ -151,7 +166,9 @@ def test_throttling_that_outlasts_the_timeout_says_so() -> None:
 def test_access_denied_names_the_permission_and_resource() -> None:
     client, stub = stubbed_lambda()
     stub.add_client_error("invoke", "AccessDeniedException", http_status_code=403)
-    with stub, pytest.raises(InvokeError, match=r"lambda:InvokeFunction on arn:aws:lambda:<region>:<account>:function:orders:\*"):
+    with stub, pytest.raises(
+        InvokeError, match=r"lambda:InvokeFunction on arn:aws:lambda:<region>:<account>:function:orders:\*"
+    ):
         Target.deployed(deployment(), lambda: client).invoke({})
 
 

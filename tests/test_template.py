@@ -233,7 +233,9 @@ def test_hook_functions_have_no_deployment_preference(source, resources):
     for hook in HOOKS:
         assert source["Resources"][hook]["Properties"]["DeploymentPreference"] == {"Enabled": False}
     # Nothing releases the hooks themselves: no version or alias of theirs exists.
-    released = [*of_type(resources, "AWS::Lambda::Version").values(), *of_type(resources, "AWS::Lambda::Alias").values()]
+    released = [
+        *of_type(resources, "AWS::Lambda::Version").values(), *of_type(resources, "AWS::Lambda::Alias").values()
+    ]
     versioned = {r["Properties"]["FunctionName"]["Ref"] for r in released}
     assert versioned == {"OrdersFunction"}
 

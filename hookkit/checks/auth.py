@@ -126,7 +126,7 @@ class SigV4Auth(AuthBase):
             url=urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
             headers=headers,
             data=body,
-            params=params,
+            params=params,  # type: ignore[arg-type]  # pairs keep repeated keys; botocore takes them, its stub says Mapping
         )
         BotocoreSigV4(self._frozen_credentials(), self.service, self.region).add_auth(aws_request)
         for name in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"):

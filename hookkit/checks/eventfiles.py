@@ -38,8 +38,8 @@ __all__ = [
     "MAX_EVENT_BYTES",
     "ExpectSpec",
     "discover_events",
-    "is_http_status",
     "event_payload",
+    "is_http_status",
     "load_event",
     "load_expect",
     "load_json",
@@ -57,9 +57,10 @@ _EXPECT_SUFFIX = ".expect.json"
 class ExpectSpec:
     """The keywords of ``differences()``, checked and normalised; every one is optional.
 
-    ``status`` becomes an ``int``, a ``range`` or a sorted tuple; ``schema`` a mapping or a
-    ``Path``; ``fields`` keys become JSON pointers (``"order.status"`` -> ``"/order/status"``).
-    A bad value is a ConfigurationError naming the keyword.
+    Build it with :meth:`of`, which checks what a user wrote: ``status`` becomes an ``int``, a
+    ``range`` or a sorted tuple; ``schema`` a mapping or a ``Path``; ``fields`` keys become JSON
+    pointers (``"order.status"`` -> ``"/order/status"``). A bad value is a ConfigurationError
+    naming the keyword.
     """
 
     status: int | range | tuple[int, ...] | None = None
@@ -68,12 +69,24 @@ class ExpectSpec:
     within_ms: float | None = None
     function_error: str | bool | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "status", _check_status(self.status))
-        object.__setattr__(self, "schema", _check_schema(self.schema))
-        object.__setattr__(self, "fields", _check_fields(self.fields))
-        object.__setattr__(self, "within_ms", _check_within(self.within_ms))
-        object.__setattr__(self, "function_error", _check_function_error(self.function_error))
+    @classmethod
+    def of(
+        cls,
+        *,
+        status: int | Collection[int] | None = None,
+        schema: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        fields: Mapping[str, Any] | None = None,
+        within_ms: float | None = None,
+        function_error: str | bool | None = None,
+    ) -> ExpectSpec:
+        """The expectations as written in a check or an expect file, checked and normalised."""
+        return cls(
+            status=_check_status(status),
+            schema=_check_schema(schema),
+            fields=_check_fields(fields),
+            within_ms=_check_within(within_ms),
+            function_error=_check_function_error(function_error),
+        )
 
     def keywords(self) -> dict[str, Any]:
         """Only the keywords that were set, ready for ``differences(observed, **spec.keywords())``."""
@@ -151,7 +164,7 @@ def load_expect(path: str | os.PathLike[str]) -> ExpectSpec:
     if isinstance(schema, str) and schema.strip():  # relative to this file, like a link
         data["schema"] = Path(os.path.dirname(os.path.abspath(path)), schema)
     try:
-        return ExpectSpec(**data)
+        return ExpectSpec.of(**data)
     except ConfigurationError as exc:
         raise ConfigurationError(f"{where}: {exc}") from None
 
@@ -285,8 +298,10 @@ def is_http_status(value: Any) -> bool:
 
 
 def _check_status(value: Any) -> int | range | tuple[int, ...] | None:
-    if value is None or is_http_status(value):
-        return value
+    if value is None:
+        return None
+    if is_http_status(value):
+        return int(value)
     if isinstance(value, range) and len(value) and is_http_status(value[0]) and is_http_status(value[-1]):
         return value
     if isinstance(value, Collection) and not isinstance(value, (str, bytes, Mapping, range)):
@@ -355,7 +370,7 @@ def _check_within(value: Any) -> float | None:
         return None
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if number and value > 0 and (isinstance(value, int) or math.isfinite(value)):
-        return value
+        return float(value) if isinstance(value, float) else int(value)
     raise ConfigurationError(
         f"within_ms: got {describe(value)}; expected a positive number of milliseconds, e.g. 800"
     )

@@ -40,20 +40,19 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from ..core.errors import ConfigurationError, Difference, ExpectationFailed
+from ..core.redact import REDACTED, is_secret_name, redact_text, redact_value
 from .eventfiles import ExpectSpec, load_json
 from .invocation import Invocation
 from .jsondiff import MISSING, diff, lookup, split_pointer, to_pointer
-from ..core.redact import REDACTED, is_secret_name, redact_text, redact_value
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
-    from referencing import Resource
-    from referencing.jsonschema import Specification
+    from referencing import Resource, Specification
 
 __all__ = [
     "Expectable",
@@ -140,7 +139,7 @@ def differences(
     """
     if isinstance(observed, Expectable):
         observed = observed.observed
-    spec = ExpectSpec(status=status, schema=schema, fields=fields, within_ms=within_ms,
+    spec = ExpectSpec.of(status=status, schema=schema, fields=fields, within_ms=within_ms,
                       function_error=function_error)
     return spec_differences(observed, spec, base_dir=base_dir)
 
@@ -229,9 +228,10 @@ def schema_validator(
     A missing or malformed file, an unknown ``$schema`` or a schema its own draft rejects is a
     ConfigurationError naming the file and the fix.
     """
-    if schema is None:
+    checked = ExpectSpec.of(schema=schema).schema
+    if checked is None:
         raise ConfigurationError("schema: got None; pass a JSON Schema object or the path of a schema file")
-    return _validator(ExpectSpec(schema=schema).schema, base_dir)
+    return _validator(checked, base_dir)
 
 
 def _validator(checked: Mapping[str, Any] | Path, base_dir: str | os.PathLike[str] | None) -> Validator:
@@ -314,7 +314,7 @@ def _error_text(payload: Any) -> str | None:
         parts = [str(payload[k]) for k in ("errorType", "errorMessage") if payload.get(k) is not None]
         return ": ".join(parts) or None
     if isinstance(payload, str):
-        return _excerpt(payload)
+        return str(_excerpt(payload))
     return None
 
 
@@ -508,7 +508,7 @@ def _build(schema: Any, where: str, base: Path | None) -> Validator:
         )
     cls = _validator_class(schema, where)
     try:
-        cls.check_schema(schema)
+        cls.check_schema(schema)  # type: ignore[arg-type]  # true/false are schemas too; the stub says dict
     except SchemaError as exc:
         at = to_pointer(exc.absolute_path) or "the top level"
         raise ConfigurationError(
@@ -516,7 +516,8 @@ def _build(schema: Any, where: str, base: Path | None) -> Validator:
             "fix the schema (https://json-schema.org/understanding-json-schema)"
         ) from None
     dialect = referencing.jsonschema.specification_with(cls.META_SCHEMA["$schema"])
-    registry: referencing.Registry[Any] = referencing.Registry(retrieve=_LocalSchemas(base, dialect))
+    # ``retrieve`` is an attrs alias mypy's attrs support does not see
+    registry: referencing.Registry[Any] = referencing.Registry(retrieve=_LocalSchemas(base, dialect))  # type: ignore[call-arg]
     return cls(schema, registry=registry, format_checker=cls.FORMAT_CHECKER)
 
 
@@ -527,7 +528,7 @@ def _validator_class(schema: dict[str, Any] | bool, where: str) -> type[Validato
         return validators.validator_for(schema)
     dialect = schema["$schema"]
     try:
-        cls = validators.validator_for(schema, default=None) if isinstance(dialect, str) else None
+        cls = validators.validator_for(schema, default=cast(Any, None)) if isinstance(dialect, str) else None
     except ValueError:  # not even a URI
         cls = None
     if cls is None:
@@ -565,7 +566,7 @@ class _LocalSchemas:
 
         parts = urlsplit(uri)
         if self.base is None or parts.scheme not in ("", "file") or parts.netloc:
-            raise NoSuchResource(ref=uri)
+            raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # an attrs field mypy does not see
         if uri not in self.loaded:
             path = Path(url2pathname(parts.path))
             contents = load_json(path if path.is_absolute() else self.base / path, what="schema file")

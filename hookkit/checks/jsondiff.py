@@ -116,7 +116,7 @@ def _ignore_patterns(ignore: Iterable[str]) -> list[list[str]]:
 
 def _ignored(path: list[str], patterns: list[list[str]]) -> bool:
     return any(
-        len(p) <= len(path) and all(seg == "*" or seg == part for seg, part in zip(p, path))
+        len(p) <= len(path) and all(seg == "*" or seg == part for seg, part in zip(p, path, strict=False))
         for p in patterns
     )
 
@@ -145,10 +145,10 @@ def _walk(expected: Any, actual: Any, path: list[str], patterns: list[list[str]]
 
 def _leaf_equal(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
+        return type(a) is type(b) and bool(a == b)
     if _is_number(a) and _is_number(b):
-        return a == b or (a != a and b != b)  # NaN equals NaN here
-    return a is b or a == b
+        return bool(a == b) or (a != a and b != b)  # NaN equals NaN here
+    return a is b or bool(a == b)
 
 
 def _is_number(value: Any) -> bool:

@@ -23,7 +23,7 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from http.client import RemoteDisconnected
 from pathlib import Path
@@ -36,13 +36,14 @@ from requests.auth import AuthBase
 from urllib3.exceptions import ProtocolError
 from urllib3.util.retry import Retry
 
-from .auth import ClientFactory, auth_from_environment
 from ..core import settings
 from ..core.errors import ConfigurationError, InvokeError
-from .expect import Expectable, Observed, observe_http
 from ..core.redact import install_log_redaction, redact_text, redact_url
+from ..core.version import __version__
+from .auth import ClientFactory, auth_from_environment
+from .expect import Expectable, Observed, observe_http
 
-__all__ = ["Api", "ApiResponse", "DEFAULT_OUTPUT_KEY", "RETRY_STATUSES", "new_session", "user_agent"]
+__all__ = ["DEFAULT_OUTPUT_KEY", "RETRY_STATUSES", "Api", "ApiResponse", "new_session", "user_agent"]
 
 DEFAULT_OUTPUT_KEY = "ApiUrl"
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -55,8 +56,6 @@ install_log_redaction("urllib3.connectionpool", "urllib3.util.retry", "botocore.
 
 def user_agent() -> str:
     """``hookkit/<version> python-requests/<version>``: API logs and WAF rules can tell smoke calls apart."""
-    from .. import __version__
-
     return f"hookkit/{__version__} python-requests/{requests.__version__}"
 
 

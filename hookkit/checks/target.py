@@ -12,22 +12,25 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
-from .aws import error_code, error_message, permission, is_access_denied, is_throttling, is_transient
 from ..core.deployment import Deployment, LambdaTarget
 from ..core.errors import ConfigurationError, Difference, ExpectationFailed, InvokeError, TargetError
+from ..core.retry import call_with_retries
+from .aws import error_code, error_message, is_access_denied, is_throttling, is_transient, permission
 from .eventfiles import event_payload
 from .expect import Expectable, Observed, observe_invocation
 from .invocation import Invocation, Invoker
 from .jsondiff import diff
-from ..core.retry import call_with_retries
 
 _VERSION = re.compile(r"^[0-9]+$")
+#: What a check may invoke with: an event as JSON data, or the path of a recorded event file.
+Event = Mapping[str, Any] | list[Any] | str | os.PathLike[str]
 INVOKE_ACTION = "lambda:InvokeFunction"
 
 
@@ -69,7 +72,7 @@ class LambdaInvoker:
         version = require_version(self.function_name, qualifier)
         started = time.monotonic()
 
-        def call() -> dict[str, Any]:
+        def call() -> Any:
             return self._client().invoke(
                 FunctionName=self.function_name,
                 Qualifier=version,
@@ -111,7 +114,8 @@ class LambdaInvoker:
             versions = f"arn:aws:lambda:<region>:<account>:function:{self.function_name}:* (the function's versions)"
             hint = f"grant the hook's role {permission(INVOKE_ACTION, message, versions)}"
         elif is_throttling(code):
-            hint = f"still throttled after retrying for {elapsed:.2f} s; raise the check's timeout or the function's concurrency"
+            hint = (f"still throttled after retrying for {elapsed:.2f} s; raise the check's timeout or the "
+                    "function's concurrency")
         else:
             hint = f"after {elapsed:.2f} s"
         return InvokeError(f"invoking {name} failed: {code}: {message}; {hint}")
@@ -170,7 +174,8 @@ class InvokeResult(Expectable):
         return self.invocation.duration_ms
 
     def __repr__(self) -> str:
-        return f"<InvokeResult {self.subject}: status={self.status_code} function_error={self.invocation.function_error}>"
+        error = self.invocation.function_error
+        return f"<InvokeResult {self.subject}: status={self.status_code} function_error={error}>"
 
 
 class Target:
@@ -182,7 +187,7 @@ class Target:
         version: str,
         *,
         function_name: str,
-        current: "Target | Callable[[], str] | None" = None,
+        current: Target | Callable[[], str] | None = None,
         base_dir: Path | None = None,
         timeout: float = 30.0,
     ) -> None:
@@ -200,7 +205,7 @@ class Target:
     def deployed(
         cls, deployment: Deployment, lambda_client: Callable[[], Any], *, base_dir: Path | None = None,
         timeout: float = 30.0, find_current: Callable[[], str] | None = None,
-    ) -> "Target":
+    ) -> Target:
         """The deployment's target version, and its current version when known.
 
         ``find_current`` looks the current version up when discovery did not give it (SAM's
@@ -223,7 +228,7 @@ class Target:
                    base_dir=base_dir, timeout=timeout)
 
     @property
-    def current(self) -> "Target":
+    def current(self) -> Target:
         """The version traffic is shifting away from (for ``compare`` and baselines)."""
         if self._current is None:
             raise TargetError(
@@ -237,7 +242,7 @@ class Target:
             self._current._failed_calls = self._failed_calls
         return self._current
 
-    def invoke(self, event: Mapping[str, Any] | list | str | os.PathLike[str], *, timeout: float | None = None) -> InvokeResult:
+    def invoke(self, event: Event, *, timeout: float | None = None) -> InvokeResult:
         """Invoke this version with ``event``: a dict, or a recorded event file relative to the checks' folder."""
         payload, label = self._event(event)
         return self.invoke_payload(payload, label, timeout=timeout)
@@ -262,7 +267,7 @@ class Target:
                 for r in self._failed_calls if not r.examined]
 
     def compare(
-        self, event: Mapping[str, Any] | list | str | os.PathLike[str], *, ignore: Iterable[str] = (), timeout: float | None = None
+        self, event: Event, *, ignore: Iterable[str] = (), timeout: float | None = None
     ) -> list[Difference]:
         """Invoke current and target with the same event; raise ``ExpectationFailed`` on any difference.
 
@@ -294,7 +299,9 @@ class Target:
         try:
             return json.dumps(event).encode(), "an inline event"
         except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"the event is not JSON-serialisable ({exc}); pass a dict or a path to a .json file") from None
+            raise ConfigurationError(
+                f"the event is not JSON-serialisable ({exc}); pass a dict or a path to a .json file"
+            ) from None
 
 
 def _behaviour_diff(current: Observed, new: Observed, ignore: list[str]) -> list[Difference]:

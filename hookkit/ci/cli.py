@@ -15,15 +15,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TextIO
 
-from ..core.errors import ConfigurationError, HookkitError
-from ..core.registry import HookRegistry, default_registry
+from ..core.errors import HookkitError
 from ..core.runner import DEFAULT_MAX_WORKERS
-from ..hook.clients import Clients
-from .progress import Progress
-from .reports import EXIT_USAGE, emit
-from .wiring import DEFAULT_DEADLINE, RunOptions, Wiring, parse_phases
+from .reports import EXIT_USAGE
+from .run import run_command
+from .wiring import DEFAULT_DEADLINE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a template parameter of a local target (repeatable)")
     run.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report")
     run.add_argument("--json", metavar="FILE", help="write every outcome as JSON")
-    run.add_argument("--workers", type=int, default=DEFAULT_MAX_WORKERS, help="checks run at once (default: %(default)s)")
+    run.add_argument("--workers", type=int, default=DEFAULT_MAX_WORKERS,
+                     help="checks run at once (default: %(default)s)")
     run.add_argument("--jobs", type=_jobs, default=1, metavar="N|auto",
                      help="split the checks over N processes, 'auto' for one per CPU: for large replays "
                           "against a local target, whose handler calls otherwise share one CPU (default: 1)")
@@ -66,38 +64,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-def options(args: argparse.Namespace) -> RunOptions:
-    """The run the command line asks for."""
-    return RunOptions(
-        checks=args.checks, phases=parse_phases(args.phase), target=args.target, current=args.current, api=args.api,
-        parameters=_parameters(args.parameter), workers=args.workers, deadline=args.deadline,
-    )
-
-
-def prepare(
-    args: argparse.Namespace, *, stderr: TextIO, registry: HookRegistry, clients: Clients | None = None
-) -> Wiring:
-    """Import the checks and make the targets, showing what the templates could not resolve."""
-    wiring = Wiring.prepare(options(args), registry=registry, clients=clients)
-    for warning in wiring.warnings:
-        print(f"hookkit: warning: {warning}", file=stderr)
-    return wiring
-
-
-def run_command(
-    args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO, registry: HookRegistry | None = None,
-    clients: Clients | None = None,
-) -> int:
-    wiring = prepare(args, stderr=stderr, registry=registry or default_registry, clients=clients)
-    phases = [p for p in wiring.phases if wiring.checks(p)]
-    if not phases:
-        raise ConfigurationError(f"CHECKS {args.checks!r} declares no checks for --phase {args.phase}")
-    progress = Progress(stderr, total=sum(len(wiring.checks(p)) for p in phases))
-    results = [wiring.run_phase(phase, wiring.checks(phase), progress.update) for phase in phases]
-    progress.done()
-    return emit(results, junit_xml=args.junit_xml, json_path=args.json, stdout=stdout, stderr=stderr)
-
-
 def _jobs(text: str) -> int:
     if text == "auto":
         from .split import usable_cpus
@@ -115,13 +81,3 @@ def _jobs(text: str) -> int:
 def _shard(text: str) -> tuple[int, int, int]:
     index, count, fd = (int(part) for part in text.split("/"))
     return index, count, fd
-
-
-def _parameters(pairs: list[str]) -> dict[str, str]:
-    parameters = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigurationError(f"--parameter {pair!r}: write it as KEY=VALUE, e.g. --parameter Stage=dev")
-        parameters[key.strip()] = value
-    return parameters

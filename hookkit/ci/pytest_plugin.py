@@ -8,20 +8,24 @@ makes every check a test item, so CI gets JUnit from ``--junitxml`` and parallel
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .wiring import RunOptions, Wiring, parse_phases
-from ..local.context import LocalContext
 from ..core.deployment import Deployment
 from ..core.errors import HookkitError
 from ..core.outcome import Outcome, RunResult
 from ..core.phases import Phase
-from ..core.registry import Check, HookRegistry, default_registry
+from ..core.registry import Check, HookRegistry
 from ..core.runner import run_checks, run_phase
 from ..core.scope import Scope
+from ..local.context import LocalContext
 from ..testing import FakeCodeDeploy
+from .wiring import RunOptions, Wiring, parse_phases
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr
 
 
 @pytest.fixture
@@ -101,12 +105,15 @@ class CheckItem(pytest.Item):
 
     def runtest(self) -> None:
         (outcome,) = run_checks(
-            [self.check], provide=self.scope.provide, deadline=time.monotonic() + self.check.options.timeout * (self.check.options.retries + 1) + 5
+            [self.check], provide=self.scope.provide,
+            deadline=time.monotonic() + self.check.options.timeout * (self.check.options.retries + 1) + 5,
         )
         if not outcome.passed:
             raise CheckFailed(outcome)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str | TerminalRepr:
         if isinstance(excinfo.value, CheckFailed):
             o = excinfo.value.outcome
             lines = [f"{o.phase} check {o.name!r}: {o.status} after {o.attempts} attempt(s)", o.message]

@@ -71,13 +71,15 @@ def write_junit(results: Sequence[RunResult], path: str | os.PathLike[str]) -> P
             ET.SubElement(case, "error", message=redact_text(result.reason)).text = redact_text(result.reason)
         for outcome in outcomes:
             case = ET.SubElement(
-                suite, "testcase", classname=f"hookkit.{phase}", name=outcome.name, time=f"{outcome.duration_ms / 1000:.3f}"
+                suite, "testcase", classname=f"hookkit.{phase}", name=outcome.name,
+                time=f"{outcome.duration_ms / 1000:.3f}",
             )
             if outcome.passed:
                 continue
             data = _clean(outcome)
             tag = {Status.FAILED: "failure", Status.SKIPPED: "skipped"}.get(outcome.status, "error")
-            element = ET.SubElement(case, tag, message=data["message"].splitlines()[0] if data["message"] else str(outcome.status))
+            first_line = data["message"].splitlines()[0] if data["message"] else str(outcome.status)
+            element = ET.SubElement(case, tag, message=first_line)
             lines = [data["message"]] + [
                 f"{d['path'] or '(body)'}: expected {d['expected']!r}, got {d['actual']!r}" for d in data["differences"]
             ]
@@ -116,7 +118,7 @@ def table(results: Iterable[RunResult], *, colour: bool = False, width: int | No
         if index and colour:
             cells[2] = f"\033[{_COLOURS[statuses[index - 1]]}m{cells[2]}\033[0m"
         message = row[4] if len(row[4]) <= room else row[4][: room - 1] + "…"
-        lines.append("  ".join(cells + [message]).rstrip())
+        lines.append("  ".join([*cells, message]).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * min(room, 7))
     for result in results:
         verdict = result.verdict.value

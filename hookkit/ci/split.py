@@ -11,6 +11,8 @@ and writes the one table, JUnit and JSON report a single process would, checks i
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import math
 import os
 import subprocess
@@ -27,6 +29,7 @@ from ..core.phases import Phase
 from ..core.registry import default_registry
 from .progress import Progress
 from .reports import EXIT_USAGE, emit
+from .run import prepare, run_command
 from .wiring import parse_phases
 
 
@@ -72,8 +75,6 @@ def serve_share(args: argparse.Namespace, *, stderr: TextIO) -> int:
     index, count, fd = args.shard
     channel = Connection(fd, readable=False)
     _pin(index)
-    from .cli import prepare  # the command line this share was started with, read as the CLI reads it
-
     try:
         wiring = prepare(args, stderr=stderr, registry=default_registry)
     except HookkitError as exc:
@@ -85,12 +86,16 @@ def serve_share(args: argparse.Namespace, *, stderr: TextIO) -> int:
     for phase, checks in mine.items():
         if not checks:
             continue
-        position = {check.name: index + n * count for n, check in enumerate(checks)}
-        result = wiring.run_phase(phase, checks, lambda outcome: outbox.add(position[outcome.name], outcome))
+        positions = {check.name: index + n * count for n, check in enumerate(checks)}
+        result = wiring.run_phase(phase, checks, functools.partial(_send, outbox, positions))
         outbox.flush()
         channel.send(("phase", phase, result.duration_ms))
     channel.send(("done",))
     return 0
+
+
+def _send(outbox: _Outbox, positions: dict[str, int], outcome: Outcome) -> None:
+    outbox.add(positions[outcome.name], outcome)
 
 
 class _Outbox:
@@ -127,10 +132,8 @@ def _pin(index: int) -> None:
     """
     if hasattr(os, "sched_setaffinity"):
         cpus = sorted(os.sched_getaffinity(0))
-        try:
+        with contextlib.suppress(OSError):  # a sandbox that forbids it: the share runs unpinned, only slower
             os.sched_setaffinity(0, {cpus[index % len(cpus)]})
-        except OSError:  # a sandbox that forbids it: the share runs unpinned, only slower
-            pass
 
 
 def _plain(outcome: Outcome) -> Outcome:
@@ -157,8 +160,6 @@ def run_split(argv: list[str], args: argparse.Namespace, *, stdout: TextIO, stde
     """Start ``args.jobs`` processes on shares of the checks and report their outcomes as one run."""
     if os.name != "posix":
         print("hookkit: warning: --jobs needs a POSIX system; running in one process", file=stderr)
-        from .cli import run_command
-
         return run_command(args, stdout=stdout, stderr=stderr)
     shares = [_start(argv, index, args.jobs) for index in range(args.jobs)]
     try:
@@ -174,7 +175,7 @@ def run_split(argv: list[str], args: argparse.Namespace, *, stdout: TextIO, stde
 def _start(argv: list[str], index: int, count: int) -> _Share:
     read, write = os.pipe()
     try:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - this interpreter running hookkit, no shell
             [sys.executable, "-m", "hookkit", *argv, "--jobs", "1", "--shard", f"{index}/{count}/{write}"],
             stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=(write,),
         )
@@ -222,7 +223,7 @@ def _collect(shares: list[_Share], args: argparse.Namespace, *, stdout: TextIO, 
             elif kind == "done":
                 share.done = True
             if progress is None and all(s.counts is not None for s in shares):
-                total = sum(sum(s.counts.values()) for s in shares)  # type: ignore[union-attr]
+                total = sum(sum(s.counts.values()) for s in shares if s.counts is not None)
                 if not total:
                     raise ConfigurationError(f"CHECKS {args.checks!r} declares no checks for --phase {args.phase}")
                 progress = Progress(stderr, total=total)
@@ -242,7 +243,7 @@ def _collect(shares: list[_Share], args: argparse.Namespace, *, stdout: TextIO, 
     results = []
     for phase in parse_phases(args.phase):
         outcomes = sorted((position, outcome) for p, position, outcome in arrived if p is phase)
-        if any(s.counts and s.counts.get(phase) for s in shares):  # type: ignore[union-attr]
+        if any(s.counts and s.counts.get(phase) for s in shares):
             duration = max((s.durations.get(phase, 0.0) for s in shares), default=0.0)
             results.append(RunResult.from_outcomes(phase, [o for _, o in outcomes], duration_ms=duration))
     return emit(results, junit_xml=args.junit_xml, json_path=args.json, stdout=stdout, stderr=stderr)

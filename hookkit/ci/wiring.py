@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..checks.invocation import Invoker
 from ..core.deployment import Deployment, LambdaTarget
@@ -85,7 +85,8 @@ def parse_target(text: str, *, parameters: Mapping[str, str], clients: Clients) 
         template, sep, logical = rest.partition("#")
         if not sep or not template or not logical:
             raise ConfigurationError(
-                f"--target {text!r}: a local target is local:TEMPLATE#LogicalId, e.g. local:template.yaml#OrdersFunction"
+                f"--target {text!r}: a local target is local:TEMPLATE#LogicalId, "
+                "e.g. local:template.yaml#OrdersFunction"
             )
         logical, _, code_dir = logical.partition("@")
         spec = function_spec(template, logical, parameters=parameters, code_uri=code_dir or None)
@@ -225,8 +226,10 @@ class Wiring:
         if cwd not in sys.path:
             sys.path.insert(0, cwd)  # module names resolve from where CI runs, as paths do
         import_checks(options.checks, registry=registry, source=source)
-        target = parse_target(options.target, parameters=options.parameters, clients=clients) if options.target else None
-        current = parse_target(options.current, parameters=options.parameters, clients=clients) if options.current else None
+        target, current = (
+            parse_target(text, parameters=options.parameters, clients=clients) if text else None
+            for text in (options.target, options.current)
+        )
         return cls(options, registry, target=target, current=current, api=api_factory(options.api, target, clients))
 
     @property

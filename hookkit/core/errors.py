@@ -8,7 +8,8 @@ so reporters can render them without parsing messages.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 
 def describe(value: Any) -> str:

@@ -85,7 +85,7 @@ def _import_one(name: str, source: str) -> list[ModuleType]:
             return [importlib.import_module(name)]
     except ConfigurationError:
         raise
-    except BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit, anything at import
+    except BaseException as exc:
         if is_missing(name, exc):
             raise ConfigurationError(
                 f"{source}: checks module {name!r} was not found on the path; check the name, "

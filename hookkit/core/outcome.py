@@ -7,15 +7,16 @@ reporters all read the same records, so they can never disagree about what happe
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import Difference
 from .phases import Phase
 from .redact import MAX_DEPTH, TOO_DEEP
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     ERROR = "error"
@@ -26,7 +27,7 @@ class Status(str, enum.Enum):
         return self.value
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     """The only two statuses ``PutLifecycleEventHookExecutionStatus`` accepts from a hook."""
 
     SUCCEEDED = "Succeeded"
@@ -79,13 +80,13 @@ class RunResult:
     notes: tuple[str, ...] = field(default=())
 
     @classmethod
-    def from_outcomes(cls, phase: Phase, outcomes: Iterable[Outcome], duration_ms: float = 0.0) -> "RunResult":
+    def from_outcomes(cls, phase: Phase, outcomes: Iterable[Outcome], duration_ms: float = 0.0) -> RunResult:
         outcomes = tuple(outcomes)
         verdict, reason = decide(outcomes)
         return cls(phase=phase, outcomes=outcomes, verdict=verdict, reason=reason, duration_ms=duration_ms)
 
     @classmethod
-    def failed(cls, phase: Phase | None, reason: str, duration_ms: float = 0.0) -> "RunResult":
+    def failed(cls, phase: Phase | None, reason: str, duration_ms: float = 0.0) -> RunResult:
         """A run that could not get as far as running checks: always ``Failed``, with why."""
         return cls(phase=phase, verdict=Verdict.FAILED, reason=reason, duration_ms=duration_ms)
 

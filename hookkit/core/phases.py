@@ -7,7 +7,7 @@ import enum
 from .errors import ConfigurationError
 
 
-class Phase(str, enum.Enum):
+class Phase(enum.StrEnum):
     """A CodeDeploy lifecycle event that can run a hook.
 
     Lambda deployments have the two traffic phases; ECS blue/green deployments add the other three.
@@ -23,7 +23,7 @@ class Phase(str, enum.Enum):
         return self.value
 
     @classmethod
-    def parse(cls, value: "str | Phase", *, source: str = "phase") -> "Phase":
+    def parse(cls, value: str | Phase, *, source: str = "phase") -> Phase:
         """Accept CodeDeploy names, SAM names (PreTraffic/PostTraffic) and short CLI names."""
         if isinstance(value, Phase):
             return value

@@ -39,7 +39,7 @@ def call_with_retries(
         except Exception as exc:
             if not retryable(exc):
                 raise
-            delay = random.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1)))
+            delay = random.uniform(0, min(max_delay, base_delay * 2 ** (attempt - 1)))  # noqa: S311 - jitter, not a secret
             if clock() + delay >= deadline:
                 raise
             if on_retry is not None:

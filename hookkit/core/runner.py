@@ -24,10 +24,12 @@ import queue
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Callable, ContextManager, Iterator, Sequence
+from typing import Any
 
-from .errors import ExpectationFailed, HookkitError
+from .errors import Difference, ExpectationFailed, HookkitError
 from .outcome import Outcome, RunResult, Status
 from .phases import Phase
 from .redact import redact_text
@@ -36,7 +38,7 @@ from .registry import Check
 #: ``provide(parameter_name, check, timeout_seconds)`` -> the value passed to the check.
 Provider = Callable[[str, Check, float], Any]
 #: ``around(check)`` -> a context manager entered in the check's own thread (tracing subsegments).
-Around = Callable[[Check], ContextManager[Any]]
+Around = Callable[[Check], AbstractContextManager[Any]]
 
 #: Checks mostly wait on the network (an invoke, an HTTP call): a waiting thread costs little, and
 #: workers start only as checks need them. A hook's usual few dozen checks then run in one wave.
@@ -47,7 +49,7 @@ DEFAULT_MAX_WORKERS = 32
 class _Attempt:
     status: Status
     message: str = ""
-    differences: tuple = ()
+    differences: tuple[Difference, ...] = ()
 
 
 @dataclass
@@ -272,7 +274,7 @@ class _Pool:
 
     def submit(
         self, check: Check, provide: Provider, around: Around | None, timeout: float, token: int,
-        results: queue.SimpleQueue,
+        results: queue.SimpleQueue[tuple[int, _Attempt]],
     ) -> None:
         """Run one attempt; ``(token, attempt)`` is put on ``results`` when it ends."""
         with self._lock:
@@ -367,7 +369,9 @@ def run_phase(
     """Run one phase's checks and derive the verdict; a phase with no checks fails closed."""
     started = clock()
     if not checks:
-        return RunResult.failed(phase, f"no checks are registered for {phase}; a hook that checks nothing must not approve a deployment")
+        return RunResult.failed(
+            phase, f"no checks are registered for {phase}; a hook that checks nothing must not approve a deployment"
+        )
     outcomes = run_checks(
         checks, provide=provide, deadline=deadline, max_workers=max_workers, on_outcome=on_outcome,
         around=around, clock=clock,

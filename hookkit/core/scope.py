@@ -8,7 +8,8 @@ the factories; the runner asks it for each parameter a check names.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .deployment import Deployment
 from .errors import ConfigurationError
@@ -43,7 +44,7 @@ class Scope:
             if self._deployment is None and self._error is None:
                 try:
                     self._deployment = self._discover()
-                except Exception as exc:  # kept as data: each check that asks gets the same error
+                except Exception as exc:  # noqa: BLE001 - kept as data: each check that asks gets the same error
                     self._error = exc
             if self._error is not None:
                 raise self._error
@@ -60,10 +61,14 @@ class Scope:
             return self.context
         if name == "target":
             if self._target is None:
-                raise ConfigurationError(f"check {check.name!r} asks for a target, but this run has none (hookkit run: pass --target)")
+                raise ConfigurationError(
+                    f"check {check.name!r} asks for a target, but this run has none (hookkit run: pass --target)"
+                )
             return self._target(self.deployment(), check, timeout)
         if name == "api":
             if self._api is None:
-                raise ConfigurationError(f"check {check.name!r} asks for an api, but this run has none (hookkit run: pass --api)")
+                raise ConfigurationError(
+                    f"check {check.name!r} asks for an api, but this run has none (hookkit run: pass --api)"
+                )
             return self._api(check, timeout)
         raise ConfigurationError(f"check {check.name!r} asks for unknown parameter {name!r}")

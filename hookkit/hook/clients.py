@@ -8,6 +8,7 @@ endpoint and credentials come from the environment the ordinary boto3 way.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 # Retries are ours (see hookkit.core.retry) for the report and the invoke, bounded by the Lambda's
@@ -53,6 +54,6 @@ class Clients:
             service, config=Config(user_agent_extra="hookkit", **_CONFIGS.get(name, {}))
         )
 
-    def factory(self, name: str):  # -> Callable[[], client]
+    def factory(self, name: str) -> Callable[[], Any]:
         """A zero-argument callable for code that may never need the client."""
         return lambda: self.get(name)

@@ -21,19 +21,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from .appspec import AppSpec, parse_appspec, published_version
 from ..checks.aws import denied_resource, error_code, error_message, is_access_denied
 from ..core import settings
 from ..core.deployment import Deployment, EcsTarget, LambdaTarget
 from ..core.errors import ConfigurationError, DiscoveryError
 from ..core.phases import Phase
+from .appspec import AppSpec, parse_appspec, published_version
 
 ENV_FUNCTION = settings.FUNCTION
 ENV_TARGET_VERSION = settings.TARGET_VERSION
 ENV_CURRENT_VERSION = settings.CURRENT_VERSION
 ENV_ALIAS = settings.ALIAS
+
+T = TypeVar("T")
 
 STEPS = ("environment", "deployment-targets", "appspec")
 READ_ACTIONS = (
@@ -93,7 +95,7 @@ def discover(
     source, target = found
     name = hook_function_name or environ.get("AWS_LAMBDA_FUNCTION_NAME") or None
     resolved, phase_note = _phase(explicit, name, reader)
-    notes = tuple(f"{step}: {result}" for step, result in attempts) + (phase_note,)
+    notes = (*tuple(f"{step}: {result}" for step, result in attempts), phase_note)
     return Deployment(
         deployment_id=deployment_id,
         execution_id=execution_id,
@@ -315,7 +317,7 @@ class _CodeDeployReader:
                 self._client = self._factory()
         return self._client
 
-    def _once(self, key: str, read: Callable[[], Any]) -> Any:
+    def _once(self, key: str, read: Callable[[], T]) -> T:
         if key not in self._memo:
             try:
                 self._memo[key] = read()
@@ -324,7 +326,7 @@ class _CodeDeployReader:
         result = self._memo[key]
         if isinstance(result, _StepFailed):
             raise result
-        return result
+        return cast(T, result)
 
 
 @contextmanager

@@ -10,23 +10,24 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from .clients import Clients
-from ..core.deployment import Deployment
 from ..core import settings
-from ..core.errors import ConfigurationError, EventError, HookkitError, ReportError
-from .event import HookEvent, parse_event
+from ..core.deployment import Deployment, LambdaTarget
+from ..core.errors import ConfigurationError, EventError, HookkitError, ReportError, TargetError
 from ..core.loader import import_checks
 from ..core.log import logger
-from .observability import Observer
 from ..core.outcome import RunResult
-from ..core.redact import redact_text, redact_value
 from ..core.phases import Phase
+from ..core.redact import redact_text, redact_value
 from ..core.registry import Check, HookRegistry, default_registry
-from .reporting import ACTION, report_status
 from ..core.runner import DEFAULT_MAX_WORKERS, run_phase
 from ..core.scope import ApiFactory, Scope
+from .clients import Clients
+from .event import HookEvent, parse_event
+from .observability import Observer
+from .reporting import ACTION, report_status
 
 DEFAULT_RESERVE_MS = 5000
 #: Without a Lambda context (a direct call), behave like the longest Lambda can live.
@@ -109,19 +110,21 @@ class HookHandler:
             remaining_ms = 60_000.0
         if not remaining_ms > 0:  # NaN or spent: report at once rather than never
             remaining_ms = 0.0
-        reserve_ms = self.reserve_ms
-        if reserve_ms is None:
-            raw = self.environ.get(settings.REPORT_RESERVE_MS, "")
-            try:
-                reserve_ms = int(raw) if raw.strip() else DEFAULT_RESERVE_MS
-            except ValueError:
-                logger.warning(
-                    f"{settings.REPORT_RESERVE_MS}={raw!r} is not a whole number of milliseconds; using {DEFAULT_RESERVE_MS}"
-                )
-                reserve_ms = DEFAULT_RESERVE_MS
-        reserve_ms = min(max(reserve_ms, 0), remaining_ms / 2)  # never more than half the time there is
+        configured = self.reserve_ms if self.reserve_ms is not None else self._configured_reserve_ms()
+        reserve_ms = min(max(float(configured), 0.0), remaining_ms / 2)  # never more than half the time there is
         lambda_end = started + remaining_ms / 1000.0
         return lambda_end, lambda_end - reserve_ms / 1000.0
+
+    def _configured_reserve_ms(self) -> int:
+        raw = self.environ.get(settings.REPORT_RESERVE_MS, "")
+        try:
+            return int(raw) if raw.strip() else DEFAULT_RESERVE_MS
+        except ValueError:
+            logger.warning(
+                f"{settings.REPORT_RESERVE_MS}={raw!r} is not a whole number of milliseconds; "
+                f"using {DEFAULT_RESERVE_MS}"
+            )
+            return DEFAULT_RESERVE_MS
 
     def _run(self, ids: HookEvent, context: Any, deadline: float, observer: Observer) -> RunResult:
         started = self.clock()
@@ -196,11 +199,15 @@ class HookHandler:
         )
 
     def _target(self, deployment: Deployment, check: Check, timeout: float) -> Any:
-        from .discovery import find_current_version
         from ..checks.target import Target
+        from .discovery import find_current_version
 
         def find_current() -> str:
-            return find_current_version(deployment.deployment_id, deployment.target, codedeploy=self.clients.factory("codedeploy"))
+            if not isinstance(deployment.target, LambdaTarget):
+                raise TargetError(f"deployment {deployment.deployment_id} has no Lambda target to compare with")
+            return find_current_version(
+                deployment.deployment_id, deployment.target, codedeploy=self.clients.factory("codedeploy")
+            )
 
         return Target.deployed(deployment, self.clients.factory("lambda"), base_dir=check.base_dir, timeout=timeout,
                                find_current=find_current)
@@ -209,14 +216,15 @@ class HookHandler:
         from ..checks.smoke import Api
 
         return Api.from_environment(
-            self.environ, timeout=timeout, base_dir=check.base_dir, cloudformation=self.clients.factory("cloudformation")
+            self.environ, timeout=timeout, base_dir=check.base_dir,
+            cloudformation=self.clients.factory("cloudformation"),
         )
 
     def _report(
         self, ids: HookEvent, result: RunResult, lambda_end: float, started: float, observer: Observer
     ) -> dict[str, Any]:
         try:
-            summary = redact_value({
+            summary: dict[str, Any] = redact_value({
                 "deploymentId": ids.deployment_id,
                 "lifecycleEventHookExecutionId": ids.execution_id,
                 **result.to_dict(),

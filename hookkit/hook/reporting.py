@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import enum
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..checks.aws import error_code, error_message, permission, is_access_denied, is_transient
+from ..checks.aws import error_code, error_message, is_access_denied, is_transient, permission
 from ..core.errors import ReportError
 from ..core.outcome import Verdict
 from ..core.retry import call_with_retries
 
 ACTION = "codedeploy:PutLifecycleEventHookExecutionStatus"
-_GROUP_ARN = "the deployment group: arn:aws:codedeploy:<region>:<account>:deploymentgroup:<application>/<deployment-group>"
+_GROUP_ARN = (
+    "the deployment group: arn:aws:codedeploy:<region>:<account>:deploymentgroup:<application>/<deployment-group>"
+)
 
 
-class Delivery(str, enum.Enum):
+class Delivery(enum.StrEnum):
     REPORTED = "reported"
     ALREADY_COMPLETED = "already-completed"
 

@@ -25,28 +25,28 @@ import re
 import time
 import traceback
 import uuid
-from pathlib import Path
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from io import BytesIO
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from requests import PreparedRequest, Response
-from requests.auth import AuthBase
 from requests.adapters import BaseAdapter
+from requests.auth import AuthBase
 from requests.cookies import extract_cookies_to_jar
 from requests.exceptions import ReadTimeout
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 from urllib3 import HTTPHeaderDict, HTTPResponse
 
-from ..core.errors import ConfigurationError
 from ..checks.eventfiles import is_http_status
 from ..checks.invocation import Invocation
 from ..checks.smoke import Api, new_session
+from ..core.errors import ConfigurationError
 from ..core.redact import redact_text
 
 LOCAL_BASE_URL = "http://hookkit.local"
@@ -128,7 +128,7 @@ class Route:
         if self.method not in ("ANY", method):
             return None
         found = self._pattern.match(path)
-        return dict(zip(self._names, found.groups())) if found else None
+        return dict(zip(self._names, found.groups(), strict=False)) if found else None
 
 
 def in_process_api(
@@ -227,7 +227,7 @@ class LocalApiAdapter(BaseAdapter):
     def _answer(self, method: str, path: str, event: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
         try:
             result = self.call(event)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a crash is API Gateway's 502, as deployed
             log.error("%s %s: the handler raised\n%s", method, path, redact_text(traceback.format_exc()))
             return _internal_error()
         try:
@@ -280,7 +280,7 @@ class _Incoming:
         return cls(
             method=(request.method or "GET").upper(), route=route, params=params, path=path, query=query,
             pairs=parse_qsl(query, keep_blank_values=True), headers=headers, body=body, is_base64=is_base64,
-            host=parts.netloc, request_id=str(uuid.uuid4()), now=datetime.now(timezone.utc),
+            host=parts.netloc, request_id=str(uuid.uuid4()), now=datetime.now(UTC),
         )
 
     @property
@@ -454,7 +454,7 @@ def _status(value: Any) -> int:
         value = int(value)
     if not is_http_status(value):
         raise _Malformed(f"statusCode must be an HTTP status number, got {value!r}")
-    return value
+    return int(value)
 
 
 def _header_pairs(result: dict[str, Any]) -> list[tuple[str, str]]:
@@ -527,7 +527,7 @@ def _build_response(
     response.reason = raw.reason or ""
     response.url = request.url or ""
     response.request = request
-    extract_cookies_to_jar(response.cookies, request, raw)
+    extract_cookies_to_jar(response.cookies, request, raw)  # type: ignore[no-untyped-call]  # requests' own helper
     return response
 
 

@@ -31,15 +31,16 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable, Iterable, Iterator, TextIO
+from typing import Any, TextIO, cast
 
-from .context import LocalContext
+from ..checks.invocation import Invocation
 from ..core.errors import ConfigurationError, InvokeError, TargetError
 from ..core.loader import import_failure, is_missing
-from ..checks.invocation import Invocation
+from .context import LocalContext
 from .sam import FunctionSpec
 
 LOG_TAIL_BYTES = 4096  # what LogType=Tail returns
@@ -249,7 +250,7 @@ class LocalInvoker:
         try:
             yield
         finally:
-            if _ENVIRON == ours:  # the usual case: the handler left the environment alone
+            if ours == _ENVIRON:  # the usual case: the handler left the environment alone
                 _environ_restore(saved, self._variables.keys())
             else:
                 _environ_restore(saved, _ENVIRON.keys() | saved.keys())
@@ -327,7 +328,7 @@ class LocalInvoker:
         importlib.invalidate_caches()
         try:
             module = importlib.import_module(module_name)
-        except BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit, anything at import
+        except BaseException as exc:
             if is_missing(module_name, exc):
                 raise ConfigurationError(
                     f"handler {handler!r}: no module {module_name!r} in {self._root} (expected "
@@ -342,8 +343,8 @@ class LocalInvoker:
                 f"handler {handler!r}: {getattr(module, '__file__', None) or expected} has no "
                 f"function {function_name!r}; fix Handler or define the function"
             )
-        self._handler = function
-        return function
+        self._handler = cast(Callable[[Any, Any], Any], function)
+        return self._handler
 
 
 # os.environ is a mapping over _ENVIRON, its variables encoded as the platform stores them
@@ -355,7 +356,7 @@ _ENVIRON: dict[Any, Any] = os.environ._data  # type: ignore[attr-defined]
 
 
 def _encoded(variables: dict[str, str]) -> dict[Any, Any]:
-    return {os.environ.encodekey(k): os.environ.encodevalue(v) for k, v in variables.items()}  # type: ignore[attr-defined]
+    return {os.environ.encodekey(k): os.environ.encodevalue(v) for k, v in variables.items()}
 
 
 def _environ_update(variables: dict[Any, Any]) -> None:
@@ -409,7 +410,7 @@ class _HandlerThread:
     ``contextvars`` context, as it would in a thread of its own.
     """
 
-    _current: "_HandlerThread | None" = None
+    _current: _HandlerThread | None = None
 
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...], str] | None] = queue.SimpleQueue()
@@ -454,7 +455,7 @@ class _RoutedStream:
         buffer = getattr(_capture, "buffer", None)
         if buffer is None:
             return self._fallback.write(text)
-        return buffer.write(text)
+        return int(buffer.write(text))
 
     def flush(self) -> None:
         if getattr(_capture, "buffer", None) is None:
@@ -491,7 +492,7 @@ def _captured(streams: bool) -> Iterator[None]:
     """Route the handler thread's log records (and, if ``streams``, its stdout/stderr) to its log."""
     stdout, stderr = sys.stdout, sys.stderr
     if streams:
-        sys.stdout, sys.stderr = _RoutedStream(stdout), _RoutedStream(stderr)  # type: ignore[assignment]
+        sys.stdout, sys.stderr = _RoutedStream(stdout), _RoutedStream(stderr)
     root = logging.getLogger()
     root.addHandler(_LOG_HANDLER)
     try:

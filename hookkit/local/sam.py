@@ -11,12 +11,14 @@ do not depend on those values, and the warnings tell a user which ones to overri
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 import yaml
 
@@ -72,13 +74,11 @@ class _TemplateLoader(yaml.SafeLoader):
     """Safe YAML plus CloudFormation's short-form tags, turned into their long (JSON) form."""
 
 
-_SHORT_TAGS = ("Ref", "Condition") + tuple(
-    f"Fn::{name}"
-    for name in (
-        "Sub", "GetAtt", "Join", "Select", "Split", "If", "Equals", "Not", "And", "Or",
-        "FindInMap", "Base64", "Cidr", "ImportValue", "GetAZs", "Transform",
-    )
+_FUNCTIONS = (
+    "Sub", "GetAtt", "Join", "Select", "Split", "If", "Equals", "Not", "And", "Or",
+    "FindInMap", "Base64", "Cidr", "ImportValue", "GetAZs", "Transform",
 )
+_SHORT_TAGS = ("Ref", "Condition", *(f"Fn::{name}" for name in _FUNCTIONS))
 
 
 def _intrinsic_constructor(key: str) -> Callable[[yaml.SafeLoader, yaml.Node], dict[str, Any]]:
@@ -90,8 +90,10 @@ def _intrinsic_constructor(key: str) -> Callable[[yaml.SafeLoader, yaml.Node], d
                 value = value.split(".", 1)
         elif isinstance(node, yaml.SequenceNode):
             value = loader.construct_sequence(node, deep=True)
-        else:
+        elif isinstance(node, yaml.MappingNode):
             value = loader.construct_mapping(node, deep=True)
+        else:
+            raise yaml.constructor.ConstructorError(None, None, f"!{key} cannot tag this node", node.start_mark)
         return {key: value}
 
     return construct
@@ -117,10 +119,7 @@ def load_template(path: str | os.PathLike[str]) -> dict[str, Any]:
         ) from None
     kind = "JSON" if text.lstrip().startswith("{") else "YAML"
     try:
-        if kind == "JSON":
-            data = json.loads(text)
-        else:
-            data = yaml.load(text, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass
+        data = json.loads(text) if kind == "JSON" else yaml.load(text, Loader=_TemplateLoader)  # noqa: S506 - safe
     except json.JSONDecodeError as exc:
         raise ConfigurationError(
             f"SAM template {source}, line {exc.lineno}, column {exc.colno}: invalid JSON "
@@ -599,11 +598,7 @@ def _routes(events: Any, resolver: _Resolver, logical_id: str, origin: str) -> t
         if not isinstance(event, dict) or event.get("Type") not in ("Api", "HttpApi"):
             continue
         properties = event.get("Properties") or {}
-
-        def get(key: str, default: Any = None) -> Any:
-            where = f"{logical_id}.Properties.Events.{name}.Properties.{key}"
-            value = resolver.resolve(properties.get(key, default), where)
-            return None if value is _NO_VALUE else value
+        get = functools.partial(_event_property, resolver, properties, f"{logical_id}.Properties.Events.{name}")
 
         path, method = get("Path"), get("Method")
         if event["Type"] == "Api":
@@ -614,16 +609,25 @@ def _routes(events: Any, resolver: _Resolver, logical_id: str, origin: str) -> t
                 )
             routes.append(ApiRoute(_method(method), path, "1.0"))
             continue
-        version = _text(get("PayloadFormatVersion", "2.0"))
-        if version != "1.0" and version != "2.0":
-            raise ConfigurationError(
-                f"{origin}: HttpApi event {name} has PayloadFormatVersion {version!r}; use 1.0 or 2.0"
-            )
+        version = _payload_version(_text(get("PayloadFormatVersion", "2.0")), f"{origin}: HttpApi event {name}")
         if path is None:  # no Path: API Gateway's $default route, which takes everything else
             routes.append(ApiRoute("ANY", CATCH_ALL_PATH, version))
         else:
             routes.append(ApiRoute(_method(_text(method)) if method else "ANY", _text(path), version))
     return tuple(routes)
+
+
+def _payload_version(text: str, where: str) -> Literal["1.0", "2.0"]:
+    if text == "1.0":
+        return "1.0"
+    if text == "2.0":
+        return "2.0"
+    raise ConfigurationError(f"{where} has PayloadFormatVersion {text!r}; use 1.0 or 2.0")
+
+
+def _event_property(resolver: _Resolver, properties: dict[str, Any], where: str, key: str, default: Any = None) -> Any:
+    value = resolver.resolve(properties.get(key, default), f"{where}.Properties.{key}")
+    return None if value is _NO_VALUE else value
 
 
 def _method(method: str) -> str:

@@ -311,7 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: AwsStandIn
     protocol_version = "HTTP/1.1"  # keep-alive, as AWS endpoints do: botocore reuses connections
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
         pass
 
     def do_POST(self) -> None:

@@ -14,11 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from hookkit.core.log import logger
-
 from aws_standin import AwsStandIn, running
 from faultkit import ApiServer, Hook, HookLog, assert_invokes_are_qualified
+
+from hookkit.core.log import logger
 
 
 @pytest.fixture

@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_standin import AwsStandIn
 
 import hookkit
-from hookkit.hook import handler as lifecycle
-from hookkit.local.context import LocalContext
 from hookkit.core.log import logger
 from hookkit.core.registry import default_registry
-
-from aws_standin import AwsStandIn
+from hookkit.hook import handler as lifecycle
+from hookkit.local.context import LocalContext
 
 HOOK_NAME = "CodeDeployHook_orders-PreTraffic"
 DEPLOYMENT = "d-FAULT0001"
@@ -120,7 +119,7 @@ class _Api(BaseHTTPRequestHandler):
 
     server: ApiServer
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
         pass
 
     def do_GET(self) -> None:

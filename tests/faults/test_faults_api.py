@@ -10,7 +10,6 @@ import re
 import socket
 
 import pytest
-
 from aws_standin import AwsStandIn
 from faultkit import ApiServer, Hook, HookLog, assert_reported
 

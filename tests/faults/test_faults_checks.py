@@ -10,7 +10,6 @@ import json
 import re
 
 import pytest
-
 from aws_standin import AwsStandIn
 from faultkit import Hook, HookLog, assert_reported
 
@@ -146,7 +145,9 @@ def test_a_check_that_hangs_past_its_timeout_reports_failed(hook: Hook, aws: Aws
     """)
     summary = hook(timeout_s=5)
     assert_reported(aws, "Failed")
-    assert hook_log.line("check hangs")["message"] == "check hangs: timed_out: did not finish within its timeout of 0.3 s"
+    assert hook_log.line("check hangs")["message"] == (
+        "check hangs: timed_out: did not finish within its timeout of 0.3 s"
+    )
     assert hook_log.line("check answers")["message"] == "check answers: passed"
     assert aws.reports[0].at - hook.context.started < 2  # not held up by the abandoned check
     assert summary["reason"] == "1 of 2 blocking check(s) did not pass: hangs (timed_out)"

@@ -10,7 +10,6 @@ import logging
 
 import pytest
 import yaml
-
 from aws_standin import AwsStandIn, access_denied, group_arn, json_answer, throttled
 from faultkit import DEPLOYMENT, Hook, HookLog, assert_reported
 
@@ -61,7 +60,9 @@ def test_a_deployment_codedeploy_does_not_know_reports_failed(hook: Hook, aws: A
     assert aws.calls("Invoke") == []
 
 
-def test_denied_discovery_names_each_action_and_resource_to_grant(hook: Hook, aws: AwsStandIn, hook_log: HookLog) -> None:
+def test_denied_discovery_names_each_action_and_resource_to_grant(
+    hook: Hook, aws: AwsStandIn, hook_log: HookLog
+) -> None:
     aws.deploy(DEPLOYMENT)
     aws.script("ListDeploymentTargets", access_denied("codedeploy:ListDeploymentTargets", GROUP))
     aws.script("GetDeployment", access_denied("codedeploy:GetDeployment", GROUP))

@@ -9,11 +9,20 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from aws_standin import (
-    AwsStandIn, REPORT, access_denied, aws_error, group_arn, internal_error, invoked, json_answer, slow, throttled,
+    REPORT,
+    AwsStandIn,
+    access_denied,
+    aws_error,
+    group_arn,
+    internal_error,
+    invoked,
+    json_answer,
+    slow,
+    throttled,
 )
 from faultkit import DEPLOYMENT, EXECUTION, Hook, HookLog, assert_reported
+
 from hookkit import ReportError
 from hookkit.core.log import logger
 
@@ -48,7 +57,8 @@ def test_a_throttled_report_is_retried_until_accepted(hook: Hook, aws: AwsStandI
 
 
 def test_the_report_client_is_never_the_discovery_client(hook: Hook, aws: AwsStandIn) -> None:
-    """Discovery's client retries the botocore way (seconds of backoff, blind to the deadline); the report's must not."""
+    """Discovery's client retries the botocore way (seconds of backoff, blind to the deadline);
+    the report's must not."""
     hook()
     clients = hook.handler.clients
     report, discovery = clients.get("codedeploy-report"), clients.get("codedeploy")
@@ -132,7 +142,9 @@ def test_two_deployments_in_one_warm_container_share_nothing(hook: Hook, aws: Aw
                                          function_error="Unhandled"))
     summaries = [hook(DEPLOYMENT, "exec-A"), hook("d-PAYMENTS1", "exec-B"), hook(DEPLOYMENT, "exec-C")]
 
-    assert [(r.body["deploymentId"], r.body["lifecycleEventHookExecutionId"], r.body["status"]) for r in aws.reports] == [
+    assert [
+        (r.body["deploymentId"], r.body["lifecycleEventHookExecutionId"], r.body["status"]) for r in aws.reports
+    ] == [
         (DEPLOYMENT, "exec-A", "Succeeded"), ("d-PAYMENTS1", "exec-B", "Failed"), (DEPLOYMENT, "exec-C", "Succeeded"),
     ]
     assert [(r.function, r.query["Qualifier"], r.body) for r in aws.calls("Invoke")] == [
@@ -140,7 +152,9 @@ def test_two_deployments_in_one_warm_container_share_nothing(hook: Hook, aws: Aw
         ("orders", "7", b'{"for": "d-FAULT0001"}'),
     ]
     # each delivery discovered its own deployment
-    assert [r.body["deploymentId"] for r in aws.calls("ListDeploymentTargets")] == [DEPLOYMENT, "d-PAYMENTS1", DEPLOYMENT]
+    assert [r.body["deploymentId"] for r in aws.calls("ListDeploymentTargets")] == [
+        DEPLOYMENT, "d-PAYMENTS1", DEPLOYMENT
+    ]
     assert [s["verdict"] for s in summaries] == ["Succeeded", "Failed", "Succeeded"]
     # every log line carries the ids of the delivery that wrote it, and none outlives it
     by_execution = {}

@@ -9,9 +9,15 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from aws_standin import (
-    AwsStandIn, access_denied, function_arn, internal_error, invoked, proxy, slow, too_many_requests,
+    AwsStandIn,
+    access_denied,
+    function_arn,
+    internal_error,
+    invoked,
+    proxy,
+    slow,
+    too_many_requests,
 )
 from faultkit import Hook, HookLog, assert_reported
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, strategies as st
-
 from aws_standin import AwsStandIn
 from faultkit import Hook, HookLog, assert_reported
+from hypothesis import given
+from hypothesis import strategies as st
+
 from hookkit import HookRegistry
 from hookkit.hook.clients import Clients
-from hookkit.local.context import LocalContext
 from hookkit.hook.handler import HookHandler
+from hookkit.local.context import LocalContext
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +42,9 @@ def test_every_check_skipped_is_failed(hook: Hook, aws: AwsStandIn, hook_log: Ho
     summary = hook(timeout_s=0)  # delivered with no time left: nothing can start, the report is still made
     assert_reported(aws, "Failed")
     assert [c["status"] for c in summary["checks"]] == ["skipped", "skipped"]
-    assert hook_log.line("check first: ")["message"] == "check first: skipped: not started: the hook's deadline came first"
+    assert hook_log.line("check first: ")["message"] == (
+        "check first: skipped: not started: the hook's deadline came first"
+    )
     assert summary["reason"] == "2 of 2 blocking check(s) did not pass: first (skipped), second (skipped)"
     assert aws.calls("Invoke") == []
 
@@ -189,7 +192,7 @@ class Reports:
 
 def make_check(behaviour: str):
     namespace: dict[str, Any] = {}
-    exec(f"def check():\n    {BEHAVIOURS[behaviour]}\n", namespace)  # noqa: S102 - fixed test bodies
+    exec(f"def check():\n    {BEHAVIOURS[behaviour]}\n", namespace)
     return namespace["check"]
 
 

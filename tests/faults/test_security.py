@@ -14,18 +14,18 @@ from typing import Any
 
 import pytest
 import yaml
-from cfnlint.api import decode_str
-
 from aws_standin import AwsStandIn, Request, invoked, json_answer, proxy
+from cfnlint.api import decode_str
 from faultkit import DEPLOYMENT, ApiServer, Hook, HookLog, assert_reported
+
 from hookkit import ConfigurationError, HookRegistry
 from hookkit.checks import target
-from hookkit.hook import discovery, reporting
-from hookkit.hook.appspec import parse_appspec
-from hookkit.ci.cli import main as hookkit_cli
 from hookkit.checks.eventfiles import load_event, load_expect
 from hookkit.checks.recorded import recorded_events
+from hookkit.ci.cli import main as hookkit_cli
 from hookkit.core.redact import redact_text
+from hookkit.hook import discovery, reporting
+from hookkit.hook.appspec import parse_appspec
 from hookkit.local.sam import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,7 +183,7 @@ def test_recorded_events_holding_secrets_never_reach_the_reports(tmp_path: Path,
     checks.write_text("from hookkit import recorded_events\nrecorded_events('events')\n")
     registry = HookRegistry()
     monkeypatch.setattr("hookkit.checks.recorded.default_registry", registry)
-    monkeypatch.setattr("hookkit.ci.cli.default_registry", registry)
+    monkeypatch.setattr("hookkit.ci.run.default_registry", registry)
     report_json, report_xml = tmp_path / "hookkit.json", tmp_path / "hookkit.xml"
     code = hookkit_cli(["run", str(checks), "--target", "orders:7", "--json", str(report_json),
                         "--junit-xml", str(report_xml)])

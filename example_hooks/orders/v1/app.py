@@ -16,7 +16,7 @@ itself, and a refusal raises, which Lambda reports as a function error named aft
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -78,7 +78,7 @@ def create_order(request: Any) -> dict[str, Any]:
         "customerId": request.get("customerId"),
         "items": request.get("items", []),
         "status": "CREATED",
-        "createdAt": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "createdAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     ORDERS[order["orderId"]] = order
     return dict(order)
