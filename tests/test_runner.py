@@ -346,3 +346,44 @@ def test_an_exception_in_a_thread_the_check_started_fails_it() -> None:
     assert outcome.status is Status.ERROR
     assert "ZeroDivisionError: division by zero (in thread my-worker)" in outcome.message
     assert threading.excepthook is not None and threading.excepthook.__module__ != "hookkit.core.runner"
+
+
+def test_a_configuration_error_is_not_retried_and_says_so() -> None:
+    """No retry can create a missing event file or a target the run was not given: one attempt, marked."""
+    from hookkit.core.errors import TargetError
+
+    registry = HookRegistry()
+    calls: list[str] = []
+
+    def misconfigured() -> None:
+        calls.append("config")
+        raise ConfigurationError("event file events/x.json not found; check the path")
+
+    def unsafe_target() -> None:
+        calls.append("target")
+        raise TargetError("refusing to invoke orders with qualifier '$LATEST'")
+
+    def flaky() -> None:
+        calls.append("flaky")
+        raise RuntimeError("try again")
+
+    for func in (misconfigured, unsafe_target, flaky):
+        registry.pre_traffic(func, retries=2, retry_delay=0)
+    outcomes = by_name(run(registry))
+    assert calls.count("config") == calls.count("target") == 1 and calls.count("flaky") == 3
+    assert [(o.attempts, o.configuration) for o in (outcomes["misconfigured"], outcomes["unsafe_target"])] == [
+        (1, True), (1, True)
+    ]
+    assert (outcomes["flaky"].attempts, outcomes["flaky"].configuration) == (3, False)
+    assert outcomes["misconfigured"].to_dict()["configurationError"] is True
+    assert "events/x.json not found" in outcomes["misconfigured"].message
+
+
+def test_a_check_knows_the_file_and_line_that_declare_it(tmp_path) -> None:
+    registry = HookRegistry()
+
+    def declared_here(target) -> None:
+        return None
+
+    check = registry.add_check(declared_here, PRE)
+    assert check.source == (__file__, declared_here.__code__.co_firstlineno)

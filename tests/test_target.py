@@ -317,3 +317,9 @@ def test_a_replay_sends_the_bytes_checked_at_registration(tmp_path) -> None:
 
     check.func(Target(Records(), "2", function_name="orders"))
     assert sent == [b'{"action": "ping"}']
+
+
+def test_a_recorded_event_check_points_at_its_event_file(tmp_path) -> None:
+    (tmp_path / "order.json").write_text("{}")
+    (check,) = recorded_events(tmp_path, registry=HookRegistry())
+    assert check.source == (str(tmp_path / "order.json"), 1)

@@ -60,7 +60,7 @@ def recorded_events(
         check_name = f"{prefix}{name}"
         checks.append(registry.add(Check(
             name=check_name, func=replay, phase=phase, options=options_for(check_name, replay, **options),
-            params=("target",), base_dir=root,
+            params=("target",), base_dir=root, source=(str(event_path), 1),
         )))
     return checks
 

@@ -47,6 +47,9 @@ class Outcome:
     duration_ms: float = 0.0
     message: str = ""
     differences: tuple[Difference, ...] = ()
+    #: The check could not run as written (a missing event file, a schema that is not a schema, a
+    #: target it needs but was not given): never retried, and a configuration error in CI (exit 2).
+    configuration: bool = False
 
     @property
     def passed(self) -> bool:
@@ -61,6 +64,7 @@ class Outcome:
             "attempts": self.attempts,
             "durationMs": round(self.duration_ms, 1),
             "message": self.message,
+            "configurationError": self.configuration,
             "differences": [
                 {"path": d.path, "expected": jsonable(d.expected), "actual": jsonable(d.actual)}
                 for d in self.differences

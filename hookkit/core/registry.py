@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,20 +70,26 @@ class Check:
     options: CheckOptions
     params: tuple[str, ...]
     base_dir: Path | None
+    #: The file and line that declare the check, for reports that link a failure to its code.
+    source: tuple[str, int] | None = None
 
     @property
     def blocking(self) -> bool:
         return self.options.blocking
 
 
+def source_of(func: Callable[..., Any]) -> tuple[str, int] | None:
+    """The file and first line of ``func``'s definition (the function a decorator wrapped, if any)."""
+    code = getattr(inspect.unwrap(func), "__code__", None)
+    if code is None:
+        return None
+    return os.path.abspath(code.co_filename), code.co_firstlineno
+
+
 def where(func: Callable[..., Any]) -> str:
     """``file.py:12`` for the line that defines ``func``, so an error points at the user's code."""
-    try:
-        file = inspect.getsourcefile(func) or inspect.getfile(func)
-    except TypeError:  # a builtin, or a callable object without a code object
-        return repr(func)
-    code = getattr(inspect.unwrap(func), "__code__", None)
-    return f"{file}:{code.co_firstlineno}" if code is not None else file
+    found = source_of(func)
+    return f"{found[0]}:{found[1]}" if found else repr(func)
 
 
 def options_for(name: str, func: Callable[..., Any], **options: Any) -> CheckOptions:
@@ -94,10 +101,14 @@ def options_for(name: str, func: Callable[..., Any], **options: Any) -> CheckOpt
 
 
 def _base_dir(func: Callable[..., Any]) -> Path | None:
-    """The folder of the module that defines ``func``: relative event and schema paths start there."""
+    """The folder of the module that defines ``func``: relative event and schema paths start there.
+
+    Made absolute without resolving links: no system call per check, and paths shown in reports
+    read as the user wrote the project.
+    """
     try:
-        return Path(inspect.getfile(func)).resolve().parent
-    except (TypeError, OSError):
+        return Path(os.path.dirname(os.path.abspath(inspect.getfile(func))))
+    except TypeError:  # a builtin, or a callable object without a source file
         return None
 
 
@@ -167,7 +178,8 @@ class HookRegistry:
             phase=phase,
             options=options,
             params=_requested_params(func, check_name),
-            base_dir=base_dir.resolve() if base_dir is not None else _base_dir(func),
+            base_dir=Path(os.path.abspath(base_dir)) if base_dir is not None else _base_dir(func),
+            source=source_of(func),
         ))
 
     def add(self, check: Check) -> Check:

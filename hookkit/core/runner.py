@@ -29,7 +29,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import Difference, ExpectationFailed, HookkitError
+from .errors import ConfigurationError, Difference, ExpectationFailed, HookkitError, TargetError
 from .outcome import Outcome, RunResult, Status
 from .phases import Phase
 from .redact import redact_text
@@ -50,6 +50,7 @@ class _Attempt:
     status: Status
     message: str = ""
     differences: tuple[Difference, ...] = ()
+    configuration: bool = False  # the check is set up wrongly: no retry can fix it
 
 
 @dataclass
@@ -158,7 +159,10 @@ class _Run:
         if attempt.status is Status.PASSED:
             attempt = _blame_stray(attempt, [text for at, text in self.stray if at >= state.attempt_started])
         state.last = attempt
-        can_retry = attempt.status is not Status.PASSED and state.attempts <= state.check.options.retries
+        can_retry = (
+            attempt.status is not Status.PASSED and not attempt.configuration
+            and state.attempts <= state.check.options.retries
+        )
         retry_at = now + state.check.options.retry_delay
         if can_retry and retry_at < self.deadline:
             state.retry_at = retry_at
@@ -257,6 +261,7 @@ def _outcome(state: _CheckState, now: float) -> Outcome:
         duration_ms=(now - state.first_started) * 1000.0,
         message=last.message,
         differences=tuple(last.differences),
+        configuration=last.configuration,
     )
 
 
@@ -319,6 +324,8 @@ def call_check(check: Check, provide: Provider, timeout: float) -> _Attempt:
         return _Attempt(Status.FAILED, str(exc), tuple(exc.differences))
     except AssertionError as exc:
         return _Attempt(Status.FAILED, _describe_assertion(exc))
+    except (ConfigurationError, TargetError) as exc:
+        return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}", configuration=True)
     except HookkitError as exc:
         return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}")
     except BaseException as exc:  # noqa: BLE001 - a check must never take the hook down with it
