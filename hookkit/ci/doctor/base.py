@@ -23,6 +23,7 @@ import cfnlint.version  # type: ignore[import-untyped]
 from cfnlint.decode import decode  # type: ignore[import-untyped]
 from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
 
+from .code import CodeReader
 from .model import Finding, Path, SamTemplate
 
 #: The first cfn-lint that hands rules the SAM template as written (before 1.54 it ran SAM's
@@ -158,3 +159,7 @@ def _existing_prefix(template: Mapping[str, Any], path: Path) -> Path:
         node = node[key]
     return path
 
+
+def hook_code(view: TemplateView) -> CodeReader:
+    """The reader of this template's hooks' code, shared by the rules that need it."""
+    return CodeReader.of(view, view.sam, view.filename)
