@@ -1,6 +1,6 @@
 """``hookkit doctor``: the wiring mistakes that make hooks never run, never report or test the wrong thing.
 
-    hookkit doctor TEMPLATE... [--ignore-checks ID] [--format text|parseable|json|junit|sarif|pretty]
+    hookkit doctor TEMPLATE... [--ignore-checks ID] [--format text|parseable|json]
     hookkit doctor --rules-path
 
 Each check is a cfn-lint rule. The ones that read only the template (``rules/``) are what plain
@@ -24,7 +24,7 @@ from pathlib import Path
 RULES_PATH = Path(__file__).resolve().parent / "rules"
 #: doctor's own rules, which also import the hooks' checks modules.
 CODE_RULES_PATH = Path(__file__).resolve().parent / "code_rules"
-FORMATS = ("text", "parseable", "json", "junit", "sarif", "pretty")
+FORMATS = ("text", "parseable", "json")
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -29,7 +29,6 @@ from .model import Finding, Path, SamTemplate
 #: The first cfn-lint that hands rules the SAM template as written (before 1.54 it ran SAM's
 #: transform first, and rules saw generated resources instead of DeploymentPreference.Hooks).
 MINIMUM_CFN_LINT = (1, 54)
-SOURCE_URL = "https://github.com/hookkit/hookkit#catch-wiring-mistakes-before-deploying-hookkit-doctor"
 
 
 def supported(version: str) -> bool:
@@ -62,7 +61,6 @@ require_supported_cfn_lint()
 class HookkitRule(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint ships no type information
     """A cfn-lint rule over a template's hooks; subclasses give ``id``, texts and :meth:`findings`."""
 
-    source_url = SOURCE_URL
     tags: ClassVar[list[str]] = ["hookkit", "codedeploy", "lambda"]
 
     def findings(self, view: TemplateView) -> Iterable[Finding]:
@@ -70,7 +68,7 @@ class HookkitRule(CloudFormationLintRule):  # type: ignore[misc]  # cfn-lint shi
 
     def match(self, cfn: Any) -> list[Any]:
         view = TemplateView.of(cfn)
-        return [view.rule_match(finding, self) for finding in self.findings(view)]
+        return [view.rule_match(finding) for finding in self.findings(view)]
 
 
 class CannotCheck(CloudFormationLintRule):  # type: ignore[misc]
@@ -83,13 +81,12 @@ class CannotCheck(CloudFormationLintRule):  # type: ignore[misc]
         "plain name, a SAM policy template, a managed policy by ARN, a destination by ARN), so doctor could "
         "not check it. Fix: check it by hand, or name it with !Ref/!GetAtt to a resource of the template."
     )
-    source_url = SOURCE_URL
     tags: ClassVar[list[str]] = ["hookkit"]
 
     def match(self, cfn: Any) -> list[Any]:
         view = TemplateView.of(cfn)
         return [
-            view.rule_match(Finding(path, f"{what} {why}, so doctor cannot check it", _CHECK_BY_HAND, True), self)
+            view.rule_match(Finding(path, f"{what} {why}, so doctor cannot check it", _CHECK_BY_HAND, True))
             for path, what, why in view.sam.unchecked
         ]
 
@@ -123,7 +120,7 @@ class TemplateView:
             view = cls._views[cfn] = cls(cfn)
         return view
 
-    def rule_match(self, finding: Finding, rule: Any) -> Any:
+    def rule_match(self, finding: Finding) -> Any:
         """A cfn-lint match: the message says what is wrong and ends with ``(fix: ...)``."""
         extra: dict[str, Any] = {}
         if finding.unchecked:

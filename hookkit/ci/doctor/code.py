@@ -46,9 +46,11 @@ class CheckInfo:
         return self.timeout * (1 + self.retries) + self.retry_delay * self.retries
 
     def explain(self) -> str:
+        """``32 s (10 s x 3 tries + 2 x 1 s between)``: the longest time, and how it adds up."""
         if not self.retries:
-            return f"{self.timeout:g} s"
-        return f"{self.timeout:g} s x {1 + self.retries} tries + {self.retries} x {self.retry_delay:g} s between"
+            return f"{self.longest_s:g} s"
+        return (f"{self.longest_s:g} s ({self.timeout:g} s x {1 + self.retries} tries + {self.retries} x "
+                f"{self.retry_delay:g} s between)")
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,13 @@ class Probe:
 
 @dataclass(frozen=True)
 class HookCode:
-    """Where a hook's code is (``folder``; None with ``why_not``) and the folders its modules load from."""
+    """Where a hook's code is (``folder``, its CodeUri as ``shown``; None with ``why_not``) and the folders
+    its modules load from."""
 
     folder: Path | None
     search: tuple[Path, ...] = ()
     why_not: str = ""
+    shown: str = ""
 
     def locate(self, spec: str) -> Path | None:
         """The file or folder ``spec`` (a module name or a path, as ``HOOKKIT_CHECKS`` has it) names, if there."""
@@ -123,7 +127,7 @@ class CodeReader:
         folder = (self.template_dir / text).resolve()
         if not folder.is_dir():
             return HookCode(None, why_not=f"its CodeUri {text!r} is not a folder ({folder})")
-        return HookCode(folder, (folder, *self._layer_folders(hook, self.template_dir)))
+        return HookCode(folder, (folder, *self._layer_folders(hook, self.template_dir)), shown=f"CodeUri {text}")
 
     def _layer_folders(self, hook: Hook, template_dir: Path) -> list[Path]:
         """``python/`` of each layer of this template the hook uses, where Lambda would find modules."""

@@ -89,10 +89,7 @@ def _missing(template: str) -> Any:
 def _formatter(name: str) -> Any:
     from cfnlint import formatters
 
-    return {
-        "parseable": formatters.ParseableFormatter, "json": formatters.JsonFormatter,
-        "junit": formatters.JUnitFormatter, "sarif": formatters.SARIFFormatter, "pretty": formatters.PrettyFormatter,
-    }[name]()
+    return {"parseable": formatters.ParseableFormatter, "json": formatters.JsonFormatter}[name]()
 
 
 def show(match: Any) -> str:

@@ -24,7 +24,8 @@ LAMBDA_FUNCTION = "AWS::Lambda::Function"
 HOOK_NAME_PREFIX = "CodeDeployHook_"
 #: SAM's ``Hooks`` keys and the lifecycle events CodeDeploy runs them in.
 HOOK_KEYS = {"PreTraffic": Phase.BEFORE_ALLOW_TRAFFIC, "PostTraffic": Phase.AFTER_ALLOW_TRAFFIC}
-SAM_HOOK_KEY = {phase: key for key, phase in HOOK_KEYS.items()}
+#: The handler of hookkit's last-resort reporter, the on-failure destination of every hook.
+FALLBACK_HANDLER = "hookkit.fallback"
 
 Path = tuple[str | int, ...]
 
@@ -50,7 +51,6 @@ class Guard:
 
     function: str
     key: str
-    path: Path
 
     @property
     def phase(self) -> Phase:
@@ -102,10 +102,6 @@ def is_false(value: Any) -> bool:
     return value is False or (isinstance(value, str) and value.strip().lower() == "false")
 
 
-def is_true(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
-
-
 def literal(value: Any) -> str | None:
     """A plain string or number as text; None for anything an intrinsic function computes."""
     if isinstance(value, bool):
@@ -144,13 +140,18 @@ def literal_prefix(value: Any) -> tuple[str, bool]:
     return "", False
 
 
+def _sub_parts(argument: Any) -> tuple[Any, Mapping[str, Any]]:
+    """A Sub's string and the variables it defines (``!Sub [string, {Name: value}]``)."""
+    if isinstance(argument, list) and len(argument) == 2:
+        return argument[0], argument[1] if isinstance(argument[1], Mapping) else {}
+    return argument, {}
+
+
 def _sub_prefix(argument: Any) -> tuple[str, bool]:
     """The leading text of a Sub: up to its first variable that is not a literal defined in the Sub."""
-    template, variables = (argument[0], argument[1]) if isinstance(argument, list) and len(argument) == 2 \
-        else (argument, {})
+    template, own = _sub_parts(argument)
     if not isinstance(template, str):
         return "", False
-    own = variables if isinstance(variables, Mapping) else {}
     parts, position = [], 0
     for match in _SUB_VARIABLE.finditer(template):
         parts.append(template[position:match.start()])
@@ -186,17 +187,14 @@ def references(value: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
                 yield path, f"{parts[0]}.{attribute}" if attribute else parts[0]
             return
         if name == "Fn::Sub":
-            template, variables = (argument[0], argument[1]) if isinstance(argument, list) and len(argument) == 2 \
-                else (argument, {})
-            own = set(variables) if isinstance(variables, Mapping) else set()
+            template, variables = _sub_parts(argument)
             if isinstance(template, str):
                 for match in _SUB_VARIABLE.finditer(template):
                     variable = match.group(1).strip()
-                    if variable and not variable.startswith("!") and variable not in own:
+                    if variable and not variable.startswith("!") and variable not in variables:
                         yield (*path, "Fn::Sub"), variable
-            if isinstance(variables, Mapping):
-                for key, item in variables.items():
-                    yield from references(item, (*path, "Fn::Sub", 1, key))
+            for key, item in variables.items():
+                yield from references(item, (*path, "Fn::Sub", 1, key))
             return
         yield from references(argument, (*path, name))
         return
@@ -264,7 +262,7 @@ class SamTemplate:
                 path: Path = ("Resources", function, "Properties", "DeploymentPreference", "Hooks", key)
                 hook, why_not = self._hook_target(value)
                 if hook is not None:
-                    guards.setdefault(hook, []).append(Guard(function, key, path))
+                    guards.setdefault(hook, []).append(Guard(function, key))
                 else:
                     self.unchecked.append((path, f"{function}'s {key} hook", why_not))
         self.hooks = [
@@ -299,9 +297,6 @@ def deployment_group_arn(function: str) -> str:
         f"${{ServerlessDeploymentApplication}}/${{{function}DeploymentGroup}}"
     )
 
-
-#: The handler of hookkit's last-resort reporter, the on-failure destination of every hook.
-FALLBACK_HANDLER = "hookkit.fallback"
 
 
 def on_failure_destination(hook: Hook) -> tuple[Path, Any] | None:

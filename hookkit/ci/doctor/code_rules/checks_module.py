@@ -55,7 +55,7 @@ def _check(view: base.TemplateView, hook: Hook) -> Iterator[Finding]:
         yield Finding(
             path,
             f"{hook.logical_id}'s {settings.CHECKS} names {', '.join(map(repr, missing)) or 'nothing'}, which is not "
-            f"in its code ({code.folder}), so the hook fails every deployment",
+            f"in its code ({code.shown}), so the hook fails every deployment",
             f"name a module of that folder (Python modules there: {there}), by module name or relative path",
         )
         return

@@ -46,9 +46,8 @@ class CircularReference(base.HookkitRule):
                 if part is not None:
                     yield Finding(
                         path,
-                        f"hook {hook.logical_id} refers to {name}, {part.what}: that depends on {part.function}'s "
-                        "alias, whose update policy names this hook, so CloudFormation refuses the template "
-                        "(circular dependency)",
+                        f"hook {hook.logical_id} refers to {name}, {part.what}, whose update policy names this "
+                        "hook: a circular dependency, and CloudFormation refuses the template",
                         _fix(part),
                     )
 
@@ -77,20 +76,20 @@ def _references(sam: SamTemplate, hook: Hook) -> Iterator[tuple[Path, str]]:
 def _parts(sam: SamTemplate, function: str) -> dict[str, Part]:
     """Logical ids (and SAM's dotted names) that depend on ``function``'s alias."""
     properties = sam.properties(function)
-    alias = Part(function, f"{function}'s alias", api=False)
+    alias = Part(function, f"the alias of {function}", api=False)
     names = {f"{function}.Alias": alias}
     alias_name = literal(properties.get("AutoPublishAlias"))
     if alias_name:  # SAM's logical id for it: the name without what is not a letter or digit
         names[f"{function}Alias{re.sub(r'[^A-Za-z0-9]', '', alias_name)}"] = alias
     if "FunctionUrlConfig" in properties:
-        names[f"{function}Url"] = Part(function, f"{function}'s function URL (it invokes the alias)", api=False)
+        names[f"{function}Url"] = Part(function, f"the function URL that invokes the alias of {function}", api=False)
     for event in mapping(properties.get("Events")).values():
         kind = mapping(event).get("Type")
         if kind not in IMPLICIT_API:
             continue
         key, implicit = IMPLICIT_API[str(kind)]
         api = referenced_resource(mapping(mapping(event).get("Properties")).get(key)) or implicit
-        names[api] = Part(function, f"the API that invokes {function}", api=True)
+        names[api] = Part(function, f"the API that invokes the alias of {function}", api=True)
     return names
 
 

@@ -40,7 +40,12 @@ class HookPhase(base.HookkitRule):
                 if guard.phase is not phase:
                     yield Finding(
                         path,
-                        f"{hook.logical_id}'s {settings.PHASE} is {text!r} ({phase.value}), but {guard.function} runs "
+                        f"{hook.logical_id}'s {settings.PHASE} is {_shown(text, phase)}, but {guard.function} runs "
                         f"it as its {guard.key} hook ({guard.phase.value}): it would run the wrong phase's checks",
                         fix,
                     )
+
+
+def _shown(text: str, phase: Phase) -> str:
+    """``'post' (AfterAllowTraffic)``: the value, and the phase it means when it is spelled otherwise."""
+    return repr(text) if text.strip() == phase.value else f"{text!r} ({phase.value})"
