@@ -44,6 +44,7 @@ class Expected(NamedTuple):
 class Found(NamedTuple):
     file: str
     line: int
+    column: int
     id: str
     message: str
 
@@ -68,7 +69,7 @@ def doctor(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[Fo
     for line in out.splitlines():
         match = FINDING.match(line)
         assert match, f"not a finding line: {line!r}"
-        findings.append(Found(match["file"], int(match["line"]), match["id"], match["message"]))
+        findings.append(Found(match["file"], int(match["line"]), int(match["column"]), match["id"], match["message"]))
     return code, findings, err
 
 
@@ -318,3 +319,28 @@ def test_a_role_of_the_template_and_policies_attached_to_roles_are_read() -> Non
     sam_role = _hook_with({}, Attached={"Type": "AWS::IAM::ManagedPolicy", "Properties": {
         "Roles": [{"Ref": "HookRole"}], "PolicyDocument": allow}})  # SAM names the hook's role HookRole
     assert iam.role_allows(sam_role, "Hook", REPORT).allowed
+
+
+# --- the README ---------------------------------------------------------------------------------
+
+def _readme_section() -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split("### Catch wiring mistakes before deploying: hookkit doctor", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_lists_every_rule_doctor_runs() -> None:
+    from cfnlint.rules import Rules
+
+    from hookkit.ci.doctor import CODE_RULES_PATH
+
+    ids = {rule for folder in (RULES_PATH, CODE_RULES_PATH) for rule in Rules.create_from_directory(str(folder))}
+    assert set(re.findall(r"^\| ([EWI]\d{4}) \|", _readme_section(), re.M)) == ids
+
+
+def test_the_readme_example_finding_is_what_doctor_prints(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (example,) = re.findall(r"^template\.yaml:\d+:\d+: .*$", _readme_section(), re.M)
+    copy = tmp_path / "template.yaml"
+    text = TEMPLATE.read_text().replace("Uri: example_hooks/", f"Uri: {ROOT / 'example_hooks'}/")
+    copy.write_text(text.replace("      Timeout: 120\n", "      Timeout: 20\n", 1))
+    _, findings, _ = doctor(capsys, str(copy))
+    assert example in [f"template.yaml:{f.line}:{f.column}: {f.id} {f.message}" for f in findings]
