@@ -9,6 +9,7 @@ lines. The hooks' code (hooks/) declares checks whose slowest BeforeAllowTraffic
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
@@ -18,10 +19,13 @@ from typing import Any, NamedTuple
 
 import cfnlint.version
 import pytest
+from cfnlint.rules import RuleMatch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hookkit.ci.cli import main
 from hookkit.ci.doctor import RULES_PATH, base, iam
-from hookkit.ci.doctor.model import SERVERLESS_FUNCTION, SamTemplate, literal_prefix
+from hookkit.ci.doctor.model import SERVERLESS_FUNCTION, Finding, SamTemplate, literal_prefix
 from hookkit.core.registry import default_registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -344,3 +348,85 @@ def test_the_readme_example_finding_is_what_doctor_prints(tmp_path: Path, capsys
     copy.write_text(text.replace("      Timeout: 120\n", "      Timeout: 20\n", 1))
     _, findings, _ = doctor(capsys, str(copy))
     assert example in [f"template.yaml:{f.line}:{f.column}: {f.id} {f.message}" for f in findings]
+
+
+# --- any template -------------------------------------------------------------------------------
+
+_names = st.sampled_from(["Orders", "Hook", "Other", "HookRole", "ServerlessRestApi", "OrdersAliaslive", "Param"])
+_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12)
+_intrinsics = st.one_of(
+    st.builds(lambda n: {"Ref": n}, _names | st.sampled_from(["Orders.Version", "Orders.Alias", "AWS::StackName"])),
+    st.builds(lambda n, a: {"Fn::GetAtt": [n, a]}, _names, st.sampled_from(["Arn", "Version.Version", "Version"])),
+    st.builds(lambda s: {"Fn::Sub": s}, st.sampled_from(["CodeDeployHook_${AWS::StackName}", "${ServerlessRestApi}",
+                                                          "${Orders.Version}", "${!x}", "${", "x"])),
+    st.builds(lambda s, v: {"Fn::Sub": [s, v]}, st.text(max_size=20), st.dictionaries(st.text(max_size=5), _scalars)),
+    st.builds(lambda d, items: {"Fn::Join": [d, items]}, _scalars, st.lists(_scalars | _names, max_size=3)),
+    st.builds(lambda v: {"Fn::If": ["Cond", v, v]}, _scalars),
+)
+_values = st.recursive(
+    _scalars | _intrinsics,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+_statement = st.fixed_dictionaries({}, optional={"Effect": _values | st.just("Allow"), "Action": _values,
+                                                 "NotAction": _values, "Resource": _values})
+_policies = st.lists(_values | st.builds(lambda s: {"Statement": s}, st.lists(_statement, max_size=2) | _values)
+                     | st.builds(lambda n: {"Ref": n}, _names), max_size=3) | _values
+_variables = st.dictionaries(
+    st.sampled_from(["HOOKKIT_CHECKS", "HOOKKIT_PHASE", "HOOKKIT_TARGET_VERSION", "HOOKKIT_CURRENT_VERSION",
+                     "HOOKKIT_REPORT_RESERVE_MS", "OTHER"]), _values, max_size=4)
+_function = st.fixed_dictionaries({}, optional={
+    "FunctionName": _values, "Handler": st.sampled_from(["hookkit.handler", "hookkit.fallback"]) | _values,
+    "Timeout": _values, "Policies": _policies, "Role": _values, "CodeUri": _values, "Layers": _values,
+    "Environment": st.builds(lambda v: {"Variables": v}, _variables) | _values,
+    "EventInvokeConfig": st.builds(lambda d: {"DestinationConfig": {"OnFailure": {"Destination": d}}}, _values)
+    | _values,
+    "DeploymentPreference": st.builds(lambda e, h: {"Enabled": e, "Hooks": h}, _values, _values) | _values,
+    "AutoPublishAlias": _values, "FunctionUrlConfig": _values,
+    "Events": st.dictionaries(st.text(max_size=5), st.builds(lambda t, p: {"Type": t, "Properties": p},
+                              st.sampled_from(["Api", "HttpApi", "SQS"]) | _values, _values), max_size=2) | _values,
+})
+_types = st.sampled_from([SERVERLESS_FUNCTION, "AWS::Lambda::Function", "AWS::IAM::Role", "AWS::IAM::ManagedPolicy",
+                          "AWS::IAM::Policy", "AWS::Serverless::LayerVersion"]) | _values
+
+
+@pytest.mark.property
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(guarded=_function, hook=_function, hook_type=_types, other=_values, other_type=_types,
+       hooks=st.dictionaries(st.sampled_from(["PreTraffic", "PostTraffic", "Other"]), _values | _intrinsics)
+       | _values, globals_=_function | _values)
+def test_any_template_gives_findings_never_an_exception(
+    guarded: dict[str, Any], hook: dict[str, Any], hook_type: Any, other: Any, other_type: Any, hooks: Any,
+    globals_: Any,
+) -> None:
+    """A rule that raised would show up as cfn-lint's E0002 and exit code 2 instead of the findings."""
+    guarded = {**guarded, "DeploymentPreference": {"Hooks": hooks, **({"Role": "x"} if "Role" in guarded else {})}}
+    template = {"Globals": {"Function": globals_}, "Parameters": {"Param": {"Type": "Number", "Default": "60"}},
+                "Resources": {"Orders": {"Type": SERVERLESS_FUNCTION, "Properties": guarded},
+                              "Hook": {"Type": hook_type, "Properties": hook},
+                              "Other": {"Type": other_type, "Properties": other}}}
+    cfn = _Template(template)
+    view = base.TemplateView.of(cfn)
+    for rule in _all_rules():
+        found = rule.findings(view) if hasattr(rule, "findings") else rule.match(cfn)
+        for finding in found:
+            assert isinstance(finding, (Finding, RuleMatch))
+
+
+class _Template:
+    """What the rules read of cfn-lint's Template; no file, so no checks module is imported."""
+
+    filename = None
+
+    def __init__(self, template: dict[str, Any]) -> None:
+        self.template = template
+
+
+@functools.cache
+def _all_rules() -> list[Any]:
+    from cfnlint.rules import Rules
+
+    from hookkit.ci.doctor import CODE_RULES_PATH
+
+    folders = (RULES_PATH, CODE_RULES_PATH)
+    return [rule for folder in folders for rule in Rules.create_from_directory(str(folder)).values()]

@@ -84,10 +84,10 @@ def _parts(sam: SamTemplate, function: str) -> dict[str, Part]:
     if "FunctionUrlConfig" in properties:
         names[f"{function}Url"] = Part(function, f"the function URL that invokes the alias of {function}", api=False)
     for event in mapping(properties.get("Events")).values():
-        kind = mapping(event).get("Type")
+        kind = literal(mapping(event).get("Type"))
         if kind not in IMPLICIT_API:
             continue
-        key, implicit = IMPLICIT_API[str(kind)]
+        key, implicit = IMPLICIT_API[kind]
         api = referenced_resource(mapping(mapping(event).get("Properties")).get(key)) or implicit
         names[api] = Part(function, f"the API that invokes the alias of {function}", api=True)
     return names
