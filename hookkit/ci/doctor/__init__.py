@@ -25,6 +25,18 @@ RULES_PATH = Path(__file__).resolve().parent / "rules"
 #: doctor's own rules, which also import the hooks' checks modules.
 CODE_RULES_PATH = Path(__file__).resolve().parent / "code_rules"
 FORMATS = ("text", "parseable", "json")
+#: The first cfn-lint that hands rules the SAM template as written (before 1.54 it ran SAM's
+#: transform first, and rules saw generated resources instead of DeploymentPreference.Hooks).
+MINIMUM_CFN_LINT = (1, 54)
+
+
+def supported_cfn_lint(version: str) -> bool:
+    """Whether this cfn-lint version shows rules the template as written."""
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return True  # a development build: trust it rather than refuse
+    return (major, minor) >= MINIMUM_CFN_LINT
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

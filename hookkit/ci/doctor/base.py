@@ -23,21 +23,9 @@ import cfnlint.version  # type: ignore[import-untyped]
 from cfnlint.decode import decode  # type: ignore[import-untyped]
 from cfnlint.rules import CloudFormationLintRule, RuleMatch  # type: ignore[import-untyped]
 
+from . import MINIMUM_CFN_LINT, supported_cfn_lint
 from .code import CodeReader
 from .model import Finding, Path, SamTemplate
-
-#: The first cfn-lint that hands rules the SAM template as written (before 1.54 it ran SAM's
-#: transform first, and rules saw generated resources instead of DeploymentPreference.Hooks).
-MINIMUM_CFN_LINT = (1, 54)
-
-
-def supported(version: str) -> bool:
-    """Whether this cfn-lint version shows rules the template as written."""
-    try:
-        major, minor = (int(part) for part in version.split(".")[:2])
-    except ValueError:
-        return True  # a development build: trust it rather than refuse
-    return (major, minor) >= MINIMUM_CFN_LINT
 
 
 def require_supported_cfn_lint() -> None:
@@ -46,7 +34,7 @@ def require_supported_cfn_lint() -> None:
     cfn-lint reports an ImportError from a rules module as "Tried to append rules but got an
     error", with this message.
     """
-    if not supported(cfnlint.version.__version__):
+    if not supported_cfn_lint(cfnlint.version.__version__):
         wanted = ".".join(map(str, MINIMUM_CFN_LINT))
         raise ImportError(
             f"hookkit's cfn-lint rules need cfn-lint >= {wanted} (this is {cfnlint.version.__version__}, which "

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ...core.errors import ConfigurationError
-from . import CODE_RULES_PATH, RULES_PATH
+from . import CODE_RULES_PATH, MINIMUM_CFN_LINT, RULES_PATH, supported_cfn_lint
 from .model import SamTemplate
 
 #: Bits of the exit code, as cfn-lint sets them.
@@ -67,9 +67,7 @@ def _require_cfn_lint() -> None:
         import cfnlint.version  # type: ignore[import-untyped]
     except ImportError:
         raise ConfigurationError(f"hookkit doctor runs on cfn-lint, which is not installed; {INSTALL}") from None
-    from .base import MINIMUM_CFN_LINT, supported
-
-    if not supported(cfnlint.version.__version__):
+    if not supported_cfn_lint(cfnlint.version.__version__):
         wanted = ".".join(map(str, MINIMUM_CFN_LINT))
         raise ConfigurationError(
             f"hookkit doctor needs cfn-lint >= {wanted}, this is {cfnlint.version.__version__}; {INSTALL}"
