@@ -123,7 +123,7 @@ class CodeReader:
             return HookCode(None, why_not=why)
         text = literal(uri)
         if text is None or text.startswith("s3://"):
-            return HookCode(None, why_not="its CodeUri is in S3, not a folder next to the template")
+            return HookCode(None, why_not="its CodeUri is not a local folder (it is in S3, or computed at deploy time)")
         folder = (self.template_dir / text).resolve()
         if not folder.is_dir():
             return HookCode(None, why_not=f"its CodeUri {text!r} is not a folder ({folder})")
