@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from ..core.errors import HookkitError
 from ..core.runner import DEFAULT_MAX_WORKERS
+from . import doctor
 from .reports import EXIT_USAGE
 from .run import run_command
 from .wiring import DEFAULT_DEADLINE
@@ -45,12 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--shard", type=_shard, help=argparse.SUPPRESS)  # INDEX/COUNT/FD: one process of a split run
     run.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",
                      help="stop the whole run after this long, as a hook's Lambda would (default: %(default)s)")
+    doctor.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if args.command == "doctor":
+        return doctor.run(args)
     try:
         if args.shard is not None or args.jobs > 1:
             from . import split  # not for a run in one process: it imports multiprocessing

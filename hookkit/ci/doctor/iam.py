@@ -1,0 +1,188 @@
+"""Whether a function's role allows an action, as far as the template shows it.
+
+Read conservatively: a statement that allows the action anywhere, on any resource, under any
+condition, counts as a grant; a policy doctor cannot read (a SAM policy template, a managed
+policy by name, a role from outside the template, anything an intrinsic function computes) makes
+the answer unknown rather than "no". Only a role whose every policy is visible and none allows
+the action is reported as missing it.
+
+The places looked at: the function's ``Policies`` (inline documents, ``!Ref`` to an
+``AWS::IAM::ManagedPolicy`` of the template), or its ``Role`` when that is an ``AWS::IAM::Role``
+of the template (its ``Policies`` and ``ManagedPolicyArns``), plus every ``AWS::IAM::Policy``,
+``ManagedPolicy`` or ``RolePolicy`` of the template attached to that role by ``!Ref``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .model import SERVERLESS_FUNCTION, Finding, Path, SamTemplate, intrinsic, literal, mapping, referenced_resource
+
+IAM_ROLE = "AWS::IAM::Role"
+MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
+ATTACHED_POLICIES = (MANAGED_POLICY, "AWS::IAM::Policy")
+ROLE_POLICY = "AWS::IAM::RolePolicy"
+#: AWS managed policies that grant only logs, tracing and networking: nothing a hook reports or invokes with.
+UNRELATED_MANAGED_POLICIES = frozenset({
+    "AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole", "AWSXrayWriteOnlyAccess",
+    "AWSXRayDaemonWriteAccess", "CloudWatchLambdaInsightsExecutionRolePolicy",
+})
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The answer for one action: allowed, or not and which policies could not be read."""
+
+    allowed: bool
+    unreadable: tuple[str, ...]
+    #: where the function's permissions are set (its Policies, its Role, or the resource itself)
+    path: Path
+
+    @property
+    def missing(self) -> bool:
+        """Every policy was read and none allows the action."""
+        return not self.allowed and not self.unreadable
+
+    def unreadable_finding(self, function: str, action: str) -> Finding:
+        """What to say when the action was not found but some policies could not be read."""
+        return Finding(
+            self.path,
+            f"doctor cannot tell whether {function}'s role allows {action}: it cannot read "
+            + ", ".join(self.unreadable),
+            f"make sure one of those allows {action}, or allow it in an inline statement of {function}'s Policies",
+            unchecked=True,
+        )
+
+
+def role_allows(sam: SamTemplate, function: str, action: str) -> Grant:
+    """Whether ``function``'s execution role allows ``action`` (``codedeploy:PutLifecycle...``)."""
+    properties = sam.properties(function)
+    documents: list[Any] = []
+    unreadable: list[str] = []
+    role = properties.get("Role")
+    if role is not None:
+        path: Path = ("Resources", function, "Properties", "Role")
+        role_id = referenced_resource(role)
+        if role_id is None or sam.type_of(role_id) != IAM_ROLE:
+            return Grant(False, ("its Role, which is not an AWS::IAM::Role of this template",), path)
+        _role_policies(sam, role_id, documents, unreadable)
+    elif sam.type_of(function) == SERVERLESS_FUNCTION:
+        path = ("Resources", function, "Properties", "Policies") if "Policies" in properties \
+            else ("Resources", function)
+        _sam_policies(sam, properties.get("Policies"), documents, unreadable)
+        role_id = f"{function}Role"  # the role SAM generates
+    else:
+        return Grant(False, ("its role, which it does not name",), ("Resources", function))
+    documents.extend(_attached(sam, role_id))
+    for document in documents:
+        verdict = _document_allows(document, action)
+        if verdict is True:
+            return Grant(True, (), path)
+        if verdict is None:
+            unreadable.append("a policy document written with intrinsic functions")
+    return Grant(False, tuple(dict.fromkeys(unreadable)), path)
+
+
+def _sam_policies(sam: SamTemplate, policies: Any, documents: list[Any], unreadable: list[str]) -> None:
+    """SAM's ``Policies``: a managed policy name, a document, a policy template, or a list of those."""
+    if policies is None:
+        return
+    for entry in policies if isinstance(policies, list) else [policies]:
+        if isinstance(entry, Mapping) and "Statement" in entry:
+            documents.append(entry)
+            continue
+        if isinstance(entry, Mapping) and intrinsic(entry) is None and len(entry) == 1:
+            (name,) = entry
+            unreadable.append(f"SAM policy template {name}")
+            continue
+        _managed_policy(sam, entry, documents, unreadable)
+
+
+def _role_policies(sam: SamTemplate, role_id: str, documents: list[Any], unreadable: list[str]) -> None:
+    properties = sam.properties(role_id)
+    policies = properties.get("Policies")
+    for policy in policies if isinstance(policies, list) else []:
+        documents.append(mapping(policy).get("PolicyDocument"))
+    arns = properties.get("ManagedPolicyArns")
+    for arn in arns if isinstance(arns, list) else []:
+        _managed_policy(sam, arn, documents, unreadable)
+
+
+def _managed_policy(sam: SamTemplate, entry: Any, documents: list[Any], unreadable: list[str]) -> None:
+    """``!Ref`` to a managed policy of this template is read; AWS's logging policies grant nothing here."""
+    function = intrinsic(entry)
+    if function is not None and function[0] == "Ref" and sam.type_of(str(function[1])) == MANAGED_POLICY:
+        documents.append(sam.properties(str(function[1])).get("PolicyDocument"))
+        return
+    name = _policy_name(entry)
+    if name in UNRELATED_MANAGED_POLICIES:
+        return
+    unreadable.append(f"managed policy {name}" if name else "a managed policy named by an intrinsic function")
+
+
+def _policy_name(entry: Any) -> str | None:
+    """``AWSLambdaRole`` for that name or any ARN of it (``!Sub arn:${AWS::Partition}:...`` too)."""
+    text = literal(entry)
+    function = intrinsic(entry)
+    if text is None and function is not None and function[0] == "Fn::Sub" and isinstance(function[1], str):
+        text = function[1]
+    if text is None:
+        return None
+    name = text.rsplit("/", 1)[-1]
+    return None if "${" in name else name
+
+
+def _attached(sam: SamTemplate, role_id: str) -> Iterator[Any]:
+    """Documents of the template's policies that attach themselves to the role by ``!Ref``."""
+    reference = {"Ref": role_id}
+    for name in sam.of_type(*ATTACHED_POLICIES):
+        roles = sam.properties(name).get("Roles")
+        if isinstance(roles, list) and reference in roles:
+            yield sam.properties(name).get("PolicyDocument")
+    for name in sam.of_type(ROLE_POLICY):
+        if sam.properties(name).get("RoleName") == reference:
+            yield sam.properties(name).get("PolicyDocument")
+
+
+def _document_allows(document: Any, action: str) -> bool | None:
+    """True if a statement allows ``action``, False if none does, None if that cannot be read."""
+    if not isinstance(document, Mapping) or intrinsic(document) is not None:
+        return None
+    statements = document.get("Statement")
+    statements = statements if isinstance(statements, list) else [statements]
+    unknown = False
+    for statement in statements:
+        verdict = _statement_allows(statement, action)
+        if verdict is True:
+            return True
+        unknown = unknown or verdict is None
+    return None if unknown else False
+
+
+def _statement_allows(statement: Any, action: str) -> bool | None:
+    if not isinstance(statement, Mapping) or intrinsic(statement) is not None:
+        return None
+    effect = literal(statement.get("Effect"))
+    if effect is None:
+        return None
+    if effect != "Allow":
+        return False
+    if "NotAction" in statement:
+        patterns = _patterns(statement["NotAction"])
+        return None if patterns is None else not any(p.fullmatch(action) for p in patterns)
+    patterns = _patterns(statement.get("Action"))
+    return None if patterns is None else any(p.fullmatch(action) for p in patterns)
+
+
+def _patterns(actions: Any) -> list[re.Pattern[str]] | None:
+    """IAM action patterns (``codedeploy:*``, ``lambda:Invoke*``), matched without regard to case."""
+    items = actions if isinstance(actions, list) else [actions]
+    texts = [literal(item) for item in items]
+    if any(text is None for text in texts):
+        return None
+    return [
+        re.compile(re.escape(str(text)).replace(r"\*", ".*").replace(r"\?", "."), re.IGNORECASE) for text in texts
+    ]
