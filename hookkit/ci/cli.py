@@ -20,6 +20,7 @@ from ..core.errors import HookkitError
 from ..core.runner import DEFAULT_MAX_WORKERS
 from .reports import EXIT_USAGE
 from .run import run_command
+from .simulate import command as simulate
 from .wiring import DEFAULT_DEADLINE
 
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--shard", type=_shard, help=argparse.SUPPRESS)  # INDEX/COUNT/FD: one process of a split run
     run.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",
                      help="stop the whole run after this long, as a hook's Lambda would (default: %(default)s)")
+    simulate.add_parser(commands)
     return parser
 
 
@@ -52,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "simulate":
+            return simulate.run(args, stdout=sys.stdout, stderr=sys.stderr)
         if args.shard is not None or args.jobs > 1:
             from . import split  # not for a run in one process: it imports multiprocessing
 
