@@ -463,7 +463,7 @@ class Simulation:
         errors = {v: sum(s.errors[v] for s in window) for v in (CURRENT_VERSION, TARGET_VERSION)}
         shape = (tuple(window[-1].weights.items()) if window else (), tuple(self.alarm_states.items()))
         last_at, last_shape = self._printed
-        if not sum(invocations.values()) or (not sum(errors.values()) and shape == last_shape
+        if not sum(invocations.values()) or at < 1 or (not sum(errors.values()) and shape == last_shape
                                              and at - last_at < self.options.quiet_every):
             return
         self._printed = (at, shape)

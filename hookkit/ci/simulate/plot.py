@@ -38,10 +38,13 @@ def plot(result: Result, path: str) -> None:
     samples = result.timeline.samples
     minutes = [s.at / 60 for s in samples]
     figure, (weights, errors) = plt.subplots(2, 1, sharex=True, figsize=(10, 5.6), height_ratios=(3, 2))
+    changes = [(0.0, {CURRENT_VERSION: 100.0, TARGET_VERSION: 0.0})]
+    changes += [(e.at / 60, e.data["weights"]) for e in result.timeline.events if "weights" in e.data]
+    end = max(result.at / 60, 0.1)
+    changes.append((end * 1.04, changes[-1][1]))  # the state after the outcome, a little past it
     for version, label in ((CURRENT_VERSION, "version 1 (current)"), (TARGET_VERSION, "version 2 (new)")):
-        weights.step([0.0, *minutes], [100.0 if version == CURRENT_VERSION else 0.0,
-                                       *(s.weights[version] for s in samples)],
-                     where="pre", color=COLOURS[version], label=label, linewidth=2)
+        weights.step([at for at, _ in changes], [w[version] for _, w in changes], where="post",
+                     color=COLOURS[version], label=label, linewidth=2)
         rates = [100 * s.errors[version] / s.invocations[version] if s.invocations[version] else float("nan")
                  for s in samples]
         errors.plot(minutes, rates, marker="o", markersize=3, color=COLOURS[version], label=label)

@@ -32,7 +32,7 @@ class Record:
     origin: str  # "traffic", "api", "hook"
     qualifier: str
     version: str
-    error: str | None  # errorType when the function failed
+    error: str | None  # errorType: errorMessage when the function failed
     duration_ms: float
 
 
@@ -111,5 +111,7 @@ def _error_type(answer: Invocation) -> str:
         body = json.loads(answer.payload)
     except ValueError:
         return "Unhandled"
-    kind = body.get("errorType") if isinstance(body, dict) else None
-    return str(kind) if kind else "Unhandled"
+    if not isinstance(body, dict):
+        return "Unhandled"
+    kind, message = str(body.get("errorType") or "Unhandled"), " ".join(str(body.get("errorMessage") or "").split())
+    return f"{kind}: {message[:80]}" if message else kind
