@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from xml.sax.saxutils import escape
 
 from .router import FunctionNotFound, LambdaRouter
 from .state import DeploymentState
@@ -81,7 +82,7 @@ class StandIns(ThreadingHTTPServer):
         handlers = {"GetDeployment": self._get_deployment, "ListDeploymentTargets": self._list_targets,
                     "BatchGetDeploymentTargets": self._batch_targets, "GetDeploymentTarget": self._get_target}
         if operation not in handlers:
-            return self._refuse("codedeploy", operation)
+            return self.refuse("codedeploy", operation)
         if params.get("deploymentId") != state.deployment_id:
             return aws_error("DeploymentDoesNotExistException",
                              f"The deployment {params.get('deploymentId')} could not be found.")
@@ -129,14 +130,19 @@ class StandIns(ThreadingHTTPServer):
             out.append(("X-Amz-Log-Result", base64.b64encode(answer.log_tail.encode()[-4096:]).decode()))
         return 200, out, answer.payload
 
-    def _refuse(self, service: str, operation: str) -> Answer:
+    def refuse(self, service: str, operation: str, *, xml: bool = False) -> Answer:
+        """Any other AWS call: a clear error in the caller's protocol (XML for query services), never AWS."""
         what = f"{service} {operation}".strip()
         self.refused.append(what)
         if self._on_refused is not None:
             self._on_refused(what)
-        return aws_error("UnsupportedOperation",
-                         f"hookkit simulate does not serve {what}: a rehearsal runs offline, with stand-ins for "
-                         "CodeDeploy's hook calls and Lambda's Invoke only", 501)
+        message = (f"hookkit simulate does not serve {what}: a rehearsal runs offline, with stand-ins for "
+                   "CodeDeploy's hook calls and Lambda's Invoke only")
+        if not xml:
+            return aws_error("UnsupportedOperation", message, 501)
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>UnsupportedOperation</Code><Message>{escape(message)}"
+                "</Message></Error><RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>")
+        return 501, [("Content-Type", "text/xml")], body.encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -168,12 +174,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(self.server.invoke(name, query, headers, raw))
         else:
             service = target.split(".")[0] if target else _credential_service(self.headers.get("Authorization", ""))
-            operation = target.split(".")[-1] if target else _query_action(raw) or f"{self.command} {parts.path}"
-            self._send(self.server._refuse(service, operation))
+            action = None if target else _query_action(raw)
+            operation = target.split(".")[-1] if target else action or f"{self.command} {parts.path}"
+            self._send(self.server.refuse(service, operation, xml=action is not None))
 
     def do_GET(self) -> None:
         service = _credential_service(self.headers.get("Authorization", ""))
-        self._send(self.server._refuse(service, f"GET {urlsplit(self.path).path}"))
+        self._send(self.server.refuse(service, f"{self.command} {urlsplit(self.path).path}"))
 
     do_PUT = do_DELETE = do_GET
 
