@@ -7,6 +7,7 @@ discovery shortcut in its environment, one that never reports, one that hangs pa
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def test_a_hand_written_boto3_hook_approves_a_good_build_through_a_linear_deploy
     shifts = [e for e in report["events"] if e["kind"] == "shift"]
     # Linear10PercentEvery1Minute: 10% when the hook succeeds, then 10% more every minute
     assert [e["weights"]["2"] for e in shifts] == [10.0 * n for n in range(1, 11)]
-    assert [round(b["at"] - a["at"]) for a, b in zip(shifts, shifts[1:], strict=False)] == [60] * 9
+    assert [round(b["at"] - a["at"]) for a, b in itertools.pairwise(shifts)] == [60] * 9
     pre, post = report["hooks"]
     assert pre["status"] == "Succeeded" and pre["function"] == "CodeDeployHook_prices-PreTraffic"
     assert post["status"] == "Succeeded"

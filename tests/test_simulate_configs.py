@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -78,5 +79,5 @@ def test_a_linear_schedule_climbs_evenly_to_all_traffic(percentage, interval):
     assert len(schedule) == math.ceil(100 / percentage)
     assert schedule[-1].weight == 100
     assert [s.at for s in schedule] == [i * interval * 60 for i in range(len(schedule))]
-    assert all(b.weight - a.weight == percentage for a, b in zip(schedule, schedule[1:-1], strict=False))
+    assert all(b.weight - a.weight == percentage for a, b in itertools.pairwise(schedule[:-1]))
     assert all(0 < s.weight <= 100 for s in schedule)

@@ -125,7 +125,7 @@ def test_discovery_reads_the_appspec_and_the_deployment_targets(world):
 
 
 def test_lambda_invoke_routes_by_qualifier_and_answers_like_lambda(world):
-    server, state, _, metrics = world
+    server, _, _, metrics = world
     lam = client("lambda", server)
     for qualifier in ("1", "2"):
         answer = lam.invoke(FunctionName="orders", Qualifier=qualifier, Payload=b"{}", LogType="Tail")

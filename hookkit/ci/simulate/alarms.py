@@ -22,6 +22,7 @@ anomaly detection and metrics other than Lambda's own are refused with a message
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -285,10 +286,8 @@ def _whole(value: Any, where: str, *, low: int) -> int:
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             value = float(value)
-        except ValueError:
-            pass
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigurationError(f"{where}: expected a number, got {describe(value)}")
     return float(value)

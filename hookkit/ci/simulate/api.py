@@ -73,7 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
         out = [(name, value) for name, value in response.headers.items() if name.lower() not in _HOP_BY_HOP]
         self._send(response.status_code, out, response.content)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815 - http.server's names
 
     def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         try:

@@ -78,8 +78,9 @@ def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
         plot(result, args.plot)
     expected = result.rolled_back == (args.expect == "rollback")
     if not expected:
-        stderr.write(f"hookkit simulate: expected the deployment to {'roll back' if args.expect == 'rollback' else 'succeed'}"
-                     f", but it would {'roll back' if result.rolled_back else 'succeed'}\n")
+        wanted = "roll back" if args.expect == "rollback" else "succeed"
+        stderr.write(f"hookkit simulate: expected the deployment to {wanted}, but it would "
+                     f"{'roll back' if result.rolled_back else 'succeed'}\n")
     return EXIT_AS_EXPECTED if expected else EXIT_NOT_AS_EXPECTED
 
 

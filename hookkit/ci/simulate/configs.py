@@ -138,7 +138,9 @@ def custom_config(logical_id: str, properties: Any, name: str | None = None) -> 
 def _section(routing: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     body = routing.get(key)
     if not isinstance(body, dict):
-        raise ConfigurationError(f"{where}: TrafficRoutingConfig.Type is {key} but TrafficRoutingConfig.{key} is missing")
+        raise ConfigurationError(
+            f"{where}: TrafficRoutingConfig.Type is {key} but TrafficRoutingConfig.{key} is missing"
+        )
     return body
 
 

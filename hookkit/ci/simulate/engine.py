@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ...checks.invocation import Invocation
+from ...core import settings
 from ...core.errors import ConfigurationError
 from ...core.phases import Phase
 from ...local.sam import FunctionSpec
@@ -209,7 +210,7 @@ class Simulation:
                 stack.enter_context(serving(api))
                 api_url = api.url
             for phase, hook in self.plan.hooks.items():
-                spec = hook.spec if api_url is None else _with_environment(hook.spec, {"HOOKKIT_API_URL": api_url})
+                spec = hook.spec if api_url is None else _with_environment(hook.spec, {settings.API_URL: api_url})
                 self._environments[phase] = stack.enter_context(_closing(hook_environment(spec, edge=edge)))
             self._start()
             self._loop()
@@ -221,9 +222,9 @@ class Simulation:
                       list(standins.refused))
 
     def _loop(self) -> None:
-        while self._outcome is None:
+        while not self._finished():
             self._drain()
-            if self._outcome is not None:
+            if self._finished():
                 break
             if not self._queue and self._in_flight == 0:
                 raise RuntimeError("hookkit simulate: nothing left to wait for and no outcome (a bug; please report)")
@@ -245,6 +246,9 @@ class Simulation:
             while self._queue and self._queue[0][0] <= now and self._outcome is None:
                 at, _, _, task, args = heapq.heappop(self._queue)
                 task(at, *args)
+
+    def _finished(self) -> bool:
+        return self._outcome is not None
 
     def _drain(self) -> None:
         while True:
@@ -456,7 +460,7 @@ class Simulation:
     def _summarise(self, at: float, final: bool) -> None:
         """A traffic line per minute when something changed (or errors happened), else every few minutes."""
         every = self.options.summary_every
-        if not final and int(round(at / self.options.sample_every)) % int(round(every / self.options.sample_every)):
+        if not final and round(at / self.options.sample_every) % round(every / self.options.sample_every):
             return
         window = [s for s in self.timeline.samples if s.at > at - every]
         invocations = {v: sum(s.invocations[v] for s in window) for v in (CURRENT_VERSION, TARGET_VERSION)}

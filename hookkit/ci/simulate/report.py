@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ...core.redact import redact_text, redact_value
 from .alarms import OPERATORS
@@ -126,7 +126,7 @@ def to_json(result: Result, header_lines: list[str]) -> dict[str, Any]:
                  "datapoints": [{"start": p.start, "end": p.end, "value": p.value, "breaching": p.breaching}
                                 for p in result.cause.evaluation.used],
                  "errors": {v: dict(c) for v, c in result.cause.errors.items()}}
-    return redact_value({
+    return cast(dict[str, Any], redact_value({
         "deploymentId": result.deployment_id,
         "function": plan.function_name, "logicalId": plan.logical_id, "alias": plan.alias,
         "template": str(plan.template),
@@ -141,7 +141,7 @@ def to_json(result: Result, header_lines: list[str]) -> dict[str, Any]:
         "alarms": {alarm.name: {"rule": alarm.rule(), "state": result.alarm_states.get(alarm.name)}
                    for alarm in plan.alarms},
         "refusedCalls": result.refused,
-    })
+    }))
 
 
 def write_json(result: Result, header_lines: list[str], path: str) -> None:

@@ -182,7 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
         service = _credential_service(self.headers.get("Authorization", ""))
         self._send(self.server.refuse(service, f"{self.command} {urlsplit(self.path).path}"))
 
-    do_PUT = do_DELETE = do_GET
+    do_PUT = do_DELETE = do_GET  # noqa: N815 - http.server's names
 
     def _send(self, answer: Answer) -> None:
         status, headers, body = answer

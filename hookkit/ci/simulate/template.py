@@ -80,7 +80,7 @@ def read_plan(
     source = Path(template)
     parameters = dict(parameters or {})
     raw = load_template(source)
-    resources = raw.get("Resources") if isinstance(raw.get("Resources"), dict) else {}
+    resources: dict[str, Any] = raw["Resources"] if isinstance(raw.get("Resources"), dict) else {}
     target = function_spec(source, logical_id, parameters=parameters, code_uri=target_code)
     properties = _merged_properties(raw, logical_id)
     where = f"SAM template {source}: {logical_id}"
@@ -142,7 +142,9 @@ def split_reference(text: str) -> tuple[str, str]:
     """``template.yaml#OrdersFunction`` -> (``template.yaml``, ``OrdersFunction``)."""
     path, sep, logical_id = text.rpartition("#")
     if not sep or not path or not logical_id:
-        raise ConfigurationError(f"{text!r}: name the function as TEMPLATE#LogicalId, e.g. template.yaml#OrdersFunction")
+        raise ConfigurationError(
+            f"{text!r}: name the function as TEMPLATE#LogicalId, e.g. template.yaml#OrdersFunction"
+        )
     return path, logical_id
 
 
@@ -354,7 +356,7 @@ class _Values:
 
     def __init__(self, template: dict[str, Any], parameters: Mapping[str, str], refs: Mapping[str, str],
                  atts: Mapping[tuple[str, str], str] | None = None) -> None:
-        declared = template.get("Parameters") if isinstance(template.get("Parameters"), dict) else {}
+        declared: dict[str, Any] = template["Parameters"] if isinstance(template.get("Parameters"), dict) else {}
         self.parameters = {name: (d.get("Default") if isinstance(d, dict) else None) for name, d in declared.items()}
         self.parameters.update(parameters)
         self.refs, self.atts = dict(refs), dict(atts or {})
