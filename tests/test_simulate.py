@@ -122,3 +122,25 @@ def test_plot(capsys, tmp_path):
 def test_usage_and_template_errors_exit_2(capsys, args, message):
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_examples_v3_differs_from_v2_only_by_reserving_stock():
+    """v3 is v2 plus one change (the demo's alarm rollback): keep the copy honest."""
+    import ast
+
+    orders = ROOT.parent / "example_hooks" / "orders"
+
+    def top_level(path: Path) -> dict[str, ast.AST]:
+        body = ast.parse(path.read_text()).body[1:]  # the docstrings differ on purpose
+        return {getattr(node, "name", None) or ast.dump(node): node for node in body}
+
+    v2, v3 = top_level(orders / "v2" / "app.py"), top_level(orders / "v3" / "app.py")
+    added = set(v3) - set(v2)
+    assert "reserve_stock" in added and len(added) == 2  # the function and the STOCK table
+    changed = [name for name in v2 if ast.dump(v2[name]) != ast.dump(v3[name])]
+    assert changed == ["create_order"]
+    assert [ast.unparse(n) for n in v3["create_order"].body[:2]] == ["validate_new_order(request)",
+                                                                       "reserve_stock(request['items'])"]
+    recorded = " ".join(p.read_text() for p in (orders / "hooks" / "events").rglob("*.json"))
+    assert "POSTER-KOI" not in recorded  # what the hooks send never reaches the bug
+    assert "POSTER-KOI" in (orders / "traffic" / "05_create_order_poster.json").read_text()

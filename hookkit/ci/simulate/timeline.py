@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ...core.redact import redact_text
 from .clock import stamp
 
 LABELS = {
@@ -50,6 +51,7 @@ class Timeline:
         self.samples: list[Sample] = []
 
     def add(self, at: float, kind: str, text: str, *, label: str | None = None, **data: Any) -> Event:
+        text = redact_text(text)  # hooks' and functions' messages may quote what they were given
         event = Event(at, kind, text, {"label": label, **data} if label else data)
         self.events.append(event)
         if self.out is not None:
