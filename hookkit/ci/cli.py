@@ -21,6 +21,7 @@ from ..core.runner import DEFAULT_MAX_WORKERS
 from . import doctor
 from .reports import EXIT_USAGE
 from .run import run_command
+from .simulate import command as simulate
 from .wiring import DEFAULT_DEADLINE
 
 
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",
                      help="stop the whole run after this long, as a hook's Lambda would (default: %(default)s)")
     doctor.add_parser(commands)
+    simulate.add_parser(commands)
     return parser
 
 
@@ -56,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "doctor":
         return doctor.run(args)
     try:
+        if args.command == "simulate":
+            return simulate.run(args, stdout=sys.stdout, stderr=sys.stderr)
         if args.shard is not None or args.jobs > 1:
             from . import split  # not for a run in one process: it imports multiprocessing
 

@@ -1,0 +1,146 @@
+"""``hookkit simulate`` end to end: real hooks in their own processes, the stand-ins, the virtual clock.
+
+The fixture template (tests/fixtures/simulate) deploys a prices function whose PreTraffic hook is
+chosen by parameter: a hand-written boto3 hook like AWS's sample, hookkit's handler with no
+discovery shortcut in its environment, one that never reports, one that hangs past its Timeout.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from hookkit.ci.cli import main
+
+ROOT = Path(__file__).resolve().parent
+FIXTURE = ROOT / "fixtures" / "simulate"
+TEMPLATE = f"{FIXTURE / 'template.yaml'}#PricesFunction"
+BUILDS = FIXTURE / "builds"
+
+
+def simulate(*args: str, build: str = "good", hook: str = "boto3_hook.handler") -> list[str]:
+    return ["simulate", TEMPLATE, "--from", str(BUILDS / "good"), "--to", str(BUILDS / build),
+            "--parameter", f"PreTrafficHandler={hook}", *args]
+
+
+def rehearse(capsys, tmp_path, *args: str, **kwargs: str) -> tuple[int, str, dict]:
+    report = tmp_path / "timeline.json"
+    code = main([*simulate(*args, **kwargs), "--json", str(report)])
+    out = capsys.readouterr().out
+    return code, out, json.loads(report.read_text())
+
+
+def test_a_hand_written_boto3_hook_approves_a_good_build_through_a_linear_deployment(capsys, tmp_path):
+    code, out, report = rehearse(capsys, tmp_path, "--traffic", str(FIXTURE / "traffic"))
+    assert code == 0, out
+    assert report["outcome"] == "succeeded"
+    shifts = [e for e in report["events"] if e["kind"] == "shift"]
+    # Linear10PercentEvery1Minute: 10% when the hook succeeds, then 10% more every minute
+    assert [e["weights"]["2"] for e in shifts] == [10.0 * n for n in range(1, 11)]
+    assert [round(b["at"] - a["at"]) for a, b in itertools.pairwise(shifts)] == [60] * 9
+    pre, post = report["hooks"]
+    assert pre["status"] == "Succeeded" and pre["function"] == "CodeDeployHook_prices-PreTraffic"
+    assert post["status"] == "Succeeded"
+    assert post["attempts"][0]["summary"]["checks"][0]["name"] == "the_api_quotes_a_book"  # through the local API
+    assert sum(s["invocations"]["2"] for s in report["samples"]) > 0
+    assert "The deployment would SUCCEED" in out
+
+
+def test_a_hookkit_hook_finds_its_target_from_codedeploy_alone(capsys, tmp_path):
+    code, out, report = rehearse(capsys, tmp_path, "--config", "FastCanary", hook="hookkit.handler")
+    assert code == 0, out
+    summary = report["hooks"][0]["attempts"][0]["summary"]
+    assert summary["phase"] == "BeforeAllowTraffic"  # from the AppSpec hook naming this function
+    assert [c["status"] for c in summary["checks"]] == ["passed"]  # it asserts discovery came from CodeDeploy
+    assert [e["weights"]["2"] for e in report["events"] if e["kind"] == "shift"] == [25.0, 100.0]
+
+
+def test_a_failed_hook_rolls_back_and_says_which_check_failed(capsys, tmp_path):
+    code, out, report = rehearse(capsys, tmp_path, build="bad", hook="hookkit.handler")
+    assert code == 1
+    assert report["outcome"] == "rolled-back" and report["cause"]["kind"] == "hook"
+    assert "the BeforeAllowTraffic hook CodeDeployHook_prices-PreTraffic reported Failed" in out
+    assert "quotes_a_book (failed)" in out and "/price: expected 12, got None" in out
+    assert not [e for e in report["events"] if e.get("label") == "AfterAllowTraffic"]  # never runs after a rollback
+    assert report["events"][-1]["kind"] in ("rollback", "hook")
+    assert main([*simulate("--expect", "rollback", build="bad", hook="hookkit.handler")]) == 0
+    capsys.readouterr()
+
+
+def test_a_hook_that_never_reports_is_failed_by_codedeploy_after_a_virtual_hour(capsys, tmp_path):
+    code, out, report = rehearse(capsys, tmp_path, hook="silent_hook.handler")
+    assert code == 1
+    assert report["at"] == 3600.0 and report["cause"]["status"] is None
+    assert len(report["hooks"][0]["attempts"]) == 1  # it returned normally: Lambda does not retry
+    assert "reported no status within CodeDeploy's one hour" in out
+
+
+def test_a_hook_that_hangs_past_its_timeout_is_retried_twice_by_lambda(capsys, tmp_path):
+    code, out, report = rehearse(capsys, tmp_path, "--parameter", "HookTimeout=1", hook="hanging_hook.handler")
+    assert code == 1
+    attempts = report["hooks"][0]["attempts"]
+    assert [round(a["at"]) for a in attempts][1:] == [round(attempts[0]["ended"]) + 60,
+                                                      round(attempts[1]["ended"]) + 120]
+    assert all(a["error"].startswith("Sandbox.Timedout") for a in attempts)
+    assert report["at"] == 3600.0
+    assert "attempt 3 ended with a function error: Sandbox.Timedout" in out
+
+
+def test_an_alarm_rolls_back_a_build_that_fails_under_traffic(capsys, tmp_path):
+    code, out, report = rehearse(capsys, tmp_path, "--traffic", str(FIXTURE / "traffic"), "--rate", "5",
+                                 build="flaky")
+    assert code == 1
+    cause = report["cause"]
+    assert cause["kind"] == "alarm" and cause["alarm"] == "PricesErrorsAlarm"
+    assert cause["datapoints"][0]["breaching"]
+    assert "KeyError: 'POSTER'" in out and "Cause: alarm PricesErrorsAlarm went to ALARM" in out
+    assert "version 1: " in out and "no errors" in out
+    assert report["hooks"][0]["status"] == "Succeeded" and len(report["hooks"]) == 1
+
+
+def test_plot(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    picture = tmp_path / "deployment.svg"
+    assert main([*simulate("--traffic", str(FIXTURE / "traffic"), build="flaky"), "--plot", str(picture)]) == 1
+    assert picture.read_text().lstrip().startswith(("<?xml", "<svg"))
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["simulate", "template.yaml", "--from", "x"], "TEMPLATE#LogicalId"),
+    (["simulate", TEMPLATE, "--from", "/nowhere"], "no such folder or template"),
+    (["simulate", TEMPLATE, "--from", str(BUILDS / "good"), "--config", "Canary10Percent7Minutes"],
+     "not a Lambda configuration"),
+    (["simulate", TEMPLATE, "--from", str(BUILDS / "good"), "--plot", "out.txt"], ".png or .svg"),
+    (["simulate", TEMPLATE, "--from", str(BUILDS / "good"), "--traffic", str(BUILDS / "good")], "no *.json events"),
+    (["simulate", f"{FIXTURE / 'template.yaml'}#PreTrafficHook", "--from", str(BUILDS / "good")],
+     "DeploymentPreference.Enabled is false"),
+])
+def test_usage_and_template_errors_exit_2(capsys, args, message):
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_examples_v3_differs_from_v2_only_by_reserving_stock():
+    """v3 is v2 plus one change (the demo's alarm rollback): keep the copy honest."""
+    import ast
+
+    orders = ROOT.parent / "example_hooks" / "orders"
+
+    def top_level(path: Path) -> dict[str, ast.AST]:
+        body = ast.parse(path.read_text()).body[1:]  # the docstrings differ on purpose
+        return {getattr(node, "name", None) or ast.dump(node): node for node in body}
+
+    v2, v3 = top_level(orders / "v2" / "app.py"), top_level(orders / "v3" / "app.py")
+    added = set(v3) - set(v2)
+    assert "reserve_stock" in added and len(added) == 2  # the function and the STOCK table
+    changed = [name for name in v2 if ast.dump(v2[name]) != ast.dump(v3[name])]
+    assert changed == ["create_order"]
+    assert [ast.unparse(n) for n in v3["create_order"].body[:2]] == ["validate_new_order(request)",
+                                                                       "reserve_stock(request['items'])"]
+    recorded = " ".join(p.read_text() for p in (orders / "hooks" / "events").rglob("*.json"))
+    assert "POSTER-KOI" not in recorded  # what the hooks send never reaches the bug
+    assert "POSTER-KOI" in (orders / "traffic" / "05_create_order_poster.json").read_text()
