@@ -12,14 +12,14 @@ from ..core.registry import HookRegistry, default_registry
 from ..hook.clients import Clients
 from .progress import Progress
 from .reports import emit
-from .wiring import RunOptions, Wiring, parse_phases
+from .wiring import RunOptions, Wiring, parse_parameters, parse_phases
 
 
 def options(args: argparse.Namespace) -> RunOptions:
     """The run the command line asks for."""
     return RunOptions(
         checks=args.checks, phases=parse_phases(args.phase), target=args.target, current=args.current, api=args.api,
-        parameters=_parameters(args.parameter), workers=args.workers, deadline=args.deadline,
+        parameters=parse_parameters(args.parameter), workers=args.workers, deadline=args.deadline,
     )
 
 
@@ -45,13 +45,3 @@ def run_command(
     results = [wiring.run_phase(phase, wiring.checks(phase), progress.update) for phase in phases]
     progress.done()
     return emit(results, junit_xml=args.junit_xml, json_path=args.json, stdout=stdout, stderr=stderr)
-
-
-def _parameters(pairs: list[str]) -> dict[str, str]:
-    parameters = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigurationError(f"--parameter {pair!r}: write it as KEY=VALUE, e.g. --parameter Stage=dev")
-        parameters[key.strip()] = value
-    return parameters

@@ -49,6 +49,17 @@ def parse_phases(text: str) -> tuple[Phase, ...]:
     return (Phase.parse(text, source="--phase"),)
 
 
+def parse_parameters(pairs: Sequence[str]) -> dict[str, str]:
+    """``--parameter KEY=VALUE`` pairs as a template's parameter overrides."""
+    parameters = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigurationError(f"--parameter {pair!r}: write it as KEY=VALUE, e.g. --parameter Stage=dev")
+        parameters[key.strip()] = value
+    return parameters
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """What a CI run was asked to do, whichever front end (CLI, pytest) collected it."""

@@ -53,6 +53,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
+    from ..wiring import parse_parameters
     from .engine import Options, Simulation
     from .plot import check_plot, plot
     from .report import conclusion, header, write_json
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
     if args.plot:
         check_plot(args.plot)
     plan = read_plan(template, logical_id, current=args.current, target_code=args.target, config=args.config,
-                     parameters=_parameters(args.parameter), ignore_alarms=args.ignore_alarm)
+                     parameters=parse_parameters(args.parameter), ignore_alarms=args.ignore_alarm)
     traffic = load_traffic(args.traffic, rate=args.rate) if args.traffic else None
     lines = header(plan, traffic, args.speed)
     stdout.write("\n".join(lines) + "\n\n")
@@ -82,18 +83,6 @@ def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
         stderr.write(f"hookkit simulate: expected the deployment to {wanted}, but it would "
                      f"{'roll back' if result.rolled_back else 'succeed'}\n")
     return EXIT_AS_EXPECTED if expected else EXIT_NOT_AS_EXPECTED
-
-
-def _parameters(pairs: list[str]) -> dict[str, str]:
-    from ...core.errors import ConfigurationError
-
-    parameters = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigurationError(f"--parameter {pair!r}: write it as KEY=VALUE, e.g. --parameter Stage=dev")
-        parameters[key.strip()] = value
-    return parameters
 
 
 def _speed(text: str) -> float | None:
