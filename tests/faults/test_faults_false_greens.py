@@ -100,10 +100,11 @@ def test_a_generator_check_is_refused_and_reports_failed(hook: Hook, aws: AwsSta
     summary = hook()
     assert_reported(aws, "Failed")
     message = hook_log.line("HOOKKIT_CHECKS: importing")["message"]
-    assert message.startswith(
+    assert message == (
         f"HOOKKIT_CHECKS: importing checks module {str(path)!r} failed: RegistrationError: check 'creates_orders' "
         f"({path}:4) is a generator function (it contains yield): calling it runs none of its body, so it could "
-        "never fail. Write a plain def"
+        "never fail. Write a plain def that returns or raises (loop inside it to check several things), or an "
+        f"async def (at {path}:4)"
     )
     assert summary["checks"] == [] and aws.calls("Invoke") == []
 
