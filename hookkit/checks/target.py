@@ -308,7 +308,8 @@ class Target:
     def _event(self, event: Any) -> tuple[bytes, str]:
         if isinstance(event, (str, os.PathLike)):
             path = Path(event)
-            if not path.is_absolute():
+            relative = not path.is_absolute()
+            if relative:
                 if self.base_dir is None:
                     raise ConfigurationError(
                         f"target.invoke({os.fspath(event)!r}): a relative event path starts at the checks module's "
@@ -319,9 +320,10 @@ class Target:
             try:
                 return event_payload(path), str(event)
             except ConfigurationError as exc:  # say which call, and where relative paths start
-                start = f" (relative event paths start at the checks module's folder {self.base_dir})" if (
-                    not Path(event).is_absolute()) else ""
-                raise ConfigurationError(f"target.invoke({os.fspath(event)!r}){start}: {exc}") from None
+                call = f"target.invoke({os.fspath(event)!r})"
+                if relative:
+                    call += f" (relative event paths start at the checks module's folder {self.base_dir})"
+                raise ConfigurationError(f"{call}: {exc}") from None
         try:
             return json.dumps(event).encode(), "an inline event"
         except (TypeError, ValueError) as exc:
