@@ -1,7 +1,7 @@
 """hookkit: CodeDeploy lifecycle hooks for Lambda deployments that always report.
 
 Mark plain functions with ``@pre_traffic`` / ``@post_traffic`` and point the hook Lambda's handler
-at ``hookkit.handler``::
+at ``hookkit.handler`` (and the hooks' on-failure destination at ``hookkit.fallback``)::
 
     from hookkit import Api, Target, post_traffic, pre_traffic
 
@@ -78,10 +78,22 @@ def handler(event: Any, context: Any = None) -> dict[str, Any]:
     return _handler(event, context)
 
 
+def fallback(record: Any, context: Any = None) -> dict[str, Any]:
+    """The last-resort reporter: ``Handler: hookkit.fallback`` on the hooks' on-failure destination.
+
+    Lambda hands it the record of a hook invocation that failed entirely (init error, out of
+    memory, timeout); it reports ``Failed`` for that lifecycle event (see
+    :mod:`hookkit.hook.fallback`). Imported on first use, like :func:`handler`.
+    """
+    from .hook.fallback import fallback as _fallback
+
+    return _fallback(record, context)
+
+
 __all__ = [
     "Api", "ApiResponse", "Check", "CheckOptions", "ConfigurationError", "Deployment", "Difference",
     "DiscoveryError", "EcsTarget", "EventError", "ExpectationFailed", "HookHandler", "HookRegistry",
     "HookkitError", "InvokeError", "InvokeResult", "LambdaTarget", "Outcome", "Phase", "RegistrationError",
     "ReportError", "RunResult", "Status", "Target", "TargetError", "Verdict", "__version__", "default_registry",
-    "handler", "on", "post_traffic", "pre_traffic", "recorded_events",
+    "fallback", "handler", "on", "post_traffic", "pre_traffic", "recorded_events",
 ]

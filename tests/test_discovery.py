@@ -13,7 +13,7 @@ from botocore.exceptions import NoRegionError
 from botocore.stub import Stubber
 
 from hookkit.core.deployment import Deployment, EcsTarget, LambdaTarget
-from hookkit.core.errors import ConfigurationError, DiscoveryError
+from hookkit.core.errors import ConfigurationError, DiscoveryError, TargetError
 from hookkit.core.phases import Phase
 from hookkit.hook.discovery import discover, find_current_version
 
@@ -528,8 +528,8 @@ def test_find_current_version_reads_the_deployment_targets(stub: Stubber, factor
 
 def test_find_current_version_refuses_a_different_target(stub: Stubber, factory: Factory) -> None:
     stub_targets(stub, lambda_target())
-    with pytest.raises(
-        DiscoveryError, match=r"CodeDeploy's target is orders:8.*not payments:8; set HOOKKIT_CURRENT_VERSION"
+    with pytest.raises(  # CodeDeploy answered: no retry of the check can change it
+        TargetError, match=r"CodeDeploy's target is orders:8.*not payments:8; set HOOKKIT_CURRENT_VERSION on the hook"
     ):
         find_current_version(DEP, LambdaTarget("payments", "8"), codedeploy=factory)
 

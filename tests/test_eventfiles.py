@@ -90,10 +90,27 @@ def test_valid_python_but_not_plain_json_is_refused(tmp_path: Path, content: str
 
 
 def test_a_missing_file_or_a_folder_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match=r"^event .*nope\.json not found; check the path"):
+    with pytest.raises(ConfigurationError, match=r"^event .*nope\.json not found; check the file name and folder$"):
         load_event(tmp_path / "nope.json")
     with pytest.raises(ConfigurationError, match=r"^event .* is a folder; name a JSON file$"):
         load_event(tmp_path)
+
+
+def test_a_missing_file_names_a_close_name_or_its_missing_folder(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path / "create_order.json", "{}")
+    with pytest.raises(ConfigurationError) as info:
+        load_event(tmp_path / "create_ordre.json")
+    assert str(info.value) == (f"event {tmp_path / 'create_ordre.json'} not found; did you mean 'create_order.json'? "
+                               "check the file name and folder")
+    with pytest.raises(ConfigurationError) as info:
+        load_event(tmp_path / "missing" / "e.json")
+    missing = tmp_path / "missing"
+    assert str(info.value).endswith(f"not found; its folder {missing} does not exist either; check the path")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError) as info:
+        load_event("e.json")
+    assert str(info.value).endswith(f"check the file name and folder (relative paths start at {tmp_path})")
 
 
 def test_an_unreadable_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -399,3 +399,37 @@ def test_v1_is_stopped_by_the_bad_request_check_alone_with_a_readable_reason(tmp
     assert "  - status: expected 400, got 201" in message
     assert "  - /code: expected 'INVALID_ORDER', got <missing>" in message
     assert "  - /field: expected 'customerId', got <missing>" in message
+
+
+def test_the_fulfilment_checks_pass_against_the_worker_which_has_no_status(tmp_path):
+    """An SQS worker answers no HTTP status: its checks pin the answer, and a status expectation fails."""
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Transform: AWS::Serverless-2016-10-31\n"
+        "Resources:\n"
+        "  FulfilmentFunction:\n"
+        "    Type: AWS::Serverless::Function\n"
+        f"    Properties: {{CodeUri: {FULFILMENT / 'function'}, Handler: app.handler, Runtime: python3.12}}\n"
+    )
+    checks = tmp_path / "with_a_status.py"
+    checks.write_text(
+        (FULFILMENT / "hooks" / "fulfilment_checks.py").read_text()
+        + "\n\n@pre_traffic\ndef expects_a_status(target):\n"
+        + "    target.invoke('events/clean_batch.json').expect(status=200)\n"
+    )
+    (tmp_path / "events").symlink_to(FULFILMENT / "hooks" / "events")
+    report = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "hookkit", "run", str(checks), "--target", f"local:{template}#FulfilmentFunction",
+         "--json", str(report)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    (phase,) = json.loads(report.read_text())["phases"]
+    statuses = {check["name"]: check["status"] for check in phase["checks"]}
+    assert statuses == {"hands_back_only_the_poison_message": "passed", "accepts_a_clean_batch": "passed",
+                        "expects_a_status": "failed"}
+    message = next(c["message"] for c in phase["checks"] if c["name"] == "expects_a_status")
+    assert "status: expected 200, got 'no API Gateway proxy response: the function answered a JSON object " \
+           "without statusCode'" in message
+    assert '  answer body: {"batchItemFailures": []}' in message

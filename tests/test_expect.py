@@ -55,9 +55,10 @@ GOOD_ORDER = {"id": "ORD-1", "status": "CREATED", "total": 12.5, "items": [{"sku
 # -- observing --------------------------------------------------------------------------------
 
 
-def test_a_plain_payload_keeps_lambdas_status_and_its_json() -> None:
+def test_a_plain_payload_has_no_status_never_lambdas_200() -> None:
     seen = observe_invocation("invoke orders:7 with e.json", invocation({"id": "ORD-1"}, duration_ms=40.0))
-    assert seen == Observed("invoke orders:7 with e.json", 200, {"id": "ORD-1"}, True, 40.0)
+    assert seen == Observed("invoke orders:7 with e.json", None, {"id": "ORD-1"}, True, 40.0,
+                            no_status="the function answered a JSON object without statusCode")
 
 
 def test_a_proxy_response_gives_its_status_and_decoded_body() -> None:
@@ -104,12 +105,17 @@ def test_a_proxy_body_that_is_already_json_data_is_kept() -> None:
 
 def test_objects_that_only_look_like_proxy_responses_are_plain_payloads() -> None:
     domain = {"statusCode": 3, "orderId": "ORD-1"}
-    assert observe_invocation("s", invocation(domain)).status == 200
+    assert observe_invocation("s", invocation(domain)).status is None
     assert observe_invocation("s", invocation(domain)).body == domain
+    assert observe_invocation("s", invocation(domain)).no_status == (
+        "the function answered statusCode 3 beside other keys (orderId) and no body"
+    )
     flagged = {"statusCode": True, "body": "x"}
     assert observe_invocation("s", invocation(flagged)).body == flagged
+    assert observe_invocation("s", invocation(flagged)).no_status == "its statusCode is bool True, not an integer"
     text_code = {"statusCode": "201", "body": "x"}
-    assert observe_invocation("s", invocation(text_code)).status == 200
+    assert observe_invocation("s", invocation(text_code)).status is None
+    assert observe_invocation("s", invocation(text_code)).no_status == "its statusCode is str '201', not an integer"
 
 
 def test_a_non_json_or_empty_payload() -> None:
@@ -124,7 +130,7 @@ def test_a_non_json_or_empty_payload() -> None:
 def test_a_function_error_fills_function_error_and_error_text() -> None:
     payload = {"errorType": "ValueError", "errorMessage": "no sku", "stackTrace": ["..."]}
     seen = observe_invocation("s", invocation(payload, function_error="Unhandled"))
-    assert seen.status == 200
+    assert (seen.status, seen.no_status) == (None, "the function raised (ValueError: no sku)")
     assert seen.body == payload
     assert (seen.function_error, seen.error) == ("Unhandled", "ValueError: no sku")
     empty = observe_invocation("s", invocation(None, raw=b"", function_error="Unhandled"))
@@ -274,8 +280,8 @@ def test_a_missing_schema_file_is_named_with_its_base_dir() -> None:
     with pytest.raises(ConfigurationError) as info:
         differences(observed({}), schema="nope.json", base_dir=SCHEMAS)
     assert str(info.value) == (
-        f"schema file {SCHEMAS / 'nope.json'} (relative to base_dir {SCHEMAS}) not found; check the "
-        "path or the check's base_dir"
+        f"schema file {SCHEMAS / 'nope.json'} (relative to base_dir {SCHEMAS}) not found; did you mean "
+        "'order.json'? check the file name and folder, or the check's base_dir"
     )
 
 
@@ -527,7 +533,8 @@ def test_expect_raises_with_every_difference_and_the_subject() -> None:
     assert info.value.differences == [Difference("status", 200, 500), Difference("/id", "B", "A")]
     assert str(info.value) == (
         "GET https://api.test/orders/1: 2 difference(s)\n  - status: expected 200, got 500\n"
-        "  - /id: expected 'B', got 'A'"
+        "  - /id: expected 'B', got 'A'\n"
+        '  answer body: {"id": "A"}'
     )
     assert isinstance(info.value, AssertionError)
 
@@ -567,3 +574,113 @@ def test_a_recorded_event_and_its_expect_file_drive_differences() -> None:
         Difference("/status", "CREATED", "PAID"),
         Difference("/items/0/sku", "BOOK-1", MISSING),
     ]
+
+
+# -- status: an API Gateway proxy response's, never Lambda's own 200 -----------------------------
+
+NO_PROXY = "no API Gateway proxy response: "
+
+
+@pytest.mark.parametrize(
+    ("raw", "what"),
+    [
+        (b"null", "the function answered null"),
+        (b"", "the function answered nothing"),
+        (b"Internal Server Error", "the function answered text that is not JSON"),
+        (b"\xff\xfe", "the function answered text that is not JSON"),
+        (b'{"orderId": "ORD-1"}', "the function answered a JSON object without statusCode"),
+        (b'{"statusCode": "500", "body": "{}"}', "its statusCode is str '500', not an integer"),
+        (b'{"statusCode": 200.0, "body": "{}"}', "its statusCode is float 200.0, not an integer"),
+        (b'{"statusCode": null, "body": "{}"}', "its statusCode is nothing, not an integer"),
+        (b'{"statusCode": 200, "orderId": "ORD-1"}',
+         "the function answered statusCode 200 beside other keys (orderId) and no body"),
+        (b"[200]", "the function answered a JSON array"),
+        (b'"200"', "the function answered a JSON string"),
+        (b"200", "the function answered a JSON number"),
+        (b"true", "the function answered a JSON boolean"),
+    ],
+)
+def test_an_answer_that_is_not_a_proxy_response_never_meets_a_status(raw: bytes, what: str) -> None:
+    seen = observe_invocation("invoke orders:7 with e.json", invocation(None, raw=raw))
+    assert (seen.status, seen.no_status) == (None, what)
+    assert differences(seen, status=200) == [Difference("status", 200, NO_PROXY + what)]
+    assert differences(seen, status=range(100, 600)) == [Difference("status", range(100, 600), NO_PROXY + what)]
+    assert differences(seen) == []  # without a status expectation, an answer is just an answer
+
+
+def test_a_function_error_is_one_difference_unless_expected_and_then_it_has_no_status() -> None:
+    error = {"errorType": "ValueError", "errorMessage": "no sku"}
+    seen = observe_invocation("s", invocation(error, function_error="Unhandled"))
+    assert differences(seen, status=200) == [Difference("function_error", None, "ValueError: no sku")]
+    assert differences(seen, status=200, function_error="ValueError") == [
+        Difference("status", 200, NO_PROXY + "the function raised (ValueError: no sku)")
+    ]
+
+
+def test_a_failed_status_shows_the_answers_body_redacted_and_cut() -> None:
+    body = {"message": "Internal error", "detail": "x" * 500, "token": "tok-123",
+            "trace": "Authorization: Bearer abc.def"}
+    seen = observe_invocation("invoke orders:7 with e.json", proxy(json.dumps(body), status=500))
+    with pytest.raises(ExpectationFailed) as info:
+        expect(seen, status=200)
+    lines = str(info.value).splitlines()
+    assert lines[:2] == ["invoke orders:7 with e.json: 1 difference(s)", "  - status: expected 200, got 500"]
+    shown = lines[2]
+    assert shown.startswith('  answer body: {"message": "Internal error", "detail": "xxx')
+    assert shown.endswith(" characters)") and len(shown) < 400
+    assert info.value.detail == shown
+    assert len(lines) == 3  # a proxy response: no hint about direct invocations
+
+    secrets = observe_invocation("s", proxy(json.dumps({"token": "tok-123", "note": "Bearer abc.def"}), status=500))
+    with pytest.raises(ExpectationFailed) as info:
+        expect(secrets, status=200)
+    assert "tok-123" not in str(info.value) and "abc.def" not in str(info.value)
+    assert '"token": "[REDACTED]"' in str(info.value)
+
+
+def test_a_failed_status_on_a_text_or_empty_answer_shows_it_and_how_to_check_a_direct_function() -> None:
+    text = observe_invocation("s", invocation(None, raw=b"<html>password=hunter2 Bad Gateway</html>"))
+    with pytest.raises(ExpectationFailed) as info:
+        expect(text, status=200)
+    message = str(info.value)
+    assert "  answer body: <html>password=[REDACTED] Bad Gateway</html>" in message
+    assert "hunter2" not in message
+    assert "leave status out and check the answer with fields or schema" in message
+    assert ".expect_no_function_error()" in message
+    with pytest.raises(ExpectationFailed) as info:
+        expect(observe_invocation("s", invocation(None, raw=b"")), status=200)
+    assert "  answer body: (empty)" in str(info.value)
+
+
+def test_failures_without_a_status_difference_stay_short() -> None:
+    seen = observe_invocation("s", proxy(json.dumps({"id": "A"}), status=200))
+    with pytest.raises(ExpectationFailed) as info:
+        expect(seen, status=200, fields={"id": "B"})
+    assert info.value.detail == ""
+    assert "answer body" not in str(info.value)
+
+
+def test_http_answers_keep_their_status() -> None:
+    seen = observe_http("GET u", 500, b'{"message": "boom"}', "application/json", 3.0)
+    assert (seen.status, seen.no_status) == (500, None)
+    with pytest.raises(ExpectationFailed) as info:
+        expect(seen, status=200)
+    assert info.value.differences == [Difference("status", 200, 500)]
+    assert str(info.value).endswith('  answer body: {"message": "boom"}')
+
+
+def test_a_schema_given_as_json_text_says_to_pass_a_dict_or_a_path() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        differences(observed({}), schema='{"type": "object"}')
+    assert str(info.value).startswith("schema: got str '{\"type\": \"object\"}', which is JSON text, not a file name")
+    assert "pass the schema as a dict" in str(info.value)
+
+
+def test_a_body_already_shown_by_a_difference_is_not_repeated() -> None:
+    seen = observe_http("GET u", 500, b"<html>Internal Server Error</html>", "text/html", 3.0)
+    with pytest.raises(ExpectationFailed) as info:
+        expect(seen, status=200, fields={"id": "A"})
+    assert str(info.value) == (
+        "GET u: 2 difference(s)\n  - status: expected 200, got 500\n"
+        "  - body: expected 'JSON', got '<html>Internal Server Error</html>'"
+    )

@@ -136,3 +136,17 @@ def test_the_lambda_hook_path_loads_no_ci_or_local_code() -> None:
     )
     heavy = {"boto3", "botocore", "requests", "jsonschema", "yaml"} & set(json.loads(done.stdout))
     assert not heavy, f"import hookkit loads {heavy}: declaring checks must stay cheap"
+
+
+def test_the_fallback_path_loads_no_check_running_ci_or_local_code() -> None:
+    """``Handler: hookkit.fallback`` only reports: it must start even where the checks could not."""
+    code = (
+        "import json, sys\n"
+        "import hookkit, hookkit.hook.fallback\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('hookkit'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    loaded = json.loads(done.stdout)
+    assert "hookkit.hook.fallback" in loaded
+    assert not [m for m in loaded if layer(m) in ("ci", "local")], loaded
+    assert not {"hookkit.hook.handler", "hookkit.core.runner", "hookkit.checks.target"} & set(loaded), loaded

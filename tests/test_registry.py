@@ -183,3 +183,71 @@ def test_decorated_checks_ask_for_what_the_function_they_wrap_asks_for() -> None
     b = registry.add_check(logged(uses_api), Phase.BEFORE_ALLOW_TRAFFIC)
     assert (a.params, b.params) == (("target",), ("api",))
 
+
+
+def generator_check(target):
+    yield target
+
+
+async def async_generator_check(target):
+    yield target
+
+
+class ClassCheck:
+    def __init__(self, target):
+        self.target = target
+
+
+class CallableGenerator:
+    def __call__(self, target):
+        yield target
+
+
+@pytest.mark.parametrize(
+    "func, kind, instead",
+    [
+        (generator_check, "is a generator function (it contains yield)", "Write a plain def"),
+        (functools.partial(generator_check), "is a generator function", "Write a plain def"),
+        (CallableGenerator(), "is a generator function", "Write a plain def"),
+        (async_generator_check, "is an async generator function (async def with yield)", "Remove the yield"),
+        (ClassCheck, "is a class: calling it only builds an object", "Register a function"),
+    ],
+    ids=["generator", "partial", "callable-object", "async-generator", "class"],
+)
+def test_what_cannot_be_a_check_is_refused_naming_its_line_and_what_to_write(func, kind, instead) -> None:
+    import inspect
+
+    registry = HookRegistry()
+    defined = func.func if isinstance(func, functools.partial) else func
+    defined = defined if inspect.isfunction(defined) or inspect.isclass(defined) else type(defined)
+    line = defined.__code__.co_firstlineno if inspect.isfunction(defined) else inspect.getsourcelines(defined)[1]
+    with pytest.raises(RegistrationError) as info:
+        registry.add_check(func, "pre", name="the_check")
+    message = str(info.value)
+    assert message.startswith("check 'the_check' (")
+    assert kind in message and instead in message
+    assert f"({__file__}:{line})" in message  # the user's file and line, never hookkit's or functools'
+    assert len(registry) == 0
+
+
+def test_a_check_that_cannot_run_is_refused_by_add_too() -> None:
+    from hookkit import Check, CheckOptions
+
+    registry = HookRegistry()
+    built = Check(name="built", func=generator_check, phase=Phase.BEFORE_ALLOW_TRAFFIC, options=CheckOptions(),
+                  params=("target",), base_dir=None)
+    with pytest.raises(RegistrationError, match=r"'built'.*generator function"):
+        registry.add(built)
+
+
+def test_async_checks_register_and_stay_the_function_they_were() -> None:
+    registry = HookRegistry()
+
+    async def answers(target):
+        return None
+
+    assert registry.pre_traffic(answers) is answers
+    assert registry.pre_traffic(name="again")(answers) is answers
+    (check, again) = registry.checks("pre")
+    assert (check.params, check.source) == (("target",), (__file__, answers.__code__.co_firstlineno))
+    assert again.func is answers

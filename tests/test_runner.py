@@ -387,3 +387,171 @@ def test_a_check_knows_the_file_and_line_that_declare_it(tmp_path) -> None:
 
     check = registry.add_check(declared_here, PRE)
     assert check.source == (__file__, declared_here.__code__.co_firstlineno)
+
+
+# -- async checks: awaited, bounded, classified like any other --------------------------------------
+
+
+def test_async_checks_are_awaited_and_classified_like_any_other() -> None:
+    import asyncio
+
+    registry = HookRegistry()
+    awaited: list[str] = []
+
+    @registry.pre_traffic
+    async def passes() -> None:
+        await asyncio.sleep(0)
+        awaited.append("passes")
+
+    @registry.pre_traffic
+    async def asserts() -> None:
+        await asyncio.sleep(0)
+        assert 1 + 1 == 3, "arithmetic is broken"
+
+    @registry.pre_traffic
+    async def expectation() -> None:
+        raise ExpectationFailed("invoke f:2", [Difference("status", 201, 500)])
+
+    @registry.pre_traffic
+    async def returns_false() -> bool:
+        return False
+
+    @registry.pre_traffic
+    async def raises() -> None:
+        raise KeyError("orderId")
+
+    @registry.pre_traffic
+    async def config() -> None:
+        raise ConfigurationError("HOOKKIT_API_URL is not set")
+
+    got = by_name(run(registry))
+    assert {n: o.status for n, o in got.items()} == {
+        "passes": Status.PASSED,
+        "asserts": Status.FAILED,
+        "expectation": Status.FAILED,
+        "returns_false": Status.FAILED,
+        "raises": Status.ERROR,
+        "config": Status.ERROR,
+    }
+    assert awaited == ["passes"]
+    assert got["asserts"].message.startswith("arithmetic is broken")
+    assert "(at test_runner.py:" in got["asserts"].message
+    assert got["expectation"].differences == (Difference("status", 201, 500),)
+    assert got["raises"].message.startswith("KeyError: 'orderId' (at test_runner.py:")
+    assert (got["config"].attempts, got["config"].configuration) == (1, True)
+
+
+def test_each_async_attempt_runs_on_an_event_loop_of_its_own_and_is_retried() -> None:
+    import asyncio
+
+    loops: list[asyncio.AbstractEventLoop] = []
+    registry = HookRegistry()
+
+    @registry.pre_traffic(retries=2, retry_delay=0)
+    async def flaky() -> None:
+        loops.append(asyncio.get_running_loop())
+        assert len(loops) == 3, f"attempt {len(loops)}"
+
+    (outcome,) = run(registry)
+    assert (outcome.status, outcome.attempts) == (Status.PASSED, 3)
+    assert len({id(loop) for loop in loops}) == 3
+    assert all(loop.is_closed() for loop in loops)
+
+
+def test_an_async_check_past_its_timeout_is_cancelled_and_its_worker_freed() -> None:
+    import asyncio
+
+    cancelled = threading.Event()
+    registry = HookRegistry()
+
+    @registry.pre_traffic(timeout=0.2, retries=1, retry_delay=0)
+    async def hangs() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    (outcome,) = run(registry)
+    assert (outcome.status, outcome.attempts) == (Status.TIMED_OUT, 2)
+    assert outcome.message == "did not finish within its timeout of 0.2 s"
+    assert cancelled.wait(5)  # the task really stopped: nothing of it is left running
+
+
+def test_an_async_check_that_swallows_its_cancellation_still_timed_out() -> None:
+    import asyncio
+
+    registry = HookRegistry()
+
+    @registry.pre_traffic(timeout=0.2)
+    async def stubborn() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            return None  # pretends it finished
+
+    (outcome,) = run(registry)
+    assert outcome.status is Status.TIMED_OUT
+
+
+def test_an_async_checks_own_timeout_error_is_an_error_not_a_timeout() -> None:
+    import asyncio
+
+    registry = HookRegistry()
+
+    @registry.pre_traffic(timeout=5)
+    async def network_timeout() -> None:
+        await asyncio.wait_for(asyncio.sleep(60), 0.01)
+
+    (outcome,) = run(registry)
+    assert outcome.status is Status.ERROR
+    assert outcome.message.startswith("TimeoutError")
+
+
+def test_a_plain_function_handing_back_a_coroutine_is_awaited() -> None:
+    registry = HookRegistry()
+
+    async def fails() -> None:
+        raise AssertionError("the order was not created")
+
+    def wrapper() -> object:
+        return fails()
+
+    registry.pre_traffic(wrapper)
+    (outcome,) = run(registry)
+    assert outcome.status is Status.FAILED
+    assert outcome.message.startswith("the order was not created")
+
+
+def test_a_function_handing_back_a_generator_checked_nothing() -> None:
+    registry = HookRegistry()
+
+    def generator():  # a helper: a check cannot be one, but can return one
+        raise AssertionError("never runs")
+        yield
+
+    async def async_generator():
+        yield
+
+    registry.pre_traffic(lambda: generator(), name="generator")
+    registry.pre_traffic(lambda: async_generator(), name="async_generator")
+    got = by_name(run(registry))
+    assert {n: o.status for n, o in got.items()} == {"generator": Status.ERROR, "async_generator": Status.ERROR}
+    assert got["generator"].message.startswith("the check returned a generator object, whose body has not run")
+    assert got["async_generator"].message.startswith("the check returned a async_generator object")
+
+
+def test_an_async_check_gets_its_resources_and_a_raised_function_error_must_be_examined() -> None:
+    class Target:
+        def unexamined_failures(self) -> list[str]:
+            return ["invoke orders:7 raised KeyError: 'sku'"]
+
+    registry = HookRegistry()
+
+    @registry.pre_traffic
+    async def invokes(target) -> None:
+        assert isinstance(target, Target)
+
+    (outcome,) = run(registry, provide=lambda name, check, timeout: Target())
+    assert outcome.status is Status.FAILED
+    assert outcome.message.startswith("the function raised and the check never examined it")

@@ -229,7 +229,7 @@ def test_recorded_events_become_one_check_each(tmp_path) -> None:
     (folder / "schemas").mkdir(parents=True)
     (folder / "get_order.json").write_text('{"action": "status", "orderId": "ORD-1"}')
     (folder / "get_order.expect.json").write_text(
-        '{"status": 200, "schema": "schemas/order.json", "fields": {"order.status": "CREATED"}}'
+        '{"schema": "schemas/order.json", "fields": {"order.status": "CREATED"}}'
     )
     (folder / "ping.json").write_text('{"action": "ping"}')
     (folder / "schemas" / "order.json").write_text(
@@ -279,7 +279,7 @@ def failing_pair():
 
 @pytest.mark.parametrize("body, status", [
     ("target.invoke({})", "failed"),
-    ("assert target.invoke({}).status_code == 200", "failed"),  # Lambda's 200 holds when the function raised
+    ("assert target.invoke({}).status_code is None", "failed"),  # no status when it raised; still not examined
     ("target.current.invoke({})", "failed"),
     ("target.invoke({}).expect(function_error='KeyError')", "passed"),
     # reading the property examines nothing: an expected error is said with expect(function_error=...)
@@ -323,3 +323,56 @@ def test_a_recorded_event_check_points_at_its_event_file(tmp_path) -> None:
     (tmp_path / "order.json").write_text("{}")
     (check,) = recorded_events(tmp_path, registry=HookRegistry())
     assert check.source == (str(tmp_path / "order.json"), 1)
+
+
+# -- a function invoked directly has no status; it is checked by its answer -------------------------
+
+
+def test_a_direct_answer_has_no_status_and_expect_no_function_error_says_it_answered() -> None:
+    target = Target(FakeInvoker({"2": {"batchItemFailures": []}}), "2", function_name="worker")
+    result = target.invoke({"Records": []})
+    assert (result.status_code, result.status) == (None, None)  # never Lambda's own 200
+    assert result.invocation.status_code == 200  # which is still there, for what it says: the invoke ran
+    assert result.expect_no_function_error() is result
+    assert result.expect(fields={"/batchItemFailures": []}) is result
+    with pytest.raises(ExpectationFailed) as info:
+        result.expect(status=200)
+    assert info.value.differences[0].actual == (
+        "no API Gateway proxy response: the function answered a JSON object without statusCode"
+    )
+    assert repr(result) == "<InvokeResult invoke worker:2 with an inline event: status=None function_error=None>"
+
+
+def test_expect_no_function_error_fails_on_a_function_error_and_examines_it() -> None:
+    result = failing_pair().invoke({})
+    with pytest.raises(ExpectationFailed) as info:
+        result.expect_no_function_error()
+    assert info.value.differences == [("function_error", None, "KeyError: 'customerId'")]
+    assert result.examined
+
+
+# -- configuration errors met inside checks name their fix -----------------------------------------
+
+
+def test_a_missing_event_file_names_the_call_where_relative_paths_start_and_a_close_name(tmp_path) -> None:
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "create_order.json").write_text("{}")
+    target = Target(FakeInvoker({"2": {}}), "2", function_name="orders", base_dir=tmp_path)
+    with pytest.raises(ConfigurationError) as info:
+        target.invoke("events/create-order.json")
+    assert str(info.value) == (
+        f"target.invoke('events/create-order.json') (relative event paths start at the checks module's folder "
+        f"{tmp_path}): event {tmp_path / 'events' / 'create-order.json'} not found; did you mean "
+        "'create_order.json'? check the file name and folder"
+    )
+
+
+def test_target_current_without_a_current_version_names_each_fix() -> None:
+    target = Target(FakeInvoker({}), "2", function_name="orders")
+    with pytest.raises(TargetError) as info:
+        target.current  # noqa: B018 - the property is the call under test
+    message = str(info.value)
+    assert message.startswith("target.current: the version of orders being replaced is not known to this run")
+    for fix in ("set HOOKKIT_CURRENT_VERSION on the hook function", "unset HOOKKIT_FUNCTION and "
+                "HOOKKIT_TARGET_VERSION", "pass --current"):
+        assert fix in message

@@ -122,8 +122,13 @@ def writes_on_star(statements: list[dict[str, Any]]) -> list[str]:
     return found
 
 
-def granted(statements: list[dict[str, Any]]) -> dict[str, Any]:
-    return {action: statement["Resource"] for statement in statements for action in as_list(statement["Action"])}
+def granted(statements: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Each action granted, with every resource it is granted on (one action may have several)."""
+    found: dict[str, list[Any]] = {}
+    for statement in statements:
+        for action in as_list(statement["Action"]):
+            found.setdefault(action, []).extend(as_list(statement["Resource"]))
+    return found
 
 
 def cycles(cfn: dict[str, Any]) -> list[list[str]]:
@@ -300,22 +305,24 @@ DEPLOYMENT_GROUP_ARN = {
     "${ServerlessDeploymentApplication}/${OrdersFunctionDeploymentGroup}"
 }
 CODEDEPLOY_GRANTS = {
-    "codedeploy:PutLifecycleEventHookExecutionStatus": DEPLOYMENT_GROUP_ARN,
-    "codedeploy:GetDeployment": DEPLOYMENT_GROUP_ARN,
-    "codedeploy:GetApplicationRevision": {
+    "codedeploy:PutLifecycleEventHookExecutionStatus": [DEPLOYMENT_GROUP_ARN],
+    "codedeploy:GetDeployment": [DEPLOYMENT_GROUP_ARN],
+    "codedeploy:GetApplicationRevision": [{
         "Fn::Sub": "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:application:"
         "${ServerlessDeploymentApplication}"
-    },
-    "codedeploy:ListDeploymentTargets": "*",
-    "codedeploy:BatchGetDeploymentTargets": "*",
+    }],
+    "codedeploy:ListDeploymentTargets": ["*"],
+    "codedeploy:BatchGetDeploymentTargets": ["*"],
 }
+FALLBACK_ARN = {"Fn::GetAtt": ["HookFallback", "Arn"]}
 
 
 def test_the_pre_traffic_hook_may_report_discover_and_invoke_the_orders_versions_only(resources):
     role = resources["OrdersPreTrafficHookRole"]
     assert granted(statements_of(role, resources)) == {
         **CODEDEPLOY_GRANTS,
-        "lambda:InvokeFunction": {"Fn::Sub": "${OrdersFunction.Arn}:*"},
+        # SAM's grant for the on-failure destination comes first, then the template's own
+        "lambda:InvokeFunction": [FALLBACK_ARN, {"Fn::Sub": "${OrdersFunction.Arn}:*"}],
     }
     assert role["Properties"]["ManagedPolicyArns"][:2] == SAM_MANAGED_POLICIES
 
@@ -324,15 +331,18 @@ def test_the_post_traffic_hook_may_report_discover_and_read_its_own_stack_only(r
     role = resources["OrdersPostTrafficHookRole"]
     assert granted(statements_of(role, resources)) == {
         **CODEDEPLOY_GRANTS,
-        "cloudformation:DescribeStacks": {"Ref": "AWS::StackId"},
+        "lambda:InvokeFunction": [FALLBACK_ARN],
+        "cloudformation:DescribeStacks": [{"Ref": "AWS::StackId"}],
     }
     assert role["Properties"]["ManagedPolicyArns"][:2] == SAM_MANAGED_POLICIES
 
 
-@pytest.mark.parametrize("role", ["OrdersPreTrafficHookRole", "OrdersPostTrafficHookRole"])
-def test_no_hook_policy_grants_a_write_action_on_every_resource(role, resources):
+@pytest.mark.parametrize(("role", "count"), [
+    ("OrdersPreTrafficHookRole", 6), ("OrdersPostTrafficHookRole", 6), ("HookFallbackRole", 1),
+])
+def test_no_hook_policy_grants_a_write_action_on_every_resource(role, count, resources):
     statements = statements_of(resources[role], resources)
-    assert len(statements) == 5
+    assert len(statements) == count
     assert writes_on_star(statements) == []
 
 
@@ -394,3 +404,48 @@ def test_the_layer_makefile_finds_the_repository_from_sam_builds_scratch_folder(
     assert f'--target "{artifacts}/python"' in commands[2]
     lambda_wheels = "--platform manylinux2014_x86_64 --implementation cp --python-version 3.12 --only-binary=:all:"
     assert lambda_wheels in commands[2]
+
+
+# --- the last resort: a hook invocation that fails entirely is reported by the fallback ---------
+
+
+@pytest.mark.parametrize("hook", sorted(HOOKS))
+def test_each_hook_hands_an_invocation_that_failed_entirely_to_the_fallback(hook, resources):
+    configs = [r["Properties"] for r in of_type(resources, "AWS::Lambda::EventInvokeConfig").values()
+               if r["Properties"]["FunctionName"] == {"Ref": hook}]
+    # CodeDeploy invokes the hook by name, unqualified: the configuration of $LATEST is the one applied.
+    assert configs == [{
+        "FunctionName": {"Ref": hook},
+        "Qualifier": "$LATEST",
+        "MaximumRetryAttempts": 1,
+        "DestinationConfig": {"OnFailure": {"Destination": FALLBACK_ARN}},
+    }]
+
+
+def test_the_fallback_runs_hookkit_fallback_briefly_and_is_never_released_by_codedeploy(source, resources):
+    properties = resources["HookFallback"]["Properties"]
+    assert (properties["Handler"], properties["Runtime"]) == ("hookkit.fallback", "python3.12")
+    assert properties["Layers"] == [{"Ref": next(iter(of_type(resources, "AWS::Lambda::LayerVersion")))}]
+    # one report, retried until shortly before its end: well under a hook's own timeout
+    assert 10 <= properties["Timeout"] <= 60
+    assert source["Resources"]["HookFallback"]["Properties"]["DeploymentPreference"] == {"Enabled": False}
+    # Lambda's asynchronous destination invokes it with the hook's role, not CodeDeploy: it needs no
+    # CodeDeployHook_ name, and CodeDeploy's own role cannot invoke it.
+    assert "FunctionName" not in properties
+    assert not any(name.startswith("HookFallback") for name in of_type(resources, "AWS::Lambda::Permission"))
+
+
+def test_the_fallback_may_only_report_on_this_deployment_group(resources):
+    role = resources["HookFallbackRole"]
+    assert granted(statements_of(role, resources)) == {
+        "codedeploy:PutLifecycleEventHookExecutionStatus": [DEPLOYMENT_GROUP_ARN],
+    }
+    assert role["Properties"]["ManagedPolicyArns"] == SAM_MANAGED_POLICIES
+
+
+def test_only_the_hooks_may_invoke_the_fallback(resources):
+    invokers = sorted(
+        name for name, role in of_type(resources, "AWS::IAM::Role").items()
+        if FALLBACK_ARN in granted(statements_of(role, resources)).get("lambda:InvokeFunction", [])
+    )
+    assert invokers == ["OrdersPostTrafficHookRole", "OrdersPreTrafficHookRole"]

@@ -44,3 +44,23 @@ def test_mypy_strict_finds_a_mistyped_check(tmp_path: Path) -> None:
     )
     out, _, _ = mypy_api.run(["--strict", "--cache-dir", str(tmp_path / ".mypy_cache"), str(checks)])
     assert 'Argument "status" to "expect"' in out, out
+
+
+def test_an_async_check_keeps_its_type_under_mypy_strict(tmp_path: Path) -> None:
+    checks = tmp_path / "async_checks.py"
+    checks.write_text(
+        "from hookkit import Target, pre_traffic\n\n\n"
+        "@pre_traffic(timeout=10)\nasync def creates(target: Target) -> None:\n"
+        "    target.invoke('e.json').expect(status=201)\n\n\n"
+        "@pre_traffic\nasync def answers(target: Target) -> bool:\n"
+        "    return target.invoke({}).function_error is None\n\n\n"
+        "reveal_type(creates)\nreveal_type(answers)\n"
+    )
+    out, err, status = mypy_api.run(
+        ["--strict", "--no-error-summary", "--cache-dir", str(tmp_path / ".mypy_cache"), str(checks)]
+    )
+    revealed = [line for line in out.splitlines() if "Revealed type" in line]
+    assert [line for line in out.splitlines() if ": error:" in line] == [], out + err
+    assert "def (target: hookkit.checks.target.Target) -> typing.Coroutine[Any, Any, None]" in revealed[0], revealed
+    assert "def (target: hookkit.checks.target.Target) -> typing.Coroutine[Any, Any, bool]" in revealed[1]
+    assert status == 0, out + err

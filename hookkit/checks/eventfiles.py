@@ -43,6 +43,7 @@ __all__ = [
     "load_event",
     "load_expect",
     "load_json",
+    "missing_file_hint",
 ]
 
 # Lambda refuses a synchronous invoke whose request payload exceeds 6 MB, so a bigger recorded
@@ -248,8 +249,7 @@ def _read(path: str | os.PathLike[str], where: str, max_bytes: int | None) -> by
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
-        raise ConfigurationError(f"{where} not found; check the path (relative paths start at "
-                                 f"{Path.cwd()})") from None
+        raise ConfigurationError(f"{where} not found; {missing_file_hint(path)}") from None
     except IsADirectoryError:
         raise ConfigurationError(f"{where} is a folder; name a JSON file") from None
     except OSError as exc:
@@ -286,6 +286,23 @@ def _read_all(fd: int, size: int | None, max_bytes: int | None) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+def missing_file_hint(path: str | os.PathLike[str]) -> str:
+    """How to fix a path that names no file: a close name in its folder, or the folder it is missing from.
+
+    Only for error messages: it lists the folder.
+    """
+    given = Path(path)
+    folder = given.parent if given.is_absolute() else Path.cwd() / given.parent
+    relative = "" if given.is_absolute() else f" (relative paths start at {Path.cwd()})"
+    try:
+        with os.scandir(folder) as listing:
+            names = [entry.name for entry in listing]
+    except OSError:
+        return f"its folder {folder} does not exist either; check the path{relative}"
+    close = difflib.get_close_matches(given.name, names, n=1)
+    return (f"did you mean {close[0]!r}? " if close else "") + f"check the file name and folder{relative}"
+
+
 def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
     line = data.count(b"\n", 0, offset) + 1
     column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
@@ -319,6 +336,11 @@ def _check_schema(value: Any) -> Mapping[str, Any] | Path | None:
         return value
     if isinstance(value, (str, os.PathLike)):
         text = os.fspath(value)
+        if isinstance(text, str) and text.strip().startswith(("{", "[")):
+            raise ConfigurationError(
+                f"schema: got {describe(value)}, which is JSON text, not a file name; pass the schema as a "
+                "dict (json.loads the text) or the path of a JSON Schema file"
+            )
         if isinstance(text, str) and text.strip():
             return value if isinstance(value, Path) else Path(text)
     raise ConfigurationError(

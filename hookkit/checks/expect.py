@@ -20,8 +20,18 @@ reports, so their values pass through ``hookkit.core.redact``: values under secr
 (tokens, passwords, API keys, cookies...) and secrets in error texts and body excerpts are hidden.
 
 When the function raised and the check did not ask for that, the body is an error document, not
-a response: schema and fields are not checked against it, and the ``function_error`` difference
-carries the error text instead.
+a response: status, schema and fields are not checked against it, and the ``function_error``
+difference carries the error text instead.
+
+A status is an HTTP status: an API's, or the ``statusCode`` of an API Gateway proxy response a
+function returned. Lambda's own 200 for an invoke that ran says nothing about the function's
+answer, so it is never used as one: a function that answers anything but a proxy response (no
+JSON object, no ``statusCode``, a ``statusCode`` that is not an integer) has no status, and a
+``status`` expectation on it is a difference saying what came back (``Observed.no_status``). A
+function invoked directly (SQS, EventBridge, another service) is checked by its answer instead
+(``fields``, ``schema``), or only for answering without a function error. Whenever a status
+expectation fails, the error shows the start of the answer's body (redacted), so that a 500 can
+be diagnosed from the CI log alone.
 
 JSON Schemas are validated with ``jsonschema``: the draft comes from ``$schema`` (2020-12 when
 absent), ``format`` is checked, and ``$ref`` may name other schema files relative to the
@@ -44,9 +54,9 @@ from typing import TYPE_CHECKING, Any, Self, cast
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from ..core.errors import ConfigurationError, Difference, ExpectationFailed
+from ..core.errors import ConfigurationError, Difference, ExpectationFailed, describe
 from ..core.redact import REDACTED, is_secret_name, redact_text, redact_value
-from .eventfiles import ExpectSpec, load_json
+from .eventfiles import ExpectSpec, load_json, missing_file_hint
 from .invocation import Invocation
 from .jsondiff import MISSING, diff, lookup, split_pointer, to_pointer
 
@@ -59,6 +69,7 @@ __all__ = [
     "Observed",
     "differences",
     "expect",
+    "expectation_failed",
     "observe_http",
     "observe_invocation",
     "schema_validator",
@@ -66,6 +77,8 @@ __all__ = [
 ]
 
 _EXCERPT = 120
+#: How much of an answer's body a failed status expectation shows.
+ANSWER_EXCERPT = 300
 # Keys of an API Gateway (REST or HTTP API) Lambda proxy response.
 _PROXY_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded", "cookies"})
 
@@ -74,9 +87,10 @@ _PROXY_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "
 class Observed:
     """One response as the expectations see it, whichever way it was obtained.
 
-    ``status`` is the API Gateway proxy ``statusCode`` when the function returned a proxy
-    response, else Lambda's or the HTTP status. ``body`` is the decoded body: a JSON value when
-    it parses as JSON (``is_json``), else text, ``None`` when empty.
+    ``status`` is the HTTP status of an API's answer, or the ``statusCode`` of the API Gateway
+    proxy response a function returned; ``None`` for any other answer of a function, and then
+    ``no_status`` says in words what came back instead. ``body`` is the decoded body: a JSON
+    value when it parses as JSON (``is_json``), else text, ``None`` when empty.
     """
 
     subject: str
@@ -86,6 +100,7 @@ class Observed:
     duration_ms: float
     function_error: str | None = None
     error: str | None = None
+    no_status: str | None = None
 
 
 def observe_invocation(subject: str, invocation: Invocation) -> Observed:
@@ -94,18 +109,19 @@ def observe_invocation(subject: str, invocation: Invocation) -> Observed:
     A JSON object with an integer ``statusCode`` and a ``body`` (or only proxy keys, as a 204
     without body) is a proxy response: its body string is base64-decoded when
     ``isBase64Encoded`` and then JSON-decoded when it is JSON. A body that claims base64 but is
-    not stays the raw string, so the check shows what the function really returned.
+    not stays the raw string, so the check shows what the function really returned. Any other
+    answer has no status (Lambda's own 200 only says that the invoke ran).
     """
     body, is_json = _decode(invocation.payload, "utf-8")
     duration = invocation.duration_ms
     if invocation.function_error:
         error = _error_text(body) or invocation.function_error
-        return Observed(subject, invocation.status_code, body, is_json, duration,
-                        function_error=invocation.function_error, error=error)
+        return Observed(subject, None, body, is_json, duration, function_error=invocation.function_error,
+                        error=error, no_status=f"the function raised ({error})")
     if _is_proxy_response(body):
         proxy_body, proxy_is_json = _proxy_body(body)
         return Observed(subject, body["statusCode"], proxy_body, proxy_is_json, duration)
-    return Observed(subject, invocation.status_code, body, is_json, duration)
+    return Observed(subject, None, body, is_json, duration, no_status=_not_a_proxy_response(body, is_json))
 
 
 def observe_http(
@@ -153,9 +169,11 @@ def spec_differences(
     """
     validator = None if spec.schema is None else _validator(spec.schema, base_dir)
     found = _function_error_differences(observed, spec.function_error)
-    if spec.status is not None and not _status_matches(spec.status, observed.status):
-        found.append(Difference("status", spec.status, observed.status))
-    if not (observed.function_error and not spec.function_error):
+    answered = not (observed.function_error and not spec.function_error)  # else the error difference says it all
+    if answered and spec.status is not None and not _status_matches(spec.status, observed.status):
+        actual = observed.status if observed.status is not None else _no_status(observed)
+        found.append(Difference("status", spec.status, actual))
+    if answered:
         found += _body_differences(observed, validator, spec.fields, lambda: _schema_source(spec.schema, base_dir))
     if spec.within_ms is not None and observed.duration_ms > spec.within_ms:
         found.append(Difference("duration_ms", spec.within_ms, observed.duration_ms))
@@ -176,7 +194,30 @@ def expect(
     found = differences(observed, status=status, schema=schema, fields=fields, within_ms=within_ms,
                         function_error=function_error, base_dir=base_dir)
     if found:
-        raise ExpectationFailed(observed.subject, found)
+        raise expectation_failed(observed, found)
+
+
+def expectation_failed(observed: Observed, found: list[Difference]) -> ExpectationFailed:
+    """The error for ``found``; when the status is among them, it shows what the answer was.
+
+    A status difference alone (``expected 200, got 500``) cannot be diagnosed: the start of the
+    body (redacted, at most :data:`ANSWER_EXCERPT` characters) is what a 500 says about itself,
+    unless a ``body`` difference already shows it. An answer that has no status at all also says
+    what to write for a function not behind an API.
+    """
+    paths = {d.path for d in found}
+    if "status" not in paths:
+        return ExpectationFailed(observed.subject, found)
+    lines = []
+    if "body" not in paths:  # else a difference already shows the (non-JSON) body
+        lines.append(f"  answer body: {_answer_excerpt(observed)}")
+    if observed.status is None and observed.function_error is None:
+        lines.append(
+            "  status is the statusCode of an API Gateway proxy response, and this answer is not one; for a "
+            "function invoked directly (SQS, EventBridge, another service), leave status out and check the "
+            "answer with fields or schema, or only that it answered: .expect_no_function_error()"
+        )
+    return ExpectationFailed(observed.subject, found, detail="\n".join(lines))
 
 
 class Expectable:
@@ -194,7 +235,11 @@ class Expectable:
 
     @property
     def status_code(self) -> int | None:
-        """The HTTP status: an API's answer, or the ``statusCode`` of a function's proxy response."""
+        """The HTTP status: an API's answer, or the ``statusCode`` of a function's API Gateway proxy response.
+
+        ``None`` when a function answered anything else (a function invoked directly, a function
+        error): Lambda's own 200 only says the invoke ran, never what the function answered.
+        """
         return self.observed.status
 
     @property
@@ -244,7 +289,7 @@ def _validator(checked: Mapping[str, Any] | Path, base_dir: str | os.PathLike[st
     except OSError:
         relative = "" if base_dir is None else f" (relative to base_dir {os.fspath(base_dir)})"
         raise ConfigurationError(
-            f"schema file {path}{relative} not found; check the path or the check's base_dir"
+            f"schema file {path}{relative} not found; {missing_file_hint(path)}, or the check's base_dir"
         ) from None
     return _file_validator(str(path), stat.st_mtime_ns, stat.st_size)
 
@@ -316,6 +361,44 @@ def _error_text(payload: Any) -> str | None:
     if isinstance(payload, str):
         return str(_excerpt(payload))
     return None
+
+
+def _not_a_proxy_response(body: Any, is_json: bool) -> str:
+    """What a function answered instead of an API Gateway proxy response, in words."""
+    if not is_json:
+        return "the function answered nothing" if body is None else "the function answered text that is not JSON"
+    if isinstance(body, dict):
+        if "statusCode" not in body:
+            return "the function answered a JSON object without statusCode"
+        code = body["statusCode"]
+        if not isinstance(code, int) or isinstance(code, bool):
+            return f"its statusCode is {describe(code)}, not an integer"
+        others = sorted(str(key) for key in body.keys() - _PROXY_KEYS)
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        return f"the function answered statusCode {code} beside other keys ({shown}) and no body"
+    if body is None:
+        return "the function answered null"
+    kinds = ((bool, "boolean"), (list, "array"), (str, "string"))  # bool first: it is an int too
+    kind = next((name for cls, name in kinds if isinstance(body, cls)), "number")
+    return f"the function answered a JSON {kind}"
+
+
+def _no_status(observed: Observed) -> str:
+    return f"no API Gateway proxy response: {observed.no_status or 'the answer has no status'}"
+
+
+def _answer_excerpt(observed: Observed) -> str:
+    """The start of the answer's body, redacted, as a log line can hold it."""
+    body = observed.body
+    if body is None and not observed.is_json:
+        return "(empty)"
+    if observed.is_json:
+        text = json.dumps(redact_value(body), ensure_ascii=False, default=str)
+    else:
+        text = redact_text(str(body))
+    if len(text) > ANSWER_EXCERPT:
+        return f"{text[:ANSWER_EXCERPT]}... ({len(text)} characters)"
+    return text
 
 
 def _excerpt(value: Any) -> Any:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import ExpectationFailed, RegistrationError
+from ..core.errors import RegistrationError
 from ..core.loader import importing_folder
 from ..core.phases import Phase
 from ..core.registry import Check, HookRegistry, default_registry, options_for
@@ -81,13 +81,13 @@ def _folder(folder: str | os.PathLike[str], base_dir: str | os.PathLike[str] | N
 
 def _replay(event_path: Path, payload: bytes, spec: ExpectSpec) -> Callable[[Target], None]:
     def replay(target: Target) -> None:
-        from .expect import spec_differences  # not at import: declaring checks stays cheap
+        from .expect import expectation_failed, spec_differences  # not at import: declaring checks stays cheap
 
         result = target.invoke_payload(payload, str(event_path))
         result.examined = True  # the expect file (or its absence: "must not raise") is the check
         found = spec_differences(result.observed, spec, base_dir=result.base_dir)
         if found:
-            raise ExpectationFailed(result.observed.subject, found)
+            raise expectation_failed(result.observed, found)
 
     replay.__qualname__ = replay.__name__ = f"replay_{event_path.stem}"
     return replay

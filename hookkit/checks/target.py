@@ -15,10 +15,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
+from ..core import settings
 from ..core.deployment import Deployment, LambdaTarget
 from ..core.errors import ConfigurationError, Difference, ExpectationFailed, InvokeError, TargetError
 from ..core.retry import call_with_retries
@@ -124,6 +125,10 @@ class LambdaInvoker:
 class InvokeResult(Expectable):
     """What one invoke returned; ``.expect(...)`` checks it and returns it, so calls chain.
 
+    ``status_code`` is the ``statusCode`` of the API Gateway proxy response the function returned,
+    and ``None`` for any other answer (a function invoked directly, a function error): Lambda's
+    own status, 200 for every invoke that ran, is ``invocation.status_code``.
+
     A function error is *examined* once the check calls ``.expect(...)`` on the result; one never
     examined fails the check (see :meth:`Target.unexamined_failures`), because
     ``target.invoke(event)`` alone, or ``assert result.status_code == 200``, must not pass for a
@@ -138,6 +143,16 @@ class InvokeResult(Expectable):
 
     def _expecting(self) -> None:
         self.examined = True
+
+    def expect_no_function_error(self) -> Self:
+        """Check that the function answered without raising; returns the result, so calls chain.
+
+        The expectation for a function invoked directly (an SQS or EventBridge consumer, another
+        service's client) when nothing more about its answer needs checking: such a function has
+        no HTTP status to expect. Every ``.expect(...)`` includes it, unless it names a
+        ``function_error`` the function must raise.
+        """
+        return self.expect()
 
     @cached_property
     def observed(self) -> Observed:
@@ -232,8 +247,10 @@ class Target:
         """The version traffic is shifting away from (for ``compare`` and baselines)."""
         if self._current is None:
             raise TargetError(
-                f"the current version of {self.function_name} is not known; set HOOKKIT_CURRENT_VERSION "
-                "or let discovery read it from CodeDeploy"
+                f"target.current: the version of {self.function_name} being replaced is not known to this run; "
+                f"in a hook, set {settings.CURRENT_VERSION} on the hook function, or unset {settings.FUNCTION} and "
+                f"{settings.TARGET_VERSION} so hookkit reads both versions from CodeDeploy; with hookkit run, "
+                "pass --current"
             )
         if not isinstance(self._current, Target):
             version = require_version(self.function_name, self._current())
@@ -291,11 +308,22 @@ class Target:
     def _event(self, event: Any) -> tuple[bytes, str]:
         if isinstance(event, (str, os.PathLike)):
             path = Path(event)
-            if not path.is_absolute():
+            relative = not path.is_absolute()
+            if relative:
                 if self.base_dir is None:
-                    raise ConfigurationError(f"event file {event!r} is relative but the checks' folder is unknown")
+                    raise ConfigurationError(
+                        f"target.invoke({os.fspath(event)!r}): a relative event path starts at the checks module's "
+                        "folder, which this target was not given; pass an absolute path, or build the Target "
+                        "with base_dir=Path(__file__).parent"
+                    )
                 path = self.base_dir / path
-            return event_payload(path), str(event)
+            try:
+                return event_payload(path), str(event)
+            except ConfigurationError as exc:  # say which call, and where relative paths start
+                call = f"target.invoke({os.fspath(event)!r})"
+                if relative:
+                    call += f" (relative event paths start at the checks module's folder {self.base_dir})"
+                raise ConfigurationError(f"{call}: {exc}") from None
         try:
             return json.dumps(event).encode(), "an inline event"
         except (TypeError, ValueError) as exc:

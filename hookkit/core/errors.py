@@ -83,11 +83,13 @@ class ExpectationFailed(HookkitError, AssertionError):
     """A response did not meet a check's expectations.
 
     It is an ``AssertionError`` too, so plain ``assert``-style handling (pytest, the runner's
-    "failed" outcome) treats it as a failed check rather than a crash.
+    "failed" outcome) treats it as a failed check rather than a crash. ``detail`` is shown after
+    the differences: what the response was, to diagnose the failure from a log alone.
     """
 
-    def __init__(self, subject: str, differences: Sequence[Difference]) -> None:
+    def __init__(self, subject: str, differences: Sequence[Difference], *, detail: str = "") -> None:
         self.subject = subject
         self.differences = list(differences)
-        lines = "\n".join(f"  - {d}" for d in self.differences)
-        super().__init__(f"{subject}: {len(self.differences)} difference(s)\n{lines}")
+        self.detail = detail
+        lines = "".join(f"\n  - {d}" for d in self.differences) + (f"\n{detail}" if detail else "")
+        super().__init__(f"{subject}: {len(self.differences)} difference(s){lines}")

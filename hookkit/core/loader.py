@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import os
 import sys
 import threading
 import traceback
@@ -22,6 +23,8 @@ from . import settings
 from .errors import ConfigurationError
 from .registry import HookRegistry, default_registry
 
+#: hookkit's own package folder: frames inside it are never "where" a user's code failed.
+_HOOKKIT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
 _lock = threading.Lock()
 _by_path: dict[Path, ModuleType] = {}
 #: The file of the checks module being imported right now, for declarations made at its top level
@@ -104,11 +107,13 @@ def is_missing(module_name: str, exc: BaseException) -> bool:
 
 def import_failure(exc: BaseException) -> str:
     """What went wrong importing user code, and where: the line of a SyntaxError, else the
-    exception and the innermost frame of its traceback (the user's line, not the import system's)."""
+    exception and the innermost frame of its traceback that is the user's (not the import
+    system's, nor hookkit's own: a RegistrationError points at the declaration that caused it)."""
     if isinstance(exc, SyntaxError):
         where = f"{exc.filename}:{exc.lineno}" if exc.filename else "?"
         return f"SyntaxError at {where}: {exc.msg}"
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.startswith("<") and not os.path.abspath(f.filename).startswith(_HOOKKIT)]
     where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
     return f"{type(exc).__name__}: {exc}{where}"
 

@@ -10,6 +10,7 @@ and line, not hookkit's.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import math
 import os
@@ -79,7 +80,9 @@ class Check:
 
 
 def source_of(func: Callable[..., Any]) -> tuple[str, int] | None:
-    """The file and first line of ``func``'s definition (the function a decorator wrapped, if any)."""
+    """The file and first line of ``func``'s definition (the function a decorator or partial wraps, if any)."""
+    while isinstance(func, functools.partial):
+        func = func.func
     code = getattr(inspect.unwrap(func), "__code__", None)
     if code is None:
         return None
@@ -87,9 +90,20 @@ def source_of(func: Callable[..., Any]) -> tuple[str, int] | None:
 
 
 def where(func: Callable[..., Any]) -> str:
-    """``file.py:12`` for the line that defines ``func``, so an error points at the user's code."""
+    """``file.py:12`` for the line that defines ``func``, so an error points at the user's code.
+
+    For a class, or an object whose class defines ``__call__``, the class's own line: an error path
+    only, so reading the source file to find it costs nothing that matters.
+    """
     found = source_of(func)
-    return f"{found[0]}:{found[1]}" if found else repr(func)
+    if found is not None:
+        return f"{found[0]}:{found[1]}"
+    declared = func if inspect.isclass(func) else type(func)
+    try:
+        file, line = inspect.getsourcefile(declared), inspect.getsourcelines(declared)[1]
+    except (OSError, TypeError):  # a builtin, or a class made at run time
+        return repr(func)
+    return f"{os.path.abspath(file)}:{line}" if file else repr(func)
 
 
 def options_for(name: str, func: Callable[..., Any], **options: Any) -> CheckOptions:
@@ -98,6 +112,37 @@ def options_for(name: str, func: Callable[..., Any], **options: Any) -> CheckOpt
         return CheckOptions(**options)
     except (TypeError, ValueError) as exc:
         raise RegistrationError(f"check {name!r} ({where(func)}): {exc}") from None
+
+
+def refuse_non_checks(func: Callable[..., Any], name: str) -> None:
+    """Refuse a callable whose call would not run the check: hookkit would count it as a pass.
+
+    Calling a generator function (or an async generator function) only creates a generator, and
+    its body, asserts included, never runs; calling a class only builds an object. An ``async
+    def`` is fine: the runner awaits it. Partials, bound methods and objects with ``__call__`` are
+    judged by the function that runs when they are called.
+    """
+    if not callable(func):
+        raise RegistrationError(f"check {name!r}: a check must be a function, got {func!r}")
+    if inspect.isclass(func):
+        raise RegistrationError(
+            f"check {name!r} ({where(func)}) is a class: calling it only builds an object, which would count "
+            "as a pass. Register a function (def or async def), or a method of an instance"
+        )
+    called = func
+    if not (inspect.isfunction(func) or inspect.ismethod(func) or isinstance(func, functools.partial)):
+        called = type(func).__call__  # an object with __call__: that method is what runs
+    if inspect.isasyncgenfunction(called):
+        raise RegistrationError(
+            f"check {name!r} ({where(func)}) is an async generator function (async def with yield): calling it "
+            "runs none of its body, so it could never fail. Remove the yield: an async def check is awaited"
+        )
+    if inspect.isgeneratorfunction(called):
+        raise RegistrationError(
+            f"check {name!r} ({where(func)}) is a generator function (it contains yield): calling it runs none "
+            "of its body, so it could never fail. Write a plain def that returns or raises (loop inside it "
+            "to check several things), or an async def"
+        )
 
 
 def _base_dir(func: Callable[..., Any]) -> Path | None:
@@ -169,6 +214,7 @@ class HookRegistry:
         check_name = name if name is not None else getattr(func, "__name__", None)
         if not isinstance(check_name, str) or not check_name.strip():
             raise RegistrationError(f"check {func!r}: name must be a non-empty string, got {check_name!r}")
+        refuse_non_checks(func, check_name)
         options = options_for(check_name, func, timeout=timeout, retries=retries, retry_delay=retry_delay,
                               blocking=blocking)
         self._refuse_duplicate(phase, check_name)
@@ -184,6 +230,7 @@ class HookRegistry:
 
     def add(self, check: Check) -> Check:
         """Register a check already built (``recorded_events`` makes thousands of one shape)."""
+        refuse_non_checks(check.func, check.name)
         self._refuse_duplicate(check.phase, check.name)
         self._checks.setdefault(check.phase, {})[check.name] = check
         return check

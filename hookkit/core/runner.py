@@ -7,6 +7,13 @@ does. Attempts run on a pool of daemon worker threads, each attempt in a fresh `
 context; one orchestrating loop in the caller's thread owns all bookkeeping, so no state is shared
 between attempts.
 
+A check written as ``async def`` is awaited, each attempt on an event loop of its own in its worker
+thread, with the same timeout, retries and classification as any check; at its timeout its task is
+cancelled, so unlike a thread it really stops (unless it blocks the loop). A call that hands back a
+coroutine or any other awaitable (a plain function wrapping an async one) is awaited the same way,
+and one that hands back a generator is an error: a generator's body has not run, so it proved
+nothing.
+
 Workers are shared by every run in the process and reused, rather than started per attempt:
 starting a thread costs up to a millisecond or more on a small VM and waits for the interpreter
 lock under load, CI runs thousands of checks, and a warm Lambda runs the next hook with the
@@ -19,12 +26,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import heapq
+import inspect
 import itertools
 import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,6 +153,8 @@ class _Run:
             return
         state = self.running.pop(token, None)
         if state is not None:  # else: a result from an attempt already given up as timed out
+            if attempt.status is Status.TIMED_OUT:  # an async check cancelled at its time: say which limit
+                attempt = _timed_out(state, self.deadline)
             self._finish(state, attempt, self.clock())
 
     def _expire_overdue(self) -> None:
@@ -320,6 +330,10 @@ def call_check(check: Check, provide: Provider, timeout: float) -> _Attempt:
     try:
         kwargs = {name: provide(name, check, timeout) for name in check.params}
         returned = check.func(**kwargs)
+        if inspect.isawaitable(returned):
+            returned = _await(returned, timeout)
+    except _Overran:
+        return _Attempt(Status.TIMED_OUT, f"did not finish within {timeout:g} s; its task was cancelled")
     except ExpectationFailed as exc:
         return _Attempt(Status.FAILED, str(exc), tuple(exc.differences))
     except AssertionError as exc:
@@ -332,6 +346,12 @@ def call_check(check: Check, provide: Provider, timeout: float) -> _Attempt:
         return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}{_where(exc)}")
     if returned is False:
         return _Attempt(Status.FAILED, "the check returned False")
+    if inspect.isgenerator(returned) or inspect.isasyncgen(returned):
+        return _Attempt(
+            Status.ERROR,
+            f"the check returned a {type(returned).__name__} object, whose body has not run: it checked nothing. "
+            "Write the check as a plain def (or async def) without yield",
+        )
     unexamined = [text for value in kwargs.values() for text in _unexamined(value)]
     if unexamined:
         return _Attempt(
@@ -340,6 +360,36 @@ def call_check(check: Check, provide: Provider, timeout: float) -> _Attempt:
             + ". Call .expect() on the result (function_error=... when an error is expected)",
         )
     return _Attempt(Status.PASSED)
+
+
+class _Overran(Exception):
+    """An async check's task was cancelled at the end of its attempt's time."""
+
+
+def _await(awaitable: Awaitable[Any], timeout: float) -> Any:
+    """Run what an async check returned to completion on a new event loop, in this (worker) thread.
+
+    A loop of its own per attempt: nothing leaks from one attempt or check into another, and no
+    loop outlives its attempt. The task is cancelled after ``timeout`` seconds; a check that
+    swallows the cancellation and returns anyway still overran. asyncio is imported here, on the
+    first async check, so ``import hookkit`` stays cheap.
+    """
+    import asyncio
+
+    async def bounded() -> Any:
+        scope = asyncio.timeout(timeout)
+        try:
+            async with scope:
+                result = await awaitable
+        except TimeoutError:
+            if scope.expired():
+                raise _Overran from None
+            raise  # the check's own TimeoutError: an error like any other
+        if scope.expired():
+            raise _Overran
+        return result
+
+    return asyncio.run(bounded())
 
 
 def _unexamined(value: Any) -> list[str]:

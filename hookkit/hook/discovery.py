@@ -26,7 +26,7 @@ from typing import Any, TypeVar, cast
 from ..checks.aws import denied_resource, error_code, error_message, is_access_denied
 from ..core import settings
 from ..core.deployment import Deployment, EcsTarget, LambdaTarget
-from ..core.errors import ConfigurationError, DiscoveryError
+from ..core.errors import ConfigurationError, DiscoveryError, TargetError
 from ..core.phases import Phase
 from .appspec import AppSpec, parse_appspec, published_version
 
@@ -112,6 +112,9 @@ def find_current_version(deployment_id: str, target: LambdaTarget, *, codedeploy
     SAM can pass the new version (``!GetAtt Fn.Version.Version``) but not the one it replaces,
     and ``target.compare`` needs both; the deployment targets know it. Kept out of
     :func:`discover` so hooks that never compare make no extra call and need no extra permission.
+
+    A lookup that could not be made is a DiscoveryError (the next attempt may succeed); an answer
+    that names no current version for this target is a TargetError: no retry changes it.
     """
     try:
         found = _CodeDeployReader(deployment_id, codedeploy).lambda_target()
@@ -123,10 +126,12 @@ def find_current_version(deployment_id: str, target: LambdaTarget, *, codedeploy
         ) from None
     same = found.function_name.split(":")[-1] == target.function_name.split(":")[-1]
     if not same or found.target_version != target.target_version or found.current_version is None:
-        raise DiscoveryError(
+        raise TargetError(
             f"the current version of {target.function_name} is unknown: CodeDeploy's target is "
             f"{found.function_name}:{found.target_version} (current {found.current_version}), not "
-            f"{target.function_name}:{target.target_version}; set {ENV_CURRENT_VERSION}"
+            f"{target.function_name}:{target.target_version}; set {ENV_CURRENT_VERSION} on the hook function to "
+            f"the version being replaced, or check that {settings.FUNCTION} and {settings.TARGET_VERSION} name "
+            "this deployment's function and version"
         )
     return found.current_version
 

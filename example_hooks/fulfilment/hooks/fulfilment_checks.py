@@ -4,6 +4,10 @@ A queue consumer is checked the way SQS calls it: invoke the new version with a 
 and read its partial batch response. What matters is which messages it hands back for
 redelivery, so the checks pin ``batchItemFailures`` exactly: a build that fails good messages
 would loop them forever, and one that swallows the bad one would lose it.
+
+A queue consumer answers no HTTP status, so no check here says ``status=...`` (one would fail:
+hookkit never takes Lambda's own 200 for an answer). ``.expect(fields=...)`` also fails on a
+function error; a check with nothing more to pin would say ``.expect_no_function_error()``.
 """
 
 from __future__ import annotations

@@ -61,7 +61,9 @@ def same_answers_as_current(target):
 
 
 # Direct invocations recorded from other services: one check per NAME.json, held to
-# NAME.expect.json where there is one (otherwise the function must simply not raise).
+# NAME.expect.json where there is one (otherwise the function must simply not raise). A direct
+# invocation answers the order itself, not an API Gateway response, so those files pin fields,
+# never a status.
 recorded_events("events/direct", phase=Phase.BEFORE_ALLOW_TRAFFIC)
 
 
