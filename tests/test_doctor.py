@@ -223,7 +223,6 @@ def test_the_checks_module_is_imported_in_a_process_of_its_own(capsys: pytest.Ca
 
 # --- the project's own template -----------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="template.yaml gets its fallback reporter in the supervised-hook work")
 def test_template_yaml_passes_doctor(capsys: pytest.CaptureFixture[str]) -> None:
     code, findings, _ = doctor(capsys, str(TEMPLATE))
     assert (code, findings) == (0, [])

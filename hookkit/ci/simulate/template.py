@@ -105,6 +105,10 @@ def read_plan(
     deployed.function(logical_id)
     for phase, hook_id in hook_ids.items():
         deployed.other(hook_id, hook_specs[phase].function_name)
+    for other_id, resource in resources.items():  # e.g. a hook's on-failure destination: !GetAtt HookFallback.Arn
+        if other_id not in deployed.refs and _of_type(resources, other_id, "AWS::Serverless::Function"):
+            name = (resource.get("Properties") or {}).get("FunctionName")
+            deployed.other(other_id, name if isinstance(name, str) else f"{LOCAL_STACK_NAME}-{other_id}")
     for alarm_id in alarm_ids:
         name = values.resolve(resources[alarm_id].get("Properties", {}).get("AlarmName", alarm_id), alarm_id)
         deployed.refs[alarm_id] = str(name)
