@@ -275,3 +275,62 @@ def test_the_deadline_bounds_the_whole_run_not_each_phase(capsys, tmp_path) -> N
     pre, post = json.loads((tmp_path / "out.json").read_text())["phases"]
     assert pre["verdict"] == "Succeeded"
     assert post["checks"][0]["status"] == "timed_out" and "deadline" in post["checks"][0]["message"]
+
+
+CONFIGURATION_CHECKS = '''from hookkit import pre_traffic
+
+
+@pre_traffic
+def needs_an_event(target):
+    target.invoke("events/missing.json")
+
+
+@pre_traffic
+def broken_schema(target):
+    target.invoke({"name": "ci"}).expect(schema="schemas/broken.json")
+
+
+@pre_traffic
+def fails_plainly(target):
+    target.invoke({"name": "ci"}).expect(fields={"/greeting": None})
+'''
+
+
+def test_a_check_that_cannot_run_as_written_exits_2_naming_the_check_its_line_and_the_fix(capsys, tmp_path) -> None:
+    checks = tmp_path / "checks.py"
+    checks.write_text(CONFIGURATION_CHECKS)
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "broken.json").write_text('{"type": ')
+    code, out, err = run(capsys, checks, "--target", GOOD, "--json", tmp_path / "out.json")
+    assert code == 2  # configuration wins over the plain failure next to it
+    lines = [line for line in err.splitlines() if line.startswith("hookkit: error: ")]
+    assert lines[0].startswith("hookkit: error: check 'needs_an_event' (BeforeAllowTraffic, ")
+    assert f"{checks.name}:4) could not run as written: ConfigurationError: event " in lines[0]
+    assert "missing.json not found" in lines[0]
+    assert "check 'broken_schema'" in lines[1] and ":9)" in lines[1] and "broken.json: line 1" in lines[1]
+    assert len(lines) == 2  # the plain failure is a failure, not a configuration error
+    checks_report = json.loads((tmp_path / "out.json").read_text())["phases"][0]["checks"]
+    assert [c["configurationError"] for c in checks_report] == [True, True, False]
+    assert [c["attempts"] for c in checks_report] == [1, 1, 1]
+    assert "fails_plainly" in out and 'expected null, got "hello ci"' in out
+
+
+def test_checks_asking_for_a_target_without_one_are_refused_before_the_run(capsys, tmp_path) -> None:
+    checks = tmp_path / "checks.py"
+    checks.write_text(CONFIGURATION_CHECKS)
+    code, out, err = run(capsys, checks)
+    assert code == 2 and out == ""
+    assert err.startswith("hookkit: error: 3 check(s) ask for a target (needs_an_event (checks.py:4), ")
+    assert "pass --target local:TEMPLATE#LogicalId" in err
+
+
+def test_an_error_in_a_checks_definition_points_at_the_users_line_not_hookkits(capsys, tmp_path) -> None:
+    checks = tmp_path / "bad_checks.py"
+    checks.write_text(
+        "from hookkit import pre_traffic\n\n\n"
+        "@pre_traffic(timeout=0)\ndef too_quick(target):\n    pass\n"
+    )
+    code, _, err = run(capsys, checks, "--target", GOOD)
+    assert code == 2
+    assert f"check 'too_quick' ({checks}:4): timeout must be greater than 0" in err
+    assert "registry.py" not in err and "hookkit/core" not in err

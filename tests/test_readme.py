@@ -6,7 +6,7 @@ just above its fence (``<!-- readme: run -->``):
 - ``yaml``: parsed with the loader ``hookkit run`` reads SAM templates with (CloudFormation
   tags); every ``hookkit`` command in its strings (a workflow's ``run:``, a job's ``script:``)
   is checked as a bash line is.
-- ``json``: parsed.
+- ``json``: parsed; marked ``report``: it has the keys of the report ``hookkit run --json`` writes.
 - ``bash``: each ``hookkit`` command parsed by hookkit's real argparse parser, ``make`` targets
   found in the Makefile, ``pytest --hookkit-*`` options found in the plugin, ``pip install``
   extras found in pyproject.toml and wheel names carrying hookkit's version.
@@ -48,6 +48,7 @@ TEMPLATE = ROOT / "template.yaml"
 
 PYTHON_TREATMENTS = {"run", "fragment", "typecheck"}
 TEXT_TREATMENTS = {"synopsis"}
+JSON_TREATMENTS = {"report"}
 LANGUAGES = {"yaml", "yml", "json", "bash", "sh", "shell", "python", "text", ""}
 
 _FENCE = re.compile(r"^\s*```([\w+-]*)\s*$")
@@ -102,8 +103,8 @@ def problems(block: Block) -> list[str]:
     """What keeps ``block`` from being exercised; empty when it has a treatment."""
     if block.language not in LANGUAGES:
         return [f"{block}: no treatment for ```{block.language} blocks; add one to tests/test_readme.py"]
-    allowed = PYTHON_TREATMENTS if block.language == "python" else TEXT_TREATMENTS if block.language in (
-        "text", "") else set()
+    allowed = {"python": PYTHON_TREATMENTS, "text": TEXT_TREATMENTS, "": TEXT_TREATMENTS,
+               "json": JSON_TREATMENTS}.get(block.language, set())
     unknown = [t for t in block.treatments if t not in allowed]
     if unknown:
         return [f"{block}: unknown treatment(s) {unknown} for a ```{block.language} block; use {sorted(allowed)}"]
@@ -155,6 +156,20 @@ def test_a_broken_yaml_block_is_caught(tmp_path: Path) -> None:
 @pytest.mark.parametrize("block", of("json"))
 def test_json_blocks_parse(block: Block) -> None:
     json.loads(block.code)
+
+
+@pytest.mark.parametrize("block", marked("report"))
+def test_a_json_report_shown_has_the_shape_hookkit_run_writes(block: Block) -> None:
+    from hookkit.ci.reports import Report, to_json
+    from hookkit.core.outcome import Outcome, RunResult, Status
+    from hookkit.core.phases import Phase
+
+    phase = Phase.BEFORE_ALLOW_TRAFFIC
+    real = to_json(Report((RunResult.from_outcomes(phase, [Outcome("c", phase, Status.PASSED)]),)))
+    shown = json.loads(block.code)
+    assert shown.keys() == real.keys() and shown["run"].keys() == real["run"].keys()
+    assert shown["phases"][0].keys() == real["phases"][0].keys()
+    assert shown["phases"][0]["checks"][0].keys() == real["phases"][0]["checks"][0].keys()
 
 
 def strings(data: Any) -> list[str]:

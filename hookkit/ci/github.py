@@ -76,7 +76,8 @@ def annotation_lines(report: Report, environ: Mapping[str, str]) -> list[str]:
 def step_summary(report: Report, environ: Mapping[str, str], *, title: str = "hookkit run") -> str:
     """The run as Markdown: each phase's verdict, then the checks that did not pass, linked to their lines."""
     shard = f" (shard {report.shard})" if report.shard else ""
-    lines = [f"## {title}{shard}", "", "| phase | verdict | checks | not passed | reason |", "|---|---|---|---|---|"]
+    lines = ["", f"## {title}{shard}", "", "| phase | verdict | checks | not passed | reason |",
+             "|---|---|---|---|---|"]
     for result in report.results:
         failed = sum(not o.passed for o in result.outcomes)
         icon = "✅" if result.verdict.value == "Succeeded" else "❌"

@@ -32,11 +32,11 @@ from .shard import CheckId, Shard
 def merge_command(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
     out = args.output
     junit = out.lower().endswith(".xml")
-    outputs = Outputs(junit_xml=out if junit else None, json=None if junit else out, verbose=args.verbose)
-    outputs.check()
     for name in args.inputs:
         if os.path.abspath(name) == os.path.abspath(out):
             raise ConfigurationError(f"merge: {out} is both the output and an input; write the merged report elsewhere")
+    outputs = Outputs(junit_xml=out if junit else None, json=None if junit else out, verbose=args.verbose)
+    outputs.check()
     merged = merge([(name, read_report(name)) for name in args.inputs])
     return publish(merged, outputs, stdout=stdout, stderr=stderr, annotate=False, title="hookkit merge")
 
