@@ -287,3 +287,16 @@ def test_a_broken_recorded_event_is_a_collection_error_of_its_checks_file(
     result = run(pytester, *hookkit_args())
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*1 recorded event file(s) cannot be used*", "*world.json: line 1, column 10*"])
+
+
+def test_unit_tests_that_import_the_checks_module_run_next_to_its_checks(
+    pytester: pytest.Pytester, checks: Path
+) -> None:
+    """A check is a plain function a unit test imports; pytest --hookkit imports the same file by path."""
+    checks.write_text("from pathlib import Path\n" + CHECKS.replace(
+        'recorded_events("events", ', 'recorded_events("events", base_dir=Path(__file__).parent, '
+    ))  # imported as a plain module, it says where its events are
+    pytester.makepyfile(test_unit="from checks import greets\n\n\ndef test_plain():\n    assert callable(greets)\n")
+    pytester.makepyfile(test_zz_after="import checks\n\n\ndef test_again():\n    assert checks.optional\n")
+    result = run(pytester, *hookkit_args("."))
+    result.assert_outcomes(passed=7, xfailed=1)

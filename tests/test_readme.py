@@ -370,3 +370,23 @@ def test_the_readme_example_runs_unchanged_against_the_example_function(tmp_path
     assert done.returncode == 0, done.stdout + done.stderr
     assert "BeforeAllowTraffic: Succeeded - all 1 blocking check(s) passed" in done.stdout
     assert "AfterAllowTraffic: Succeeded - all 1 blocking check(s) passed" in done.stdout
+
+
+def test_expect_differences_takes_an_invoke_result_or_an_api_response_as_the_readme_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fresh_default_registry: None
+) -> None:
+    assert "`hookkit.checks.expect.differences(result, ...)`" in README.read_text()
+    checks = tmp_path / "checks.py"
+    checks.write_text(
+        "from hookkit import post_traffic, pre_traffic\n"
+        "from hookkit.checks.expect import differences\n\n\n"
+        "@pre_traffic\ndef invoke_result(target):\n"
+        "    found = differences(target.invoke('events/get_order.json'), status=201)\n"
+        "    assert [(d.path, d.expected, d.actual) for d in found] == [('status', 201, 200)], found\n\n\n"
+        "@post_traffic\ndef api_response(api):\n"
+        "    found = differences(api.get('/orders/ORD-1'), fields={'/orderId': 'ORD-2'})\n"
+        "    assert [(d.path, d.actual) for d in found] == [('/orderId', 'ORD-1')], found\n"
+    )
+    example_folder(tmp_path)
+    code = main(["run", str(checks), "--target", f"local:{TEMPLATE}#OrdersFunction", "--api", "local"])
+    assert code == 0, capsys.readouterr()

@@ -228,13 +228,14 @@ class _Checks:
         checks = cls()
         registry = default_registry
         for spec, file in setup.modules:
-            before = {(c.phase, c.name) for c in registry}
+            # this file's checks: those its import registers, or declares again (a test module imported it first)
+            before = {(c.phase, c.name): c for c in registry}
             try:
                 import_deferred(spec, registry=registry, source="--hookkit")
             except HookkitError as exc:
                 checks.errors[file] = str(exc)
                 continue
-            checks.by_file[file] = [c for c in registry if (c.phase, c.name) not in before]
+            checks.by_file[file] = [c for c in registry if before.get((c.phase, c.name)) is not c]
         mine = {(c.phase, c.name) for found in checks.by_file.values() for c in found}
         selected = HookRegistry()
         for check in registry:
