@@ -157,7 +157,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if cwd not in sys.path:
         sys.path.insert(0, cwd)  # module names resolve from where CI runs, as hookkit run's do
     try:
-        setup = _Setup(_options(config, spec), checks_modules(spec, source="--hookkit"))
+        modules = [(name, file.resolve()) for name, file in checks_modules(spec, source="--hookkit")]
+        setup = _Setup(_options(config, spec), modules)
     except HookkitError as exc:  # a usage error: say what to fix, no internal-error traceback
         raise pytest.UsageError(f"hookkit: {exc}") from None
     config.stash[_SETUP] = setup
@@ -197,7 +198,7 @@ def pytest_collect_file(
     """A checks file is hookkit's: collected as checks, never imported as a Python test module."""
     collected = yield
     setup = parent.config.stash.get(_SETUP, None)
-    if setup is None or file_path not in {file for _, file in setup.modules}:
+    if setup is None or file_path.resolve() not in {file for _, file in setup.modules}:
         return collected
     others = [node for node in collected if not isinstance(node, pytest.Module)]
     return [*others, ChecksFile.from_parent(parent, path=file_path)]
@@ -272,8 +273,9 @@ class ChecksFile(pytest.File):
 
     def collect(self) -> Iterator[CheckPhase]:
         checks = _checks(self.config)
-        if self.path in checks.errors:
-            raise self.CollectError(f"hookkit: {checks.errors[self.path]}")
+        file = self.path.resolve()
+        if file in checks.errors:
+            raise self.CollectError(f"hookkit: {checks.errors[file]}")
         if checks.error:
             raise self.CollectError(f"hookkit: {checks.error}")
         plan = checks.plan
@@ -283,7 +285,7 @@ class ChecksFile(pytest.File):
             for warning in dict.fromkeys(checks.wiring.warnings):
                 self.warn(pytest.PytestWarning(f"hookkit: {warning}"))
         for phase in plan.phases:
-            found = [c for c in checks.by_file.get(self.path, ()) if c.phase is phase and (phase, c.name) in plan.mine]
+            found = [c for c in checks.by_file.get(file, ()) if c.phase is phase and (phase, c.name) in plan.mine]
             if found:
                 yield CheckPhase.from_parent(self, name=short_phase(phase), phase=phase, checks=found)
 
@@ -294,7 +296,7 @@ class CheckPhase(pytest.Collector):
     def __init__(self, *, phase: Phase, checks: list[Check], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.phase, self.checks = phase, checks
-        self.add_marker(PHASE_MARKERS.get(phase, HOOKKIT))
+        self.add_marker(PHASE_MARKERS[phase])
 
     def collect(self) -> Iterator[CheckItem]:
         for check in self.checks:
