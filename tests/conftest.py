@@ -1,7 +1,7 @@
 """Shared fixtures: fake AWS credentials, and a CodeDeploy client that counts status reports.
 
-Every test runs with fake credentials and no HOOKKIT_* variables from the outside, so nothing can
-reach AWS or depend on the developer's shell.
+Every test runs with fake credentials and no HOOKKIT_* (or GITHUB_*) variables from the outside, so
+nothing can reach AWS or depend on the developer's shell or the CI running the suite.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ REPORT = "put_lifecycle_event_hook_execution_status"
 @pytest.fixture(autouse=True)
 def _isolated_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
-        if name.startswith(("HOOKKIT_", "AWS_")):
+        if name.startswith(("HOOKKIT_", "AWS_", "GITHUB_")):  # a suite run in GitHub Actions annotates nothing
             monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

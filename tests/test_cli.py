@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import hookkit
 from hookkit import default_registry
 from hookkit.ci.cli import main
 from hookkit.core import loader
@@ -46,11 +47,16 @@ def test_the_good_build_passes_every_phase(capsys, tmp_path) -> None:
                          "--json", tmp_path / "out.json")
     assert code == 0, out + err
     assert "BeforeAllowTraffic: Succeeded" in out and "AfterAllowTraffic: Succeeded" in out
-    assert "[3/3]" in err  # the progress line counted every check
+    assert "3/3 checks done, 0 not passed" in err  # not a terminal: the progress summary, once at the end
     assert "GetAtt ItemsTable.Arn" in err  # the unresolvable intrinsic is named in a warning
     report = json.loads((tmp_path / "out.json").read_text())
     assert report["passed"] is True
-    assert [c["name"] for p in report["phases"] for c in p["checks"]] == ["greets", "same_as_current", "item_answers"]
+    assert report["run"]["checks"] == 3 and report["run"]["shard"] is None and len(report["run"]["plan"]) == 64
+    checks = [c for p in report["phases"] for c in p["checks"]]
+    assert [c["name"] for c in checks] == ["greets", "same_as_current", "item_answers"]
+    assert [(Path(c["file"]).name, c["line"]) for c in checks] == [
+        ("checks.py", 4), ("checks.py", 9), ("checks.py", 14)
+    ]
 
 
 def test_a_broken_build_fails_with_differences_in_the_junit_report(capsys, tmp_path) -> None:
@@ -62,7 +68,10 @@ def test_a_broken_build_fails_with_differences_in_the_junit_report(capsys, tmp_p
     cases = {c.get("name"): c for c in suites.iter("testcase")}
     assert set(cases) == {"greets", "same_as_current", "item_answers"}
     greets = cases["greets"].find("failure")
-    assert greets is not None and "/greeting: expected 'hello ci', got 'hi ci'" in greets.text
+    assert greets is not None and greets.text.count('/greeting: expected "hello ci", got "hi ci"') == 1
+    assert "/greeting: expected 'hello ci'" not in greets.text  # each difference once, as JSON
+    assert Path(cases["greets"].get("file")).name == "checks.py" and cases["greets"].get("line") == "4"
+    assert cases["item_answers"].get("line") == "14"
     compare = cases["same_as_current"].find("failure")
     assert compare is not None and "/greeting" in compare.text
     api = cases["item_answers"].find("failure")
@@ -74,7 +83,7 @@ def test_parameters_override_template_defaults(capsys) -> None:
     code, out, _ = run(capsys, CHECKS, "--phase", "pre", "--target", GOOD, "--current", GOOD,
                        "--parameter", "Greeting=hola")
     assert code == 1
-    assert "expected 'hello ci', got 'hola ci'" in out
+    assert 'expected "hello ci", got "hola ci"' in out
 
 
 @pytest.mark.parametrize(
@@ -91,6 +100,9 @@ def test_parameters_override_template_defaults(capsys) -> None:
         ([CHECKS, "--target", GOOD, "--parameter", "novalue"], "KEY=VALUE"),
         ([CHECKS, "--api", "local"], "--api local serves smoke calls from the function's code"),
         ([CHECKS, "--target", f"local:{TEMPLATE}#ItemsFunction@{HERE / 'no-such-dir'}"], "no-such-dir"),
+        ([CHECKS, "--target", GOOD, "--json", "/proc/no/such/out.json"], "--json /proc/no/such/out.json: cannot write"),
+        ([CHECKS, "--target", GOOD, "--junit-xml", HERE], "--junit-xml"),
+        ([CHECKS, "--shard", "1/2", "--jobs", "2"], "--shard K/N and --jobs N do not combine"),
     ],
 )
 def test_usage_and_configuration_errors_exit_2_naming_the_input(capsys, args, fragment) -> None:
@@ -98,6 +110,70 @@ def test_usage_and_configuration_errors_exit_2_naming_the_input(capsys, args, fr
     assert code == 2
     assert err.startswith("hookkit: error: ")
     assert fragment in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--deadline", "-1"], "argument --deadline: '-1': pass the seconds the whole run may take, more than 0"),
+        (["--deadline", "0"], "more than 0"),
+        (["--deadline", "inf"], "more than 0"),
+        (["--workers", "0"], "argument --workers: '0': pass how many checks may run at once, 1 or more"),
+        (["--api", "localhost:3000"], "'localhost:3000' is not a URL: write the API's base URL with its scheme"),
+        (["--api", "ftp://host/x"], "is not a URL"),
+        (["--phase", "middle"], "unknown phase 'middle'"),
+        (["--shard", "0/3"], "K/N needs 1 <= K <= N"),
+        (["--shard", "3"], "write K/N, e.g. --shard 2/4"),
+    ],
+)
+def test_option_values_that_cannot_work_are_refused_before_anything_runs(capsys, tmp_path, args, fragment) -> None:
+    ran = tmp_path / "ran"
+    checks = tmp_path / "checks.py"
+    checks.write_text(f"from pathlib import Path\nPath({str(ran)!r}).touch()\n")
+    with pytest.raises(SystemExit) as exited:
+        main(["run", str(checks), *args])
+    assert exited.value.code == 2
+    assert fragment in capsys.readouterr().err
+    assert not ran.exists()  # refused while parsing: the checks were never even imported
+
+
+@pytest.mark.parametrize("spelling", ["PreTraffic", "pre", "BeforeAllowTraffic", "before-allow-traffic"])
+def test_phase_names_are_accepted_in_every_spelling(capsys, spelling) -> None:
+    code, out, _ = run(capsys, CHECKS, "--phase", spelling, "--target", GOOD, "--current", GOOD)
+    assert code == 0 and "BeforeAllowTraffic: Succeeded" in out and "AfterAllowTraffic" not in out
+
+
+def test_a_report_that_cannot_be_written_is_refused_before_the_run(tmp_path) -> None:
+    ran = tmp_path / "ran"
+    checks = tmp_path / "checks.py"
+    checks.write_text(
+        "from pathlib import Path\nfrom hookkit import pre_traffic\n\n"
+        f"@pre_traffic\ndef marks():\n    Path({str(ran)!r}).touch()\n"
+    )
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "hookkit", "run", str(checks), "--json", str(blocker / "out.json")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"hookkit: error: --json {blocker / 'out.json'}: cannot write there")
+    assert "Traceback" not in done.stderr and not ran.exists()
+
+
+def test_a_writable_report_path_is_not_left_behind_by_the_check(capsys, tmp_path) -> None:
+    out = tmp_path / "new" / "out.json"
+    code, _, err = run(capsys, CHECKS, "--target", GOOD, "--json", out, "--parameter", "Nope=1")
+    assert code == 2 and "'Nope'" in err
+    assert not out.exists()  # checked, then removed: a failed configuration leaves no empty report
+
+
+def test_version(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"hookkit {hookkit.__version__}"
 
 
 def test_a_handler_that_does_not_import_is_named(capsys) -> None:
@@ -169,11 +245,11 @@ def test_a_deployed_version_is_invoked_through_boto3(capsys, tmp_path) -> None:
         queue.append(_json.dumps({"greeting": "hello ci"}))
         code, out, _err = run(capsys, CHECKS, "--phase", "pre", "--target", "items:1", "--json", tmp_path / "o.json")
     assert "greets" in out and "passed" in out.splitlines()[2]
-    # compare needs the current version, which a deployed --target alone does not give
-    assert code == 1
+    # compare needs the current version, which a deployed --target alone does not give: a configuration error
+    assert code == 2
     checks = json.loads((tmp_path / "o.json").read_text())["phases"][0]["checks"]
     assert [(c["name"], c["status"]) for c in checks] == [("greets", "passed"), ("same_as_current", "error")]
-    assert "pass --current" in checks[1]["message"]
+    assert "pass --current" in checks[1]["message"] and checks[1]["configurationError"] is True
 
 
 def test_a_run_whose_checks_make_no_api_calls_never_imports_the_http_client() -> None:
@@ -199,3 +275,62 @@ def test_the_deadline_bounds_the_whole_run_not_each_phase(capsys, tmp_path) -> N
     pre, post = json.loads((tmp_path / "out.json").read_text())["phases"]
     assert pre["verdict"] == "Succeeded"
     assert post["checks"][0]["status"] == "timed_out" and "deadline" in post["checks"][0]["message"]
+
+
+CONFIGURATION_CHECKS = '''from hookkit import pre_traffic
+
+
+@pre_traffic
+def needs_an_event(target):
+    target.invoke("events/missing.json")
+
+
+@pre_traffic
+def broken_schema(target):
+    target.invoke({"name": "ci"}).expect(schema="schemas/broken.json")
+
+
+@pre_traffic
+def fails_plainly(target):
+    target.invoke({"name": "ci"}).expect(fields={"/greeting": None})
+'''
+
+
+def test_a_check_that_cannot_run_as_written_exits_2_naming_the_check_its_line_and_the_fix(capsys, tmp_path) -> None:
+    checks = tmp_path / "checks.py"
+    checks.write_text(CONFIGURATION_CHECKS)
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "broken.json").write_text('{"type": ')
+    code, out, err = run(capsys, checks, "--target", GOOD, "--json", tmp_path / "out.json")
+    assert code == 2  # configuration wins over the plain failure next to it
+    lines = [line for line in err.splitlines() if line.startswith("hookkit: error: ")]
+    assert lines[0].startswith("hookkit: error: check 'needs_an_event' (BeforeAllowTraffic, ")
+    assert f"{checks.name}:4) could not run as written: ConfigurationError: target.invoke(" in lines[0]
+    assert "missing.json not found" in lines[0]
+    assert "check 'broken_schema'" in lines[1] and ":9)" in lines[1] and "broken.json: line 1" in lines[1]
+    assert len(lines) == 2  # the plain failure is a failure, not a configuration error
+    checks_report = json.loads((tmp_path / "out.json").read_text())["phases"][0]["checks"]
+    assert [c["configurationError"] for c in checks_report] == [True, True, False]
+    assert [c["attempts"] for c in checks_report] == [1, 1, 1]
+    assert "fails_plainly" in out and 'expected null, got "hello ci"' in out
+
+
+def test_checks_asking_for_a_target_without_one_are_refused_before_the_run(capsys, tmp_path) -> None:
+    checks = tmp_path / "checks.py"
+    checks.write_text(CONFIGURATION_CHECKS)
+    code, out, err = run(capsys, checks)
+    assert code == 2 and out == ""
+    assert err.startswith("hookkit: error: 3 check(s) ask for a target (needs_an_event (checks.py:4), ")
+    assert "pass --target local:TEMPLATE#LogicalId" in err
+
+
+def test_an_error_in_a_checks_definition_points_at_the_users_line_not_hookkits(capsys, tmp_path) -> None:
+    checks = tmp_path / "bad_checks.py"
+    checks.write_text(
+        "from hookkit import pre_traffic\n\n\n"
+        "@pre_traffic(timeout=0)\ndef too_quick(target):\n    pass\n"
+    )
+    code, _, err = run(capsys, checks, "--target", GOOD)
+    assert code == 2
+    assert f"check 'too_quick' ({checks}:4): timeout must be greater than 0" in err
+    assert "registry.py" not in err and "hookkit/core" not in err

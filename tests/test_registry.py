@@ -251,3 +251,28 @@ def test_async_checks_register_and_stay_the_function_they_were() -> None:
     (check, again) = registry.checks("pre")
     assert (check.params, check.source) == (("target",), (__file__, answers.__code__.co_firstlineno))
     assert again.func is answers
+
+
+def test_a_module_imported_under_a_second_name_redeclares_its_checks_in_place(tmp_path) -> None:
+    """A unit test's ``import checks`` and hookkit's import of checks.py by path run the same declarations."""
+    import importlib.util
+
+    (tmp_path / "twice.py").write_text(
+        "from hookkit import HookRegistry\n\nregistry = HookRegistry()\n"
+        "def first(): pass\ndef second(): pass\n"
+    )
+    registry = HookRegistry()
+    for module_name in ("twice_a", "twice_b"):
+        spec = importlib.util.spec_from_file_location(module_name, tmp_path / "twice.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        registry.pre_traffic(module.first)
+        registry.pre_traffic(module.second)
+    assert [c.name for c in registry.checks("pre")] == ["first", "second"]
+    assert registry.checks("pre")[0].func.__module__ == "twice_b"  # the newer declaration, in the older's place
+
+    def first():  # another function of the same name, declared elsewhere: a real duplicate
+        pass
+
+    with pytest.raises(RegistrationError, match=r"'first' is already registered for BeforeAllowTraffic \(declared at "):
+        registry.pre_traffic(first)

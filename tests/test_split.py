@@ -49,7 +49,7 @@ def test_a_split_run_reports_every_check_in_declaration_order(capsys, tmp_path) 
 
     assert code == 0, out + err
     assert "BeforeAllowTraffic: Succeeded - all 8 blocking check(s) passed" in out
-    assert "[8/8]" in err
+    assert "8/8 checks done" in err
     assert err.count("hookkit: warning:") == 1  # each process warns; the warning is shown once
     (phase,) = json.loads(report.read_text())["phases"]
     assert [c["name"] for c in phase["checks"]] == [f"events/{n}" for n in names] + ["declared_after_the_events"]

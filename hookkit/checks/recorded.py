@@ -12,16 +12,24 @@ imported some other way passes ``base_dir=Path(__file__).parent``.
 Files are read at registration, so a broken event or expect file fails the import (CI exit 2, a
 ``Failed`` report in the hook) with the file, line and column, not halfway through a deployment.
 Each replay sends the bytes read then: what was checked is what the function receives.
+
+A CI run that runs only a share of the checks (``hookkit run --shard K/N``, a shard of a CI
+matrix) imports the checks inside :func:`deferred_reading`: each folder is listed (the check
+names are the whole plan every shard must agree on), and the files are read by
+:func:`read_events` for the checks this shard runs, before any of them runs. A broken file of
+this shard still stops the run before it starts; another shard's files are never opened.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import RegistrationError
+from ..core.errors import ConfigurationError, RegistrationError
 from ..core.loader import importing_folder
 from ..core.phases import Phase
 from ..core.registry import Check, HookRegistry, default_registry, options_for
@@ -29,6 +37,37 @@ from .eventfiles import ExpectSpec, discover_events, event_payload, load_expect
 
 if TYPE_CHECKING:
     from .target import Target
+
+#: Inside :func:`deferred_reading`: register recorded events without reading their files yet.
+_deferred: ContextVar[bool] = ContextVar("hookkit_recorded_deferred", default=False)
+
+
+@contextlib.contextmanager
+def deferred_reading() -> Iterator[None]:
+    """Register recorded events without reading their files; :func:`read_events` reads those a run keeps."""
+    token = _deferred.set(True)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+
+
+def read_events(checks: Iterable[Check]) -> None:
+    """Read and check the files of the recorded-event checks among ``checks`` not read yet.
+
+    Every file is tried; a ConfigurationError names each broken one (the first ten), so a large
+    replay with several bad recordings is fixed in one go.
+    """
+    problems = []
+    for check in checks:
+        if isinstance(check.func, Replay):
+            try:
+                check.func.load()
+            except ConfigurationError as exc:
+                problems.append(str(exc))
+    if problems:
+        shown = "\n  ".join(problems[:10]) + (f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise ConfigurationError(f"{len(problems)} recorded event file(s) cannot be used:\n  {shown}")
 
 
 def recorded_events(
@@ -52,11 +91,11 @@ def recorded_events(
     phase = Phase.parse(phase)
     prefix = f"{Path(folder).name}/" if prefix is None else prefix
     checks = []
+    defer = _deferred.get()
     for name, event_path, expect_path in discover_events(root):
-        # read now: a broken file must fail the import, not the deployment; replays send these bytes
-        payload = event_payload(event_path)
-        spec = load_expect(expect_path) if expect_path else ExpectSpec()
-        replay = _replay(event_path, payload, spec)
+        replay = Replay(event_path, expect_path)
+        if not defer:  # read now: a broken file must fail the import, not the deployment
+            replay.load()
         check_name = f"{prefix}{name}"
         checks.append(registry.add(Check(
             name=check_name, func=replay, phase=phase, options=options_for(check_name, replay, **options),
@@ -79,15 +118,36 @@ def _folder(folder: str | os.PathLike[str], base_dir: str | os.PathLike[str] | N
     return base.resolve() / path
 
 
-def _replay(event_path: Path, payload: bytes, spec: ExpectSpec) -> Callable[[Target], None]:
-    def replay(target: Target) -> None:
+class Replay:
+    """The check made of one recorded event: invoke the target with it, apply its expect file.
+
+    :meth:`load` reads both files once (at registration, or for a shard before its run); the
+    replay sends the bytes read then. A replay never loaded reads its files on first call, so a
+    check someone runs directly still works.
+    """
+
+    def __init__(self, event_path: Path, expect_path: Path | None) -> None:
+        self.event_path, self.expect_path = event_path, expect_path
+        self.payload: bytes | None = None
+        self.spec = ExpectSpec()
+        self.__name__ = self.__qualname__ = f"replay_{event_path.stem}"
+
+    def __repr__(self) -> str:
+        return f"<recorded event {self.event_path}>"
+
+    def load(self) -> bytes:
+        """The event's bytes, its file and the expect file read and checked on the first call."""
+        if self.payload is None:
+            payload = event_payload(self.event_path)
+            self.spec = load_expect(self.expect_path) if self.expect_path else ExpectSpec()
+            self.payload = payload
+        return self.payload
+
+    def __call__(self, target: Target) -> None:
         from .expect import expectation_failed, spec_differences  # not at import: declaring checks stays cheap
 
-        result = target.invoke_payload(payload, str(event_path))
+        result = target.invoke_payload(self.load(), str(self.event_path))
         result.examined = True  # the expect file (or its absence: "must not raise") is the check
-        found = spec_differences(result.observed, spec, base_dir=result.base_dir)
+        found = spec_differences(result.observed, self.spec, base_dir=result.base_dir)
         if found:
             raise expectation_failed(result.observed, found)
-
-    replay.__qualname__ = replay.__name__ = f"replay_{event_path.stem}"
-    return replay

@@ -1,52 +1,72 @@
-"""``hookkit run``: the checks that guard production, run in CI before any deployment.
+"""``hookkit``: the checks that guard production, run in CI before any deployment.
 
     hookkit run CHECKS [--phase pre|post|all] [--target TARGET] [--current TARGET]
                        [--api URL|local] [--parameter KEY=VALUE] [--junit-xml FILE] [--json FILE]
-                       [--jobs N|auto] [--workers N] [--deadline SECONDS]
+                       [--shard K/N] [--jobs N|auto] [--workers N] [--deadline SECONDS] [-v]
+    hookkit merge OUT IN [IN ...]
+    hookkit --version
 
 TARGET is ``local:TEMPLATE#LogicalId[@CODE_DIR]`` (the function's own code; ``@`` runs another
 build of it) or ``NAME_OR_ARN:VERSION`` (a deployed version, through boto3 as the hook does).
-``--jobs`` splits the run over processes (``split``). Exit codes: 0 every check passed, 1 a check
-did not, 2 a usage or configuration error.
+``--shard K/N`` runs the K-th of N shares of the checks (one job of a CI matrix, see ``shard``);
+``hookkit merge`` joins the N reports. ``--jobs`` splits a run over processes (``split``).
+Exit codes: 0 every check passed, 1 a check did not, 2 a usage or configuration error, found
+on the command line, in the checks, or by a check that could not run as written.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from ..core.errors import HookkitError
 from ..core.runner import DEFAULT_MAX_WORKERS
-from . import doctor
+from ..core.version import __version__
+from . import doctor, values
 from .reports import EXIT_USAGE
 from .run import run_command
+from .shard import Shard
 from .simulate import command as simulate
-from .wiring import DEFAULT_DEADLINE
+from .wiring import DEFAULT_DEADLINE, parse_phases
+
+T = TypeVar("T")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hookkit", description="CodeDeploy lifecycle hooks that always report.")
+    parser.add_argument("--version", action="version", version=f"hookkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run checks against the function's code or a deployed version")
     run.add_argument("checks", metavar="CHECKS", help="a module name, or a path to a checks file or folder")
-    run.add_argument("--phase", default="all", metavar="pre|post|all",
+    run.add_argument("--phase", type=phase, default="all", metavar="pre|post|all",
                      help="which checks to run: pre, post (or any phase name, e.g. PreTraffic), or all (default)")
     run.add_argument("--target", help="local:TEMPLATE#LogicalId[@CODE_DIR] or NAME_OR_ARN:VERSION")
     run.add_argument("--current", help="the version the target replaces, same forms as --target (for target.compare)")
-    run.add_argument("--api", help="base URL for api smoke calls, or 'local' to serve them from a local target")
+    run.add_argument("--api", type=api, metavar="URL|local",
+                     help="base URL for api smoke calls (http:// or https://), or 'local' to serve them from a local "
+                          "target")
     run.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
                      help="override a template parameter of a local target (repeatable)")
     run.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report")
     run.add_argument("--json", metavar="FILE", help="write every outcome as JSON")
-    run.add_argument("--workers", type=int, default=DEFAULT_MAX_WORKERS,
+    run.add_argument("--shard", type=shard, metavar="K/N",
+                     help="run the K-th of N shares of the checks, for one job of a CI matrix of N; "
+                          "hookkit merge joins the N reports")
+    run.add_argument("--workers", type=workers, default=DEFAULT_MAX_WORKERS, metavar="N",
                      help="checks run at once (default: %(default)s)")
     run.add_argument("--jobs", type=_jobs, default=1, metavar="N|auto",
                      help="split the checks over N processes, 'auto' for one per CPU: for large replays "
                           "against a local target, whose handler calls otherwise share one CPU (default: 1)")
-    run.add_argument("--shard", type=_shard, help=argparse.SUPPRESS)  # INDEX/COUNT/FD: one process of a split run
-    run.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",
+    run.add_argument("--deadline", type=deadline, default=DEFAULT_DEADLINE, metavar="SECONDS",
                      help="stop the whole run after this long, as a hook's Lambda would (default: %(default)s)")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="show every message and difference in full, also on a terminal")
+    merge = commands.add_parser("merge", help="join the reports of the jobs of a CI matrix (run --shard K/N)")
+    merge.add_argument("output", metavar="OUT", help="the merged report: JUnit XML if it ends in .xml, else JSON")
+    merge.add_argument("inputs", nargs="+", metavar="IN", help="the --json or --junit-xml report of every shard")
+    merge.add_argument("-v", "--verbose", action="store_true", help="show every message and difference in full")
     doctor.add_parser(commands)
     simulate.add_parser(commands)
     return parser
@@ -60,16 +80,66 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "simulate":
             return simulate.run(args, stdout=sys.stdout, stderr=sys.stderr)
-        if args.shard is not None or args.jobs > 1:
+        if args.command == "merge":
+            from .merge import merge_command
+
+            return merge_command(args, stdout=sys.stdout, stderr=sys.stderr)
+        split_share = isinstance(args.shard, tuple)  # a process of a --jobs run (split.py passes I/C/FD)
+        if args.jobs > 1 and isinstance(args.shard, Shard):
+            raise HookkitError("--shard K/N and --jobs N do not combine: run each shard's job in one process")
+        if split_share or args.jobs > 1:
             from . import split  # not for a run in one process: it imports multiprocessing
 
-            if args.shard is not None:
+            if split_share:
                 return split.serve_share(args, stderr=sys.stderr)
             return split.run_split(argv, args, stdout=sys.stdout, stderr=sys.stderr)
         return run_command(args, stdout=sys.stdout, stderr=sys.stderr)
     except HookkitError as exc:
         print(f"hookkit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+# --- option values, refused up front with what to write instead -----------------------------------
+
+
+def phase(text: str) -> str:
+    """``all`` or a phase in any spelling hookkit accepts; kept as written (the report says what was asked)."""
+    try:
+        parse_phases(text)
+    except HookkitError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--phase: ")) from None
+    return text
+
+
+def api(text: str) -> str:
+    return _checked(values.api, text)
+
+
+def workers(text: str) -> int:
+    return _checked(values.workers, text)
+
+
+def deadline(text: str) -> float:
+    return _checked(values.deadline, text)
+
+
+def _checked(check: Callable[[str], T], text: str) -> T:
+    try:
+        return check(text)
+    except HookkitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def shard(text: str) -> Shard | tuple[int, int, int]:
+    """``K/N`` (1-based); ``I/C/FD`` is how a --jobs run starts its processes (``split``)."""
+    parts = text.split("/")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        index, count, fd = (int(p) for p in parts)
+        return index, count, fd
+    try:
+        return Shard.parse(text)
+    except HookkitError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--shard {text!r}: ")) from None
 
 
 def _jobs(text: str) -> int:
@@ -84,8 +154,3 @@ def _jobs(text: str) -> int:
     if jobs < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes; pass 1 or more, or auto")
     return jobs
-
-
-def _shard(text: str) -> tuple[int, int, int]:
-    index, count, fd = (int(part) for part in text.split("/"))
-    return index, count, fd

@@ -1,8 +1,13 @@
-"""Outcomes rendered for people (a table) and for CI systems (JUnit XML, JSON).
+"""Outcomes rendered for people (a table, the details) and for CI systems (JUnit XML, JSON).
 
-All three read the same :class:`~hookkit.core.outcome.RunResult` records and pass every message and
-difference through ``hookkit.core.redact`` on the way out, so a token in a URL or a header never lands
-in a CI artifact.
+All of them read the same :class:`Report` and pass every message and difference through
+``hookkit.core.redact`` on the way out, so a token in a URL or a header never lands in a CI
+artifact. Values are shown as JSON (``null``, ``true``, ``"text"``) wherever a person reads them:
+the function under test speaks JSON, and a Python ``None`` or ``'text'`` would be a translation.
+
+A report also says which run it belongs to (the plan's fingerprint, the shard), and where each
+check is declared, so ``hookkit merge`` can put the reports of a CI matrix back together
+(:mod:`hookkit.ci.merge`) and CI systems can link a failure to its line.
 """
 
 from __future__ import annotations
@@ -11,116 +16,156 @@ import json
 import os
 import shutil
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..core.outcome import Outcome, RunResult, Status
+from ..core.errors import ConfigurationError
+from ..core.outcome import Outcome, RunResult, Status, Verdict, jsonable
+from ..core.phases import Phase
 from ..core.redact import redact_text, redact_value
+from ..core.version import __version__
+from .shard import CheckId, Plan, Shard
 
 #: ``hookkit run``'s exit codes: every check passed, a check did not, a usage or configuration error.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+#: The JUnit ``type`` of a check that could not run as written (``Outcome.configuration``).
+CONFIGURATION = "configuration"
 
 _COLOURS = {
     Status.PASSED: "32", Status.FAILED: "31", Status.ERROR: "31", Status.TIMED_OUT: "33", Status.SKIPPED: "33",
 }
 
 
-def _clean(outcome: Outcome) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Report:
+    """A run's phase results, the run they belong to, and where each check is declared.
+
+    ``plan`` is the fingerprint of every check the whole run selects (all shards), ``planned``
+    their number; ``positions`` gives each check's place in its phase's declaration order.
+    """
+
+    results: tuple[RunResult, ...]
+    plan: str = ""
+    planned: int = 0
+    shard: Shard | None = None
+    sources: Mapping[CheckId, tuple[str, int]] = field(default_factory=dict)
+    positions: Mapping[CheckId, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, results: Iterable[RunResult], plan: Plan) -> Report:
+        return cls(tuple(results), plan.fingerprint, plan.size, plan.shard, plan.sources(), plan.positions())
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return [o for result in self.results for o in result.outcomes]
+
+    @property
+    def configuration_errors(self) -> list[Outcome]:
+        """Checks that could not run as written (a missing --current, event file, schema...)."""
+        return [o for o in self.outcomes if o.configuration]
+
+    @property
+    def exit_code(self) -> int:
+        if self.configuration_errors:
+            return EXIT_USAGE
+        return EXIT_OK if all(r.verdict is Verdict.SUCCEEDED for r in self.results) else EXIT_FAILED
+
+    def source(self, outcome: Outcome) -> tuple[str, int] | None:
+        return self.sources.get((outcome.phase, outcome.name))
+
+    def where(self, outcome: Outcome) -> str:
+        """``path/to/checks.py:12`` (relative to the current folder when inside it), or ``""``."""
+        found = self.source(outcome)
+        return f"{shown_path(found[0])}:{found[1]}" if found else ""
+
+
+def shown_path(path: str, base: str | None = None) -> str:
+    """``path`` relative to ``base`` (the current folder by default) when inside it, else as it is."""
+    base = os.path.abspath(base or os.getcwd())
+    absolute = os.path.abspath(path)
+    if absolute == base or absolute.startswith(base.rstrip(os.sep) + os.sep):
+        return os.path.relpath(absolute, base)
+    return path
+
+
+# --- how values, differences and messages read --------------------------------------------------
+
+
+def render_value(value: Any) -> str:
+    """A value as JSON: ``null``, ``true``, ``"text"``, ``{"a": 1}``."""
+    return json.dumps(jsonable(value), ensure_ascii=False)
+
+
+def render_difference(difference: Mapping[str, Any]) -> str:
+    """``/path: expected "a", got null`` for a difference as :func:`cleaned` holds it."""
+    path = difference["path"] or "(body)"
+    return f"{path}: expected {render_value(difference['expected'])}, got {render_value(difference['actual'])}"
+
+
+def cleaned(outcome: Outcome) -> dict[str, Any]:
+    """The outcome as JSON-ready data, its message and differences redacted."""
     data = outcome.to_dict()
     data["message"] = redact_text(data["message"])
     data["differences"] = redact_value(data["differences"])
     return data
 
 
-def to_json(results: Sequence[RunResult]) -> dict[str, Any]:
-    phases = []
-    for result in results:
-        data = result.to_dict()
-        data["reason"] = redact_text(data["reason"])
-        data["checks"] = [_clean(o) for o in result.outcomes]
-        phases.append(data)
-    return {"passed": bool(results) and all(r.verdict.value == "Succeeded" for r in results), "phases": phases}
+def message_lines(outcome: Outcome) -> list[str]:
+    """The message's own lines, without the ones that repeat a difference (shown once, as JSON)."""
+    message = redact_text(outcome.message)
+    repeated = {str(d) for d in outcome.differences} | {redact_text(str(d)) for d in outcome.differences}
+    return [line for line in message.splitlines() if line.strip().removeprefix("- ") not in repeated]
 
 
-def write_json(results: Sequence[RunResult], path: str | os.PathLike[str]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(to_json(results), indent=2) + "\n", encoding="utf-8")
-    return path
+def failure_text(outcome: Outcome) -> list[str]:
+    """Everything about a check that did not pass: its message, then each difference once."""
+    lines = [line for line in message_lines(outcome) if line.strip()]
+    lines += [render_difference(d) for d in cleaned(outcome)["differences"]]
+    if not lines:
+        lines.append(str(outcome.status))
+    return lines
 
 
-def write_junit(results: Sequence[RunResult], path: str | os.PathLike[str]) -> Path:
-    """One ``testsuite`` per phase, one ``testcase`` per check; failures carry the differences."""
-    suites = ET.Element("testsuites", name="hookkit")
-    for result in results:
-        phase = result.phase.value if result.phase else "hook"
-        outcomes = list(result.outcomes)
-        suite = ET.SubElement(
-            suites,
-            "testsuite",
-            name=phase,
-            tests=str(max(len(outcomes), 1)),
-            failures=str(sum(o.status is Status.FAILED for o in outcomes)),
-            errors=str(sum(o.status in (Status.ERROR, Status.TIMED_OUT) for o in outcomes) + (not outcomes)),
-            skipped=str(sum(o.status is Status.SKIPPED for o in outcomes)),
-            time=f"{result.duration_ms / 1000:.3f}",
-        )
-        if not outcomes:  # the phase itself failed before any check ran: say why, as an error
-            case = ET.SubElement(suite, "testcase", classname=f"hookkit.{phase}", name="(phase)", time="0")
-            ET.SubElement(case, "error", message=redact_text(result.reason)).text = redact_text(result.reason)
-        for outcome in outcomes:
-            case = ET.SubElement(
-                suite, "testcase", classname=f"hookkit.{phase}", name=outcome.name,
-                time=f"{outcome.duration_ms / 1000:.3f}",
-            )
-            if outcome.passed:
-                continue
-            data = _clean(outcome)
-            tag = {Status.FAILED: "failure", Status.SKIPPED: "skipped"}.get(outcome.status, "error")
-            first_line = data["message"].splitlines()[0] if data["message"] else str(outcome.status)
-            element = ET.SubElement(case, tag, message=first_line)
-            lines = [data["message"]] + [
-                f"{d['path'] or '(body)'}: expected {d['expected']!r}, got {d['actual']!r}" for d in data["differences"]
-            ]
-            if not outcome.blocking:
-                lines.append("(non-blocking: reported, does not fail the deployment)")
-            element.text = "\n".join(line for line in lines if line)
-    tree = ET.ElementTree(suites)
-    ET.indent(tree)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
-    return path
+def summary_cell(outcome: Outcome, *, shown: int = 3) -> str:
+    """One line for the table: the message's first line, or the differences' count and the first few."""
+    if outcome.differences:
+        differences = [render_difference(d) for d in cleaned(outcome)["differences"]]
+        more = "; ..." if len(differences) > shown else ""
+        return f"{len(differences)} difference(s): " + "; ".join(differences[:shown]) + more
+    own = [line for line in message_lines(outcome) if line.strip()]
+    return own[0].strip() if own else ""
 
 
-def table(results: Iterable[RunResult], *, colour: bool = False, width: int | None = None) -> str:
-    """The summary a person reads at the end of a run: one row per check, then the verdicts."""
-    width = width or shutil.get_terminal_size((120, 20)).columns
+def short_phase(phase: Phase | str) -> str:
+    """``pre`` / ``post`` for the traffic phases, the CodeDeploy name for the others."""
+    return {"BeforeAllowTraffic": "pre", "AfterAllowTraffic": "post"}.get(str(phase), str(phase))
+
+
+# --- for people ---------------------------------------------------------------------------------
+
+
+def table(report: Report, *, colour: bool = False, width: int | None = None) -> str:
+    """One row per check, then the verdicts. ``width`` cuts the message column (a terminal); ``None`` never."""
     rows = [("check", "phase", "status", "time", "message")]
     statuses = []
-    results = list(results)
-    for result in results:
-        for o in result.outcomes:
-            message = redact_text(o.message).splitlines()[0] if o.message else ""
-            if o.message and len(o.differences) > 0:
-                message = f"{len(o.differences)} difference(s): " + "; ".join(
-                    redact_text(str(d)) for d in o.differences[:3]
-                )
-            name = o.name if o.blocking else f"{o.name} (non-blocking)"
-            rows.append((name, _short(o.phase.value), o.status.value, f"{o.duration_ms / 1000:.2f}s", message))
-            statuses.append(o.status)
+    for o in report.outcomes:
+        name = o.name if o.blocking else f"{o.name} (non-blocking)"
+        rows.append((name, short_phase(o.phase), o.status.value, f"{o.duration_ms / 1000:.2f}s", summary_cell(o)))
+        statuses.append(o.status)
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    room = max(20, width - sum(widths) - 8)
+    room = max(20, width - sum(widths) - 8) if width else None
     lines = []
     for index, row in enumerate(rows):
         cells = [row[i].ljust(widths[i]) for i in range(4)]
         if index and colour:
             cells[2] = f"\033[{_COLOURS[statuses[index - 1]]}m{cells[2]}\033[0m"
-        message = row[4] if len(row[4]) <= room else row[4][: room - 1] + "…"
+        message = row[4] if room is None or len(row[4]) <= room else row[4][: room - 1] + "…"
         lines.append("  ".join([*cells, message]).rstrip())
-    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * min(room, 7))
-    for result in results:
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 7)
+    for result in report.results:
         verdict = result.verdict.value
         if colour:
             verdict = f"\033[{'32' if verdict == 'Succeeded' else '31'}m{verdict}\033[0m"
@@ -128,18 +173,173 @@ def table(results: Iterable[RunResult], *, colour: bool = False, width: int | No
     return "\n".join(lines)
 
 
-def _short(phase: str) -> str:
-    return {"BeforeAllowTraffic": "pre", "AfterAllowTraffic": "post"}.get(phase, phase)
+def details(report: Report) -> str:
+    """Every check that did not pass, in full: where it is declared, its message, every difference."""
+    blocks = []
+    for o in report.outcomes:
+        if o.passed:
+            continue
+        where = report.where(o)
+        head = f"{o.name} ({short_phase(o.phase)}): {o.status.value} after {o.attempts} attempt(s)"
+        head += f" - {where}" if where else ""
+        head += "" if o.blocking else " (non-blocking)"
+        blocks.append("\n".join([head, *(f"  {line}" for line in failure_text(o))]))
+    return "\n\n".join(blocks)
+
+
+def configuration_lines(report: Report, *, limit: int = 10) -> list[str]:
+    """What to fix for each check that could not run as written (exit code 2)."""
+    found = report.configuration_errors
+    lines = []
+    for o in found[:limit]:
+        where = report.where(o)
+        place = f"{o.phase}, {where}" if where else str(o.phase)
+        first = next((line.strip() for line in message_lines(o) if line.strip()), str(o.status))
+        lines.append(f"check {o.name!r} ({place}) could not run as written: {first}")
+    if len(found) > limit:
+        lines.append(f"... and {len(found) - limit} more check(s) that could not run as written (see the report)")
+    return lines
+
+
+# --- for CI systems: JSON ------------------------------------------------------------------------
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    phases = []
+    for result in report.results:
+        data = result.to_dict()
+        data["reason"] = redact_text(data["reason"])
+        checks = []
+        for outcome in result.outcomes:
+            check = cleaned(outcome)
+            found = report.source(outcome)
+            check["file"], check["line"] = (shown_path(found[0]), found[1]) if found else (None, None)
+            check["position"] = report.positions.get((outcome.phase, outcome.name))
+            checks.append(check)
+        data["checks"] = checks
+        phases.append(data)
+    run = {
+        "plan": report.plan, "checks": report.planned, "shard": str(report.shard) if report.shard else None,
+        "hookkit": __version__,
+    }
+    return {"passed": report.exit_code == EXIT_OK, "run": run, "phases": phases}
+
+
+def write_json(report: Report, path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+# --- for CI systems: JUnit XML -------------------------------------------------------------------
+
+
+def to_junit(report: Report) -> ET.ElementTree:
+    """One ``testsuite`` per phase, one ``testcase`` per check with the ``file`` and ``line`` declaring it.
+
+    A failure carries the message and each difference once. Properties say which run and shard
+    the suite belongs to, so ``hookkit merge`` can join the JUnit of a CI matrix too.
+    """
+    outcomes = report.outcomes
+    suites = ET.Element(
+        "testsuites", name="hookkit", tests=str(len(outcomes)),
+        failures=str(sum(o.status is Status.FAILED for o in outcomes)),
+        errors=str(sum(o.status in (Status.ERROR, Status.TIMED_OUT) for o in outcomes)),
+        skipped=str(sum(o.status is Status.SKIPPED for o in outcomes)),
+        time=f"{sum(r.duration_ms for r in report.results) / 1000:.3f}",  # the phases run one after the other
+    )
+    for result in report.results:
+        _junit_suite(suites, report, result)
+    tree = ET.ElementTree(suites)
+    ET.indent(tree)
+    return tree
+
+
+def _junit_suite(suites: ET.Element, report: Report, result: RunResult) -> None:
+    phase = result.phase.value if result.phase else "hook"
+    outcomes = list(result.outcomes)
+    suite = ET.SubElement(
+        suites, "testsuite", name=phase, tests=str(max(len(outcomes), 1)),
+        failures=str(sum(o.status is Status.FAILED for o in outcomes)),
+        errors=str(sum(o.status in (Status.ERROR, Status.TIMED_OUT) for o in outcomes) + (not outcomes)),
+        skipped=str(sum(o.status is Status.SKIPPED for o in outcomes)),
+        time=f"{result.duration_ms / 1000:.3f}",
+    )
+    properties = {
+        "hookkit.plan": report.plan, "hookkit.checks": str(report.planned),
+        "hookkit.shard": str(report.shard) if report.shard else "",
+        "hookkit.verdict": result.verdict.value, "hookkit.reason": redact_text(result.reason),
+        "hookkit.positions": ",".join(str(report.positions.get((o.phase, o.name), "")) for o in outcomes),
+    }
+    listed = ET.SubElement(suite, "properties")
+    for name, value in properties.items():
+        ET.SubElement(listed, "property", name=name, value=value)
+    if not outcomes:  # the phase itself failed before any check ran: say why, as an error
+        case = ET.SubElement(suite, "testcase", classname=f"hookkit.{phase}", name="(phase)", time="0")
+        ET.SubElement(case, "error", message=redact_text(result.reason)).text = redact_text(result.reason)
+    for outcome in outcomes:
+        attributes = {
+            "classname": f"hookkit.{phase}", "name": outcome.name, "time": f"{outcome.duration_ms / 1000:.3f}",
+        }
+        found = report.source(outcome)
+        if found:
+            attributes |= {"file": shown_path(found[0]), "line": str(found[1])}
+        case = ET.SubElement(suite, "testcase", attributes)
+        if not outcome.blocking:
+            own = ET.SubElement(case, "properties")
+            ET.SubElement(own, "property", name="hookkit.blocking", value="false")
+        if outcome.passed:
+            continue
+        lines = failure_text(outcome)
+        if not outcome.blocking:
+            lines.append("(non-blocking: reported, does not fail the deployment)")
+        tag = {Status.FAILED: "failure", Status.SKIPPED: "skipped"}.get(outcome.status, "error")
+        kind = CONFIGURATION if outcome.configuration else outcome.status.value
+        ET.SubElement(case, tag, message=lines[0], type=kind).text = "\n".join(lines)
+
+
+def write_junit(report: Report, path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    to_junit(report).write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+# --- output files, checked before the run -------------------------------------------------------
+
+
+def check_writable(path: str | os.PathLike[str], option: str) -> None:
+    """Refuse an output file that cannot be written, before a run whose report it would lose.
+
+    The folder is created as writing would; the file is opened for appending (nothing is
+    truncated) and removed again if this check created it.
+    """
+    target = Path(path)
+    existed = target.exists()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{option} {os.fspath(path)}: cannot write there ({exc.strerror or exc}); "
+            "pick a path in a folder this job may write to"
+        ) from None
+    if not existed:
+        target.unlink(missing_ok=True)
 
 
 def emit(
     results: Sequence[RunResult], *, junit_xml: str | None, json_path: str | None, stdout: TextIO, stderr: TextIO
 ) -> int:
-    """The table on ``stdout``, the files CI asked for, and the run's exit code."""
-    colour = stdout.isatty() and not os.environ.get("NO_COLOR")
-    print(table(results, colour=colour), file=stdout)
+    """The table and the files of a run without a plan (``--jobs``, which assembles its own results)."""
+    report = Report(tuple(results))
+    tty = stdout.isatty()
+    width = shutil.get_terminal_size((120, 20)).columns if tty else None
+    print(table(report, colour=tty and not os.environ.get("NO_COLOR"), width=width), file=stdout)
     if junit_xml:
-        print(f"JUnit XML written to {write_junit(results, junit_xml)}", file=stderr)
+        print(f"JUnit XML written to {write_junit(report, junit_xml)}", file=stderr)
     if json_path:
-        print(f"JSON written to {write_json(results, json_path)}", file=stderr)
-    return EXIT_OK if all(r.verdict.value == "Succeeded" for r in results) else EXIT_FAILED
+        print(f"JSON written to {write_json(report, json_path)}", file=stderr)
+    return report.exit_code

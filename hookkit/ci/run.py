@@ -10,17 +10,25 @@ from typing import TextIO
 from ..core.errors import ConfigurationError
 from ..core.registry import HookRegistry, default_registry
 from ..hook.clients import Clients
+from . import values
 from .progress import Progress
-from .reports import emit
-from .wiring import RunOptions, Wiring, parse_parameters, parse_phases
+from .publish import Outputs, publish
+from .reports import Report
+from .shard import Shard
+from .wiring import RunOptions, Wiring, parse_phases
 
 
 def options(args: argparse.Namespace) -> RunOptions:
     """The run the command line asks for."""
     return RunOptions(
         checks=args.checks, phases=parse_phases(args.phase), target=args.target, current=args.current, api=args.api,
-        parameters=parse_parameters(args.parameter), workers=args.workers, deadline=args.deadline,
+        parameters=values.parameters(args.parameter), workers=args.workers, deadline=args.deadline,
+        shard=args.shard if isinstance(args.shard, Shard) else None,
     )
+
+
+def outputs(args: argparse.Namespace) -> Outputs:
+    return Outputs(junit_xml=args.junit_xml, json=args.json, verbose=getattr(args, "verbose", False))
 
 
 def prepare(
@@ -37,11 +45,19 @@ def run_command(
     args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO, registry: HookRegistry | None = None,
     clients: Clients | None = None,
 ) -> int:
+    to = outputs(args)
+    to.check()  # before the run: a report that cannot be written is a configuration error now, not later
     wiring = prepare(args, stderr=stderr, registry=registry or default_registry, clients=clients)
-    phases = [p for p in wiring.phases if wiring.checks(p)]
-    if not phases:
+    plan = wiring.plan
+    if not plan.size:
         raise ConfigurationError(f"CHECKS {args.checks!r} declares no checks for --phase {args.phase}")
-    progress = Progress(stderr, total=sum(len(wiring.checks(p)) for p in phases))
-    results = [wiring.run_phase(phase, wiring.checks(phase), progress.update) for phase in phases]
-    progress.done()
-    return emit(results, junit_xml=args.junit_xml, json_path=args.json, stdout=stdout, stderr=stderr)
+    wiring.require_target()
+    phases = [p for p in plan.phases if wiring.checks(p)]
+    results = []
+    if phases:
+        progress = Progress(stderr, total=sum(len(wiring.checks(p)) for p in phases))
+        results = [plan.judge(wiring.run_phase(phase, wiring.checks(phase), progress.update)) for phase in phases]
+        progress.done()
+    else:  # more shards than this job's share of checks: its (empty) report still completes the set
+        print(f"hookkit: shard {plan.shard} has none of the run's {plan.size} check(s) to run", file=stderr)
+    return publish(Report.of(results, plan), to, stdout=stdout, stderr=stderr)

@@ -7,6 +7,10 @@ module is the one place that says how, so none of them reaches into another's in
     for phase in wiring.phases:
         result = wiring.run_phase(phase, wiring.checks(phase))
 
+The checks are imported first, recorded events listed but not read; the run's :class:`~hookkit.ci.shard.Plan`
+then says which checks this job runs (all of them, or a ``--shard``'s share), and only their
+event files are read, before anything runs.
+
 A run outside Lambda has no CodeDeploy deployment to discover: the ``deployment`` a check asks
 for is made from the targets named on the command line (:func:`local_deployment`).
 """
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..checks.invocation import Invoker
+from ..checks.recorded import deferred_reading, read_events
 from ..core.deployment import Deployment, LambdaTarget
 from ..core.errors import ConfigurationError
 from ..core.loader import import_checks
@@ -31,6 +36,7 @@ from ..core.registry import Check, HookRegistry, default_registry
 from ..core.runner import DEFAULT_MAX_WORKERS, run_phase
 from ..core.scope import ApiFactory, Scope, TargetFactory
 from ..hook.clients import Clients
+from .shard import Plan, Shard
 
 if TYPE_CHECKING:
     from ..checks.smoke import Api
@@ -49,17 +55,6 @@ def parse_phases(text: str) -> tuple[Phase, ...]:
     return (Phase.parse(text, source="--phase"),)
 
 
-def parse_parameters(pairs: Sequence[str]) -> dict[str, str]:
-    """``--parameter KEY=VALUE`` pairs as a template's parameter overrides."""
-    parameters = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigurationError(f"--parameter {pair!r}: write it as KEY=VALUE, e.g. --parameter Stage=dev")
-        parameters[key.strip()] = value
-    return parameters
-
-
 @dataclass(frozen=True)
 class RunOptions:
     """What a CI run was asked to do, whichever front end (CLI, pytest) collected it."""
@@ -72,6 +67,10 @@ class RunOptions:
     parameters: Mapping[str, str] = field(default_factory=dict)
     workers: int = DEFAULT_MAX_WORKERS
     deadline: float = DEFAULT_DEADLINE
+    #: This job's share of a run spread over a CI matrix; ``None`` runs every check.
+    shard: Shard | None = None
+    #: A file of environment variables for a local target (``--env-vars``, as ``sam local`` reads).
+    env_vars: str | None = None
 
 
 @dataclass
@@ -200,6 +199,23 @@ def _in_process_api(target: TargetSpec | None) -> ApiFactory:
     return make
 
 
+def import_deferred(checks: str, *, registry: HookRegistry, source: str = "CHECKS") -> None:
+    """Import checks modules with their recorded events listed, not read (see :func:`make_plan`).
+
+    Module names resolve from where CI runs, as paths do.
+    """
+    cwd = str(Path.cwd())
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    with deferred_reading():
+        import_checks(checks, registry=registry, source=source)
+
+
+def make_plan(options: RunOptions, registry: HookRegistry) -> Plan:
+    """Every check of the selected phases, and this job's share of them."""
+    return Plan.of({phase: registry.checks(phase) for phase in options.phases}, options.shard)
+
+
 class Wiring:
     """One CI run, ready to go: its checks imported and its targets made.
 
@@ -212,12 +228,14 @@ class Wiring:
         options: RunOptions,
         registry: HookRegistry,
         *,
+        plan: Plan,
         target: TargetSpec | None,
         current: TargetSpec | None,
         api: ApiFactory,
     ) -> None:
         self.options = options
         self.registry = registry
+        self.plan = plan
         self.target = target
         self.current = current
         self._api = api
@@ -230,25 +248,51 @@ class Wiring:
         cls, options: RunOptions, *, registry: HookRegistry | None = None, clients: Clients | None = None,
         source: str = "CHECKS",
     ) -> Wiring:
-        """Import the checks and make the targets; a ConfigurationError names what to fix."""
+        """Import the checks, read the recorded events this job runs, make the targets.
+
+        A ConfigurationError names what to fix.
+        """
         registry = registry if registry is not None else default_registry
+        import_deferred(options.checks, registry=registry, source=source)
+        plan = make_plan(options, registry)
+        read_events(plan.selected())
+        return cls.build(options, registry, plan, clients=clients)
+
+    @classmethod
+    def build(
+        cls, options: RunOptions, registry: HookRegistry, plan: Plan, *, clients: Clients | None = None
+    ) -> Wiring:
+        """Make the targets and the API for checks already imported and planned."""
         clients = clients if clients is not None else Clients()
-        cwd = str(Path.cwd())
-        if cwd not in sys.path:
-            sys.path.insert(0, cwd)  # module names resolve from where CI runs, as paths do
-        import_checks(options.checks, registry=registry, source=source)
         target, current = (
             parse_target(text, parameters=options.parameters, clients=clients) if text else None
             for text in (options.target, options.current)
         )
-        return cls(options, registry, target=target, current=current, api=api_factory(options.api, target, clients))
+        return cls(options, registry, plan=plan, target=target, current=current,
+                   api=api_factory(options.api, target, clients))
 
     @property
     def phases(self) -> tuple[Phase, ...]:
         return self.options.phases
 
     def checks(self, phase: Phase) -> list[Check]:
-        return self.registry.checks(phase)
+        """The checks of ``phase`` this job runs (a shard's share), in declaration order."""
+        return self.plan.share(phase)
+
+    def require_target(self, option: str = "--target") -> None:
+        """Refuse, before anything runs, a run without a target whose checks ask for one."""
+        if self.target is not None:
+            return
+        needing = [c for c in self.plan.selected() if "target" in c.params]
+        if needing:
+            shown = ", ".join(
+                f"{c.name} ({os.path.basename(c.source[0])}:{c.source[1]})" if c.source else c.name for c in needing[:3]
+            ) + (", ..." if len(needing) > 3 else "")
+            raise ConfigurationError(
+                f"{len(needing)} check(s) ask for a target ({shown}), and no {option} was given: pass "
+                f"{option} local:TEMPLATE#LogicalId (the function's code) or {option} NAME_OR_ARN:VERSION "
+                "(a deployed version)"
+            )
 
     def scope(self, phase: Phase) -> Scope:
         """The resources checks of ``phase`` ask for (``target``, ``api``, ``deployment``)."""

@@ -23,8 +23,8 @@ from . import settings
 from .errors import ConfigurationError
 from .registry import HookRegistry, default_registry
 
-#: hookkit's own package folder: frames inside it are never "where" a user's code failed.
-_HOOKKIT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
+#: hookkit's own package folder: frames inside it are never "where the user's code failed".
+_HOOKKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _lock = threading.Lock()
 _by_path: dict[Path, ModuleType] = {}
 #: The file of the checks module being imported right now, for declarations made at its top level
@@ -55,6 +55,16 @@ def split_spec(spec: str | Iterable[str] | None) -> list[str]:
     return [item.strip() for item in items if item and item.strip()]
 
 
+def _names(spec: str | Iterable[str] | None, source: str) -> list[str]:
+    names = split_spec(spec)
+    if not names:
+        raise ConfigurationError(
+            f"{source} is empty: set it to the checks module(s) to run, e.g. {source}=checks "
+            "(a module name on the function's path, or a path to a .py file or folder)"
+        )
+    return names
+
+
 def import_checks(
     spec: str | Iterable[str] | None, *, registry: HookRegistry | None = None, source: str = settings.CHECKS
 ) -> list[ModuleType]:
@@ -63,38 +73,63 @@ def import_checks(
     Registrations on ``registry`` (the default one unless given) made by a module that then fails
     to import are undone, so a retry reports the real error again.
     """
-    names = split_spec(spec)
-    if not names:
-        raise ConfigurationError(
-            f"{source} is empty: set it to the checks module(s) to run, e.g. {source}=checks "
-            "(a module name on the function's path, or a path to a .py file or folder)"
-        )
     registry = registry if registry is not None else default_registry
     modules = []
-    for name in names:
+    for name in _names(spec, source):
         with _lock, registry.atomic():
             modules.extend(_import_one(name, source))
     return modules
 
 
+def _looks_like_path(name: str) -> bool:
+    """A bare word is a module name (as Lambda's handler setting is); ``./checks`` names a folder."""
+    return name.endswith(".py") or "/" in name or "\\" in name or name in (".", "..")
+
+
 def _import_one(name: str, source: str) -> list[ModuleType]:
-    # a bare word is a module name (as Lambda's handler setting is); "./checks" names a folder
-    looks_like_path = name.endswith(".py") or "/" in name or "\\" in name or name in (".", "..")
     try:
-        if looks_like_path:
-            return _import_path(Path(name), source)
+        if _looks_like_path(name):
+            return [_import_file(file, source) for file in _path_files(Path(name), source)]
         found = importlib.util.find_spec(name)
         with _importing_file(found.origin if found is not None else None):
             return [importlib.import_module(name)]
     except ConfigurationError:
         raise
     except BaseException as exc:
-        if is_missing(name, exc):
-            raise ConfigurationError(
-                f"{source}: checks module {name!r} was not found on the path; check the name, "
-                "and that the module is packaged with the hook function"
-            ) from exc
-        raise ConfigurationError(f"{source}: importing checks module {name!r} failed: {import_failure(exc)}") from exc
+        raise _import_error(name, source, exc) from exc
+
+
+def _import_error(name: str, source: str, exc: BaseException) -> ConfigurationError:
+    if is_missing(name, exc):
+        return ConfigurationError(
+            f"{source}: checks module {name!r} was not found on the path; check the name, "
+            "and that the module is packaged with the hook function"
+        )
+    return ConfigurationError(f"{source}: importing checks module {name!r} failed: {import_failure(exc)}")
+
+
+def checks_modules(spec: str | Iterable[str] | None, *, source: str = settings.CHECKS) -> list[tuple[str, Path]]:
+    """``(what to import, its file)`` for each checks module ``spec`` names, without importing any.
+
+    In the order :func:`import_checks` imports them; importing the first item of each pair with
+    :func:`import_checks` imports that module alone. Front ends that show checks per file (the
+    pytest plugin) use it. A module name is found on the path (its parent packages are imported).
+    """
+    modules: list[tuple[str, Path]] = []
+    for name in _names(spec, source):
+        if _looks_like_path(name):
+            modules.extend((str(file), file) for file in _path_files(Path(name), source))
+            continue
+        try:
+            found = importlib.util.find_spec(name)
+        except BaseException as exc:  # a parent package that does not import: said as an import failure
+            raise _import_error(name, source, exc) from exc
+        if found is None:
+            raise _import_error(name, source, ModuleNotFoundError(name=name))
+        if not found.origin or not Path(found.origin).is_file():
+            raise ConfigurationError(f"{source}: checks module {name!r} has no source file (a namespace package?)")
+        modules.append((name, Path(found.origin)))
+    return modules
 
 
 def is_missing(module_name: str, exc: BaseException) -> bool:
@@ -112,14 +147,17 @@ def import_failure(exc: BaseException) -> str:
     if isinstance(exc, SyntaxError):
         where = f"{exc.filename}:{exc.lineno}" if exc.filename else "?"
         return f"SyntaxError at {where}: {exc.msg}"
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith("<") and not os.path.abspath(f.filename).startswith(_HOOKKIT)]
-    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
+    # the innermost line of the user's code: a check declared wrongly fails inside hookkit's registry
+    users = [f for f in frames if not os.path.abspath(f.filename).startswith(_HOOKKIT_DIR)] or frames
+    if not users:
+        return f"{type(exc).__name__}: {exc}"
+    place = f"{users[-1].filename}:{users[-1].lineno}"
+    return f"{type(exc).__name__}: {exc}" + ("" if place in str(exc) else f" (at {place})")
 
 
-def _import_path(path: Path, source: str) -> list[ModuleType]:
-    """A file, a package folder, or a plain folder whose every ``*.py`` (not ``_*``) is a checks file."""
+def _path_files(path: Path, source: str) -> list[Path]:
+    """A file, a package folder (its ``__init__.py``), or a plain folder's every ``*.py`` (not ``_*``)."""
     path = path.resolve()
     if path.is_dir():
         init = path / "__init__.py"
@@ -127,11 +165,11 @@ def _import_path(path: Path, source: str) -> list[ModuleType]:
             files = sorted(p for p in path.glob("*.py") if not p.name.startswith("_"))
             if not files:
                 raise ConfigurationError(f"{source}: folder {path} holds no checks (*.py files)")
-            return [module for file in files for module in _import_path(file, source)]
+            return files
         path = init
     if not path.exists():
         raise ConfigurationError(f"{source}: checks file {path} does not exist; check the path")
-    return [_import_file(path, source)]
+    return [path]
 
 
 def _import_file(path: Path, source: str) -> ModuleType:

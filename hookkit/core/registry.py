@@ -217,7 +217,8 @@ class HookRegistry:
         refuse_non_checks(func, check_name)
         options = options_for(check_name, func, timeout=timeout, retries=retries, retry_delay=retry_delay,
                               blocking=blocking)
-        self._refuse_duplicate(phase, check_name)
+        source = source_of(func)
+        self._refuse_duplicate(phase, check_name, func, source)
         return self.add(Check(
             name=check_name,
             func=func,
@@ -225,22 +226,33 @@ class HookRegistry:
             options=options,
             params=_requested_params(func, check_name),
             base_dir=Path(os.path.abspath(base_dir)) if base_dir is not None else _base_dir(func),
-            source=source_of(func),
+            source=source,
         ))
 
     def add(self, check: Check) -> Check:
         """Register a check already built (``recorded_events`` makes thousands of one shape)."""
         refuse_non_checks(check.func, check.name)
-        self._refuse_duplicate(check.phase, check.name)
+        self._refuse_duplicate(check.phase, check.name, check.func, check.source)
         self._checks.setdefault(check.phase, {})[check.name] = check
         return check
 
-    def _refuse_duplicate(self, phase: Phase, name: str) -> None:
-        if name in self._checks.get(phase, ()):
-            raise RegistrationError(
-                f"check {name!r} is already registered for {phase}; give one of them another "
-                f"name with name=... (or import the checks module only once)"
-            )
+    def _refuse_duplicate(
+        self, phase: Phase, name: str, func: Callable[..., Any], source: tuple[str, int] | None
+    ) -> None:
+        """Refuse a second check of one name in a phase, unless it is the same declaration again.
+
+        A module imported under two names (``import checks`` in a unit test, and by path by
+        ``pytest --hookkit`` or ``hookkit run``) runs its declarations twice: another function,
+        declared at the same file and line. The newer one replaces the older, in its place.
+        """
+        existing = self._checks.get(phase, {}).get(name)
+        if existing is None or (existing.func is not func and source is not None and existing.source == source):
+            return
+        where = f" (declared at {existing.source[0]}:{existing.source[1]})" if existing.source else ""
+        raise RegistrationError(
+            f"check {name!r} is already registered for {phase}{where}; give one of them another "
+            f"name with name=... (or import the checks module only once)"
+        )
 
     @overload
     def on(self, phase: Phase | str, func: F, /) -> F: ...

@@ -53,7 +53,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
-    from ..wiring import parse_parameters
+    from ..values import parameters as parse_parameters
     from .engine import Options, Simulation
     from .plot import check_plot, plot
     from .report import conclusion, header, write_json
