@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -75,3 +76,23 @@ def codedeploy() -> CodeDeployStub:
 @pytest.fixture
 def hook_event() -> dict[str, str]:
     return {"DeploymentId": "d-ABCDEF123", "LifecycleEventHookExecutionId": "exec-1"}
+
+
+@pytest.fixture
+def fresh_default_registry() -> Iterator[None]:
+    """An empty default registry (and no module remembered as imported), as a new process has.
+
+    For tests that run hookkit's CLI or plugin in this process: each run imports its checks
+    into the default registry, which must not keep the last run's.
+    """
+    from hookkit import default_registry
+    from hookkit.core import loader
+
+    saved, saved_paths = dict(default_registry._checks), dict(loader._by_path)
+    default_registry._checks.clear()
+    loader._by_path.clear()
+    yield
+    default_registry._checks.clear()
+    default_registry._checks.update(saved)
+    loader._by_path.clear()
+    loader._by_path.update(saved_paths)

@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 
 import hookkit
-from hookkit import default_registry
 from hookkit.ci.cli import main
-from hookkit.core import loader
 
 HERE = Path(__file__).parent / "fixtures" / "cli"
 TEMPLATE = HERE / "template.yaml"
@@ -23,17 +21,7 @@ GOOD = f"local:{TEMPLATE}#ItemsFunction"
 BAD = f"local:{TEMPLATE}#ItemsFunction@{HERE / 'bad'}"
 
 
-@pytest.fixture(autouse=True)
-def fresh_default_registry():
-    """Each run imports its checks into an empty default registry, as a new process would."""
-    saved, saved_paths = dict(default_registry._checks), dict(loader._by_path)
-    default_registry._checks.clear()
-    loader._by_path.clear()
-    yield
-    default_registry._checks.clear()
-    default_registry._checks.update(saved)
-    loader._by_path.clear()
-    loader._by_path.update(saved_paths)
+pytestmark = pytest.mark.usefixtures("fresh_default_registry")
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

@@ -84,20 +84,7 @@ def test_fixtures_drive_a_hook_end_to_end(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
 
 
-@pytest.fixture(autouse=True)
-def fresh_default_registry():
-    """Runs in this process import their checks into an empty default registry, as a new process would."""
-    from hookkit import default_registry
-    from hookkit.core import loader
-
-    saved, saved_paths = dict(default_registry._checks), dict(loader._by_path)
-    default_registry._checks.clear()
-    loader._by_path.clear()
-    yield
-    default_registry._checks.clear()
-    default_registry._checks.update(saved)
-    loader._by_path.clear()
-    loader._by_path.update(saved_paths)
+pytestmark = pytest.mark.usefixtures("fresh_default_registry")
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:

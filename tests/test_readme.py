@@ -35,10 +35,9 @@ from typing import Any
 
 import pytest
 
-from hookkit import __version__, default_registry
+from hookkit import __version__
 from hookkit.ci import pytest_plugin
 from hookkit.ci.cli import build_parser, main
-from hookkit.core import loader
 from hookkit.local.sam import load_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -293,17 +292,6 @@ def test_synopses_name_only_real_options(block: Block) -> None:
 # --- python ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fresh_default_registry():
-    """Each block's checks go into an empty default registry, as in a new process."""
-    saved, saved_paths = dict(default_registry._checks), dict(loader._by_path)
-    default_registry._checks.clear()
-    loader._by_path.clear()
-    yield
-    default_registry._checks.clear()
-    default_registry._checks.update(saved)
-    loader._by_path.clear()
-    loader._by_path.update(saved_paths)
 
 
 def example_folder(tmp_path: Path) -> Path:

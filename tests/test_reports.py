@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from hookkit import default_registry
 from hookkit.ci import github
 from hookkit.ci.cli import main
 from hookkit.ci.progress import Progress
 from hookkit.ci.reports import Report, details, render_value, table, to_junit
-from hookkit.core import loader
 from hookkit.core.errors import Difference
 from hookkit.core.outcome import Outcome, RunResult, Status
 from hookkit.core.phases import Phase
@@ -25,16 +23,7 @@ PRE = Phase.BEFORE_ALLOW_TRAFFIC
 LONG = "the answer was not what the check expected: " + "x" * 300 + " END"
 
 
-@pytest.fixture(autouse=True)
-def fresh_default_registry():
-    saved, saved_paths = dict(default_registry._checks), dict(loader._by_path)
-    default_registry._checks.clear()
-    loader._by_path.clear()
-    yield
-    default_registry._checks.clear()
-    default_registry._checks.update(saved)
-    loader._by_path.clear()
-    loader._by_path.update(saved_paths)
+pytestmark = pytest.mark.usefixtures("fresh_default_registry")
 
 
 def outcome(name: str, status: Status = Status.FAILED, **kwargs) -> Outcome:

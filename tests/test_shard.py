@@ -55,16 +55,7 @@ recorded_events("events", phase=Phase.BEFORE_ALLOW_TRAFFIC)
 '''
 
 
-@pytest.fixture(autouse=True)
-def fresh_default_registry():
-    saved, saved_paths = dict(default_registry._checks), dict(loader._by_path)
-    default_registry._checks.clear()
-    loader._by_path.clear()
-    yield
-    default_registry._checks.clear()
-    default_registry._checks.update(saved)
-    loader._by_path.clear()
-    loader._by_path.update(saved_paths)
+pytestmark = pytest.mark.usefixtures("fresh_default_registry")
 
 
 @pytest.fixture
