@@ -75,3 +75,19 @@ def codedeploy() -> CodeDeployStub:
 @pytest.fixture
 def hook_event() -> dict[str, str]:
     return {"DeploymentId": "d-ABCDEF123", "LifecycleEventHookExecutionId": "exec-1"}
+
+
+@pytest.fixture
+def fresh_default_registry() -> Any:
+    """``hookkit run`` in this process imports checks into an empty default registry, as a new process would."""
+    from hookkit import default_registry
+    from hookkit.core import loader
+
+    saved, saved_paths = dict(default_registry._checks), dict(loader._by_path)
+    default_registry._checks.clear()
+    loader._by_path.clear()
+    yield
+    default_registry._checks.clear()
+    default_registry._checks.update(saved)
+    loader._by_path.clear()
+    loader._by_path.update(saved_paths)

@@ -261,7 +261,8 @@ def test_json_template() -> None:
     assert (spec.code_uri, spec.timeout, spec.memory_size) == (ORDERS, 3.0, 128)  # SAM's defaults
     assert spec.environment == {"STAGE": "qa", "ARN": "<GetAtt Other.TopicName>"}
     assert spec.warnings == (
-        env_warning("JsonFunction", "ARN", "<GetAtt Other.TopicName>", "attributes of Other exist only after deployment"),
+        env_warning("JsonFunction", "ARN", "<GetAtt Other.TopicName>",
+                    "attributes of Other exist only after deployment"),
     )
 
 

@@ -20,6 +20,7 @@ def options(args: argparse.Namespace) -> RunOptions:
     return RunOptions(
         checks=args.checks, phases=parse_phases(args.phase), target=args.target, current=args.current, api=args.api,
         parameters=_parameters(args.parameter), workers=args.workers, deadline=args.deadline,
+        env_vars=getattr(args, "env_vars", None),
     )
 
 
@@ -28,6 +29,8 @@ def prepare(
 ) -> Wiring:
     """Import the checks and make the targets, showing what the templates could not resolve."""
     wiring = Wiring.prepare(options(args), registry=registry, clients=clients)
+    for note in wiring.notes:
+        print(f"hookkit: {note}", file=stderr)
     for warning in wiring.warnings:
         print(f"hookkit: warning: {warning}", file=stderr)
     return wiring

@@ -141,7 +141,7 @@ def function_spec(
     parameters: Mapping[str, str] | None = None,
     code_uri: str | os.PathLike[str] | None = None,
     env_vars: str | os.PathLike[str] | EnvVarsFile | None = None,
-    shell: Mapping[str, str] | None = None,
+    shell_env: Mapping[str, str] | None = None,
     use_build: bool = True,
 ) -> FunctionSpec:
     """Read ``logical_id`` from the template, with Globals applied and intrinsics resolved.
@@ -149,7 +149,7 @@ def function_spec(
     ``parameters`` override template parameter defaults (as ``sam deploy
     --parameter-overrides`` would); ``code_uri`` replaces the function's CodeUri, relative to the
     current directory, to run another build of the same function. ``env_vars`` is an
-    ``--env-vars`` file (SAM CLI's JSON) and ``shell`` the environment whose values win over the
+    ``--env-vars`` file (SAM CLI's JSON) and ``shell_env`` the environment whose values win over the
     template's for the variables it declares (``hookkit run`` passes ``os.environ``; None reads no
     shell). With ``use_build``, ``sam build``'s output next to the template is read instead of
     the template, as ``sam local`` does.
@@ -208,7 +208,7 @@ def function_spec(
     name = prop("FunctionName")
     function_name = as_text(name) if name else f"{LOCAL_STACK_NAME}-{logical_id}"
     environment, sources, env_warnings = _environment(
-        prop, resolver, logical_id, function_name, origin, overrides, shell or {},
+        prop, resolver, logical_id, function_name, origin, overrides, shell_env or {},
         lambda: _function_names(template, parameters, region),
     )
     with resolver.layer_refs():
