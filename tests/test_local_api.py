@@ -121,8 +121,12 @@ def write_template(folder: Path, resources: str) -> Path:
 
 def test_two_functions_on_one_route_is_a_template_mistake(tmp_path: Path) -> None:
     path = write_template(tmp_path, """\
-        A: {Type: AWS::Serverless::Function, Properties: {Events: {E: {Type: Api, Properties: {Path: /x, Method: get}}}}}
-        B: {Type: AWS::Serverless::Function, Properties: {Events: {E: {Type: Api, Properties: {Path: /x, Method: GET}}}}}
+        A:
+          Type: AWS::Serverless::Function
+          Properties: {Events: {E: {Type: Api, Properties: {Path: /x, Method: get}}}}
+        B:
+          Type: AWS::Serverless::Function
+          Properties: {Events: {E: {Type: Api, Properties: {Path: /x, Method: GET}}}}
         """)
     with pytest.raises(ConfigurationError, match=r"GET /x on API ServerlessRestApi invokes both A and B; one route"):
         template_apis(path)
