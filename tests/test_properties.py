@@ -544,8 +544,9 @@ def test_any_events_give_the_templates_apis_or_a_configuration_error(events: lis
                       f"PayloadFormatVersion: '{version}'" if version else "",
                       f"{'RestApiId' if kind == 'Api' else 'ApiId'}: {api_id}" if api_id else ""]
         body = ", ".join(p for p in properties if p)
+        event = f"{{E: {{Type: {kind}, Properties: {{{body}}}}}}}"
         lines += [f"  Fn{index}:", "    Type: AWS::Serverless::Function",
-                  f"    Properties: {{CodeUri: ., Handler: app.h, Events: {{E: {{Type: {kind}, Properties: {{{body}}}}}}}}}"]
+                  f"    Properties: {{CodeUri: ., Handler: app.h, Events: {event}}}"]
     with tempfile.TemporaryDirectory() as folder:
         path = write(Path(folder) / "template.yaml", "\n".join(lines) + "\n")
         apis = value_or_own_error(template_apis, path)

@@ -43,7 +43,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion
 
 from .layers import OPT_PYTHON
-from .sam import FunctionSpec
+from .sam import FunctionSpec, shown_path
 
 REQUIREMENTS_FILE = "requirements.txt"
 _QUERY_TIMEOUT = 30.0  # seconds for another interpreter to list its distributions
@@ -150,9 +150,9 @@ def _requirements_hint(spec: FunctionSpec, python: str | None) -> str | None:
     unmet = list(_unmet(files, inventory))
     if not unmet:
         return None
-    named = sorted({_shown(u.file) for u in unmet})
+    named = sorted({shown_path(u.file) for u in unmet})
     folder = _build_folder(spec)
-    install = " and ".join(f"-r {_shown(f)}" for f in dict.fromkeys(u.file for u in unmet))
+    install = " ".join(f"-r {shown_path(f)}" for f in dict.fromkeys(u.file for u in unmet))
     return (
         f"{' and '.join(named)} {'ask' if len(named) > 1 else 'asks'} for what {inventory.label} does not have: "
         f"{', '.join(map(str, unmet))}; run `sam build` in {folder} (hookkit then runs its output, as sam "
@@ -164,16 +164,8 @@ def _build_folder(spec: FunctionSpec) -> str:
     template = spec.template
     if template is None:
         return "the template's folder"
-    shown = _shown(template.parent)
+    shown = shown_path(template.parent)
     return shown if shown != "." else "this folder"
-
-
-def _shown(path: Path) -> str:
-    """A path relative to the current folder when it is inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def _is_own_module(spec: FunctionSpec, top: str) -> bool:

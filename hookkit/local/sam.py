@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..core.errors import ConfigurationError
-from .build import find_build, newer_source
+from .build import Build, find_build, newer_source
 from .envvars import EnvVarsFile, load_env_vars, resolve_environment
 from .intrinsics import (
     LOCAL_STACK_NAME,
@@ -109,29 +109,29 @@ class FunctionSpec:
 
 @dataclass
 class Reading:
-    """One template being read for a function: which file, why, and what was said about it."""
+    """The template read for a function: the one named, or ``sam build``'s output (``build``)."""
 
-    named: Path  # the template the user named
-    path: Path  # the template read: the named one, or sam build's output
+    path: Path
     template: dict[str, Any]
-    built: bool
+    build: Build | None = None
     warnings: list[str] = field(default_factory=list)
 
 
 def read_template(source: Path, logical_id: str | None, use_build: bool) -> Reading:
-    """The template to read, as ``sam local`` picks it: ``sam build``'s output when it is there."""
+    """The template to read, as ``sam local`` picks it: ``sam build``'s output when it is there
+    (and holds ``logical_id``: a build of another template is not)."""
     build = find_build(source) if use_build else None
     if build is not None:
         template = load_template(build.template)
         resources = template.get("Resources")
         if logical_id is None or (isinstance(resources, dict) and logical_id in resources):
-            return Reading(source, build.template, template, built=True)
+            return Reading(build.template, template, build)
         warning = (
-            f"{_shown(build.template)} (sam build output) has no {logical_id}, so it was built from "
-            f"another template; using {_shown(source)}: run sam build again"
+            f"{shown_path(build.template)} (sam build output) has no {logical_id}, so it was built from "
+            f"another template; using {shown_path(source)}: run sam build again"
         )
-        return Reading(source, source, load_template(source), built=False, warnings=[warning])
-    return Reading(source, source, load_template(source), built=False)
+        return Reading(source, load_template(source), warnings=[warning])
+    return Reading(source, load_template(source))
 
 
 def function_spec(
@@ -219,11 +219,11 @@ def function_spec(
     memory = _number(prop("MemorySize"), DEFAULT_MEMORY_SIZE, int, f"{origin}: MemorySize", "MB")
 
     warnings = [*reading.warnings, *resolver.warnings, *env_warnings, *layer_warnings]
-    if reading.built and code_uri is None:
-        stale = newer_source(find_build(source), [source, *_source_code(source, logical_id)])  # type: ignore[arg-type]
+    if reading.build is not None and code_uri is None:
+        stale = newer_source(reading.build, [source, *_source_code(source, logical_id)])
         if stale is not None:
             warnings.append(
-                f"{logical_id}: {_shown(stale)} changed after sam build wrote {_shown(path)}: the run uses the "
+                f"{logical_id}: {shown_path(stale)} changed after sam build wrote {shown_path(path)}: the run uses the "
                 "built code, as sam local does; run sam build again (or delete .aws-sam/build to run the sources)"
             )
     notes = _summary(logical_id, runtime, folder, reading, code_uri, layer_names, sources)
@@ -268,7 +268,7 @@ def template_globals(template: dict[str, Any], kind: str) -> Any:
     return (globals_.get(kind) if isinstance(globals_, dict) else None) or {}
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
     """A path as a user reads it: relative to the current folder when inside it."""
     try:
         return str(path.resolve().relative_to(Path.cwd())) or "."
@@ -448,11 +448,11 @@ def _summary(
     """One line saying what will run: the Python wanted, whose code, which layers and values."""
     parts = [f"{logical_id}: Runtime {runtime}" if runtime else f"{logical_id}: no Runtime (runs on this Python)"]
     if code_uri is not None:
-        parts.append(f"code {_shown(folder)} (the build named after @)")
-    elif reading.built:
-        parts.append(f"code {_shown(folder)} (sam build output, {_shown(reading.path)})")
+        parts.append(f"code {shown_path(folder)} (the build named after @)")
+    elif reading.build is not None:
+        parts.append(f"code {shown_path(folder)} (sam build output, {shown_path(reading.path)})")
     else:
-        parts.append(f"code {_shown(folder)} ({_shown(reading.path)}; no sam build output)")
+        parts.append(f"code {shown_path(folder)} ({shown_path(reading.path)}; no sam build output)")
     if layers:
         parts.append(f"layers {', '.join(layers)}")
     for origin, label in (("shell", "from the shell"), ("env-vars", "from --env-vars")):
