@@ -35,7 +35,6 @@ from ..hook.clients import Clients
 
 if TYPE_CHECKING:
     from ..checks.smoke import Api
-    from ..local.apis import LocalApi
     from ..local.envvars import EnvVarsFile
     from ..local.sam import FunctionSpec
 
@@ -219,7 +218,7 @@ def _in_process_api(
     ready when first called.
     """
     from ..local.apigw import Integration, Route, local_api
-    from ..local.apis import template_apis
+    from ..local.apis import served_api, template_apis
     from ..local.invoker import LocalInvoker
     from ..local.sam import CATCH_ALL_PATH
 
@@ -229,9 +228,10 @@ def _in_process_api(
         raise ConfigurationError(
             "--api local serves smoke calls from the function's code: also pass --target local:TEMPLATE#LogicalId"
         )
-    served = _served_api(template_apis(target.template, parameters=parameters), target.local, choice)
+    served = served_api(template_apis(target.template, parameters=parameters), target.local, choice)
     said.warnings += served.warnings
-    functions = _ApiFunctions(target, parameters, env_vars, said)
+    functions = _ApiFunctions(target.template, {target.local.logical_id: target.invoker.call}, parameters, env_vars,
+                              said)
     integrations: list[Integration] = []
     for route, function in served.routes:  # an HTTP API's $default route answers every path, the root included
         paths = ("/", "/{proxy+}") if route.path == CATCH_ALL_PATH else (route.path,)
@@ -245,44 +245,16 @@ def _in_process_api(
     return make
 
 
-def _served_api(apis: Mapping[str, LocalApi], spec: FunctionSpec, choice: str | None) -> LocalApi:
-    """The API ``--api local`` serves: the one named, else the target's, else the template's only one."""
-    named = ", ".join(apis) or "(none)"
-    if choice is not None:
-        if choice not in apis:
-            raise ConfigurationError(
-                f"--api local:{choice}: no function of the template has Api or HttpApi events on {choice}; "
-                f"APIs with routes: {named}"
-            )
-        return apis[choice]
-    mine = list(dict.fromkeys(route.api for route in spec.routes))
-    if len(mine) == 1:
-        return apis[mine[0]]
-    if mine:
-        raise ConfigurationError(
-            f"--api local: {spec.logical_id} is behind {len(mine)} APIs ({', '.join(mine)}); serve one with "
-            f"--api local:API (e.g. --api local:{mine[0]})"
-        )
-    if len(apis) == 1:
-        return next(iter(apis.values()))
-    if not apis:
-        raise ConfigurationError(
-            f"--api local: {spec.logical_id} has no Api or HttpApi events in the template, and no other "
-            "function has any, so no route exists"
-        )
-    raise ConfigurationError(
-        f"--api local: {spec.logical_id} has no Api or HttpApi events, and the template has {len(apis)} APIs "
-        f"({named}); serve one with --api local:API"
-    )
-
-
 class _ApiFunctions:
-    """The functions behind a local API, each read from the template once and invoked in-process."""
+    """The functions behind a local API: those given (the target's build), and the others read
+    from the template once, each invoked in-process once first called."""
 
     def __init__(
-        self, target: TargetSpec, parameters: Mapping[str, str], env_vars: EnvVarsFile | str | None, said: Said
+        self, template: str, given: dict[str, Callable[[dict[str, Any]], Any]], parameters: Mapping[str, str],
+        env_vars: EnvVarsFile | str | None, said: Said,
     ) -> None:
-        self._target = target
+        self._template = template
+        self._given = given
         self._parameters = parameters
         self._env_vars = env_vars
         self._said = said
@@ -291,16 +263,18 @@ class _ApiFunctions:
 
     def call(self, function: str) -> Callable[[dict[str, Any]], Any]:
         """What a route to ``function`` calls; a function that cannot run locally answers 502."""
+        if function not in self._given:  # once per function, however many routes it has
+            self._given[function] = self._read(function)
+        return self._given[function]
+
+    def _read(self, function: str) -> Callable[[dict[str, Any]], Any]:
         from ..local.invoker import LocalInvoker
         from ..local.requirements import requirements_warning
         from ..local.sam import function_spec
 
-        spec = self._target.local
-        if spec is not None and function == spec.logical_id:
-            return self._target.invoker.call  # type: ignore[attr-defined, no-any-return]  # a LocalInvoker
         try:
-            other = function_spec(self._target.template or "", function, parameters=self._parameters,
-                                  env_vars=self._env_vars, shell_env=os.environ)
+            other = function_spec(self._template, function, parameters=self._parameters, env_vars=self._env_vars,
+                                  shell_env=os.environ)
         except ConfigurationError as exc:
             self._said.warnings.append(f"--api local: routes to {function} answer 502 Internal server error: {exc}")
             return _failing(exc)

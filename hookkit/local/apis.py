@@ -20,6 +20,7 @@ from .intrinsics import NO_VALUE, Resolver, as_text, local_region, merge_globals
 from .sam import (
     SERVERLESS_FUNCTION,
     ApiRoute,
+    FunctionSpec,
     check_parameters,
     event_routes,
     read_template,
@@ -111,18 +112,17 @@ def _local_api(
         unique.append((route, function))
     resource = section(template, "Resources").get(api_id)
     resource = resource if isinstance(resource, dict) else {}
-    if kind == "rest":
-        defaults, stage_key, variables_key, stage = template_globals(template, "Api"), "StageName", "Variables", "Prod"
-        declared = resource.get("Type") == SERVERLESS_API
-    else:
-        defaults, stage_key, variables_key, stage = (
-            template_globals(template, "HttpApi"), "StageName", "StageVariables", "$default"
-        )
-        declared = resource.get("Type") == SERVERLESS_HTTP_API
+    # SAM's names per kind: the Globals section, the resource type, its stage variables, the default stage
+    globals_name, resource_type, variables_key, stage = (
+        ("Api", SERVERLESS_API, "Variables", "Prod") if kind == "rest"
+        else ("HttpApi", SERVERLESS_HTTP_API, "StageVariables", "$default")
+    )
+    defaults = template_globals(template, globals_name)
+    declared = resource.get("Type") == resource_type  # else SAM's implicit API, which only Globals configure
     properties = merge_globals(defaults, resource.get("Properties") or {}) if declared else defaults
     properties = properties if isinstance(properties, dict) else {}
     where = f"{api_id}.Properties"
-    named = resolver.resolve(properties.get(stage_key), f"{where}.{stage_key}") if declared else None
+    named = resolver.resolve(properties.get("StageName"), f"{where}.StageName") if declared else None
     variables = resolver.resolve(properties.get(variables_key), f"{where}.{variables_key}")
     return LocalApi(
         logical_id=api_id,
@@ -131,4 +131,36 @@ def _local_api(
         stage_variables={str(k): as_text(v) for k, v in variables.items()} if isinstance(variables, dict) else {},
         routes=tuple(unique),
         warnings=tuple(skipped),
+    )
+
+
+def served_api(apis: Mapping[str, LocalApi], spec: FunctionSpec, choice: str | None) -> LocalApi:
+    """The API ``--api local`` serves: ``choice`` if named, else the one ``spec``'s events are on, else
+    the template's only API; anything else is a ConfigurationError saying which to name."""
+    named = ", ".join(apis) or "(none)"
+    if choice is not None:
+        if choice not in apis:
+            raise ConfigurationError(
+                f"--api local:{choice}: no function of the template has Api or HttpApi events on {choice}; "
+                f"APIs with routes: {named}"
+            )
+        return apis[choice]
+    mine = list(dict.fromkeys(route.api for route in spec.routes))
+    if len(mine) == 1:
+        return apis[mine[0]]
+    if mine:
+        raise ConfigurationError(
+            f"--api local: {spec.logical_id} is behind {len(mine)} APIs ({', '.join(mine)}); serve one with "
+            f"--api local:API (e.g. --api local:{mine[0]})"
+        )
+    if len(apis) == 1:
+        return next(iter(apis.values()))
+    if not apis:
+        raise ConfigurationError(
+            f"--api local: {spec.logical_id} has no Api or HttpApi events in the template, and no other "
+            "function has any, so no route exists"
+        )
+    raise ConfigurationError(
+        f"--api local: {spec.logical_id} has no Api or HttpApi events, and the template has {len(apis)} APIs "
+        f"({named}); serve one with --api local:API"
     )
