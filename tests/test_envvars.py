@@ -196,6 +196,16 @@ def test_a_missing_or_unreadable_file_is_refused(tmp_path: Path) -> None:
         load_env_vars(tmp_path / "latin.json")
 
 
+def test_a_value_no_environment_can_hold_is_refused_naming_the_file(template: Path) -> None:
+    overrides = env_file(template.parent, {"OrdersFunction": {"MODE": "a\u0000b"}})
+    with pytest.raises(ConfigurationError) as caught:
+        function_spec(template, "OrdersFunction", env_vars=overrides)
+    assert str(caught.value) == (
+        f"SAM template {template}: OrdersFunction: environment variable 'MODE' (from --env-vars {overrides}) cannot "
+        "be set: a name must be non-empty without '=' and neither name nor value may hold a NUL character; fix it"
+    )
+
+
 def test_the_file_is_read_by_function_spec_too(template: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"^--env-vars .*missing\.json does not exist"):
         function_spec(template, "OrdersFunction", env_vars=template.parent / "missing.json")

@@ -134,6 +134,8 @@ def test_a_layer_in_s3_is_named_as_not_available(tmp_path: Path) -> None:
                  "is relative to the template's folder) or build the layer first"),
         ("SharedLayer:\n  Type: AWS::Serverless::LayerVersion\n  Properties: {}\n",
          "layer SharedLayer has no ContentUri; point it at the layer's folder"),
+        ('SharedLayer:\n  Type: AWS::Serverless::LayerVersion\n  Properties: {ContentUri: "a\\0b"}\n',
+         "layer SharedLayer: ContentUri 'a\\x00b' is not a usable path (embedded null byte); fix it"),
     ],
 )
 def test_a_local_layer_that_is_not_there_is_a_configuration_error(tmp_path: Path, resources: str, message: str) -> None:

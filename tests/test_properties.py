@@ -409,7 +409,8 @@ TAG_ARGUMENTS = st.sampled_from(["Stage", "Fn.Arn", "Fn.Version.Version", "'${St
                                                    "FunctionName", "PackageType", "InlineCode", "AutoPublishAlias"]),
                                   st.tuples(INTRINSIC_TAGS, TAG_ARGUMENTS).map(" ".join)
                                   | st.sampled_from([".", "app.handler", "python3.12", "3", "-1", "1.5", "soon",
-                                                     "Image", "nodejs20.x", "s3://b/k", "{Bucket: b}", "''"])),
+                                                     "Image", "nodejs20.x", "s3://b/k", "{Bucket: b}", "''",
+                                                     '"a\\0b"', "python", "python3.x"])),
                         max_size=8),
     variables=st.lists(st.tuples(st.text(alphabet="ABC_", min_size=1, max_size=3),
                                  st.tuples(INTRINSIC_TAGS, TAG_ARGUMENTS).map(" ".join)), max_size=3),
@@ -483,7 +484,7 @@ LAYER_ENTRIES = st.sampled_from([
 ])
 LAYER_CONTENT = st.sampled_from([
     "layers/served", "layers/unbuilt", "layers/missing", "s3://b/k.zip", "{Bucket: b, Key: k}", "!Ref Stage",
-    "!GetAtt X.Y", "''", "template.yaml",
+    "!GetAtt X.Y", "''", "template.yaml", '"a\\0b"',
 ])
 
 

@@ -475,6 +475,11 @@ def test_template_without_resources(tmp_path: Path) -> None:
          "functions can run in-process"),
         ("PackageType: Image\nImageUri: repo:tag\n", "Fn is a container image function (PackageType: Image), "
          "which cannot run in-process; test a Zip function, or run the image with sam local"),
+        ('CodeUri: "a\\0b"\nHandler: app.handler\n', "Fn: CodeUri 'a\\x00b' is not a usable path (embedded null "
+         "byte); fix it"),
+        ('CodeUri: src\nHandler: app.handler\nEnvironment: {Variables: {"A=B": x}}\n', "Fn: environment variable "
+         "'A=B' (from the template) cannot be set: a name must be non-empty without '=' and neither name nor value "
+         "may hold a NUL character; fix it"),
         ("CodeUri: src\nHandler: app.handler\nTimeout: soon\n", "Fn: Timeout 'soon' is not a number of "
          "seconds; fix it in the template"),
         ("CodeUri: src\nHandler: app.handler\nMemorySize: 1.5\n", "Fn: MemorySize 1.5 is not a number of MB; "

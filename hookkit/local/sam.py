@@ -268,6 +268,14 @@ def template_globals(template: dict[str, Any], kind: str) -> Any:
     return (globals_.get(kind) if isinstance(globals_, dict) else None) or {}
 
 
+def _folder(base: Path, relative: str | os.PathLike[str], what: str) -> Path:
+    """``relative`` resolved against ``base``; a path no file system can hold is a ConfigurationError."""
+    try:
+        return (base / Path(relative).expanduser()).resolve()
+    except (ValueError, OSError) as exc:  # an embedded NUL, a loop of links
+        raise ConfigurationError(f"{what} {str(relative)!r} is not a usable path ({exc}); fix it") from None
+
+
 def shown_path(path: Path) -> str:
     """A path as a user reads it: relative to the current folder when inside it."""
     try:
@@ -316,6 +324,13 @@ def _environment(
                     "it to an empty string: write the value as a string"
                 )
     environment, sources = resolve_environment(declared, shell=shell, overrides=override_values)
+    for key, value in environment.items():
+        if not key or "=" in key or "\0" in key or "\0" in value:
+            given = f"--env-vars {overrides.path}" if sources[key] == "env-vars" and overrides else "the template"
+            raise ConfigurationError(
+                f"{origin}: environment variable {key!r} (from {given}) cannot be set: a name must be non-empty "
+                "without '=' and neither name nor value may hold a NUL character; fix it"
+            )
 
     base = f"{logical_id}.Properties.Environment.Variables"
     issues = resolver.issues[before:]
@@ -424,7 +439,7 @@ def _layer_root(name: str, resolver: Resolver, template: Path, origin: str) -> t
             f"{origin}: layer {name}'s {key} {describe(content)!r} is in S3, which is not available locally; "
             f"point {key} at the layer's folder"
         )
-    folder = (template.resolve().parent / content).resolve()
+    folder = _folder(template.resolve().parent, content, f"{origin}: layer {name}: {key}")
     if not folder.is_dir():
         state = "is not a folder" if folder.exists() else "does not exist"
         raise ConfigurationError(
@@ -477,7 +492,10 @@ def _source_code(source: Path, logical_id: str) -> list[Path]:
     code = DEFAULT_CODE_URI if code is None else code
     if not isinstance(code, str):
         return []
-    folder = (source.resolve().parent / code).resolve()
+    try:
+        folder = _folder(source.resolve().parent, code, "CodeUri")
+    except ConfigurationError:
+        return []
     return [folder] if folder.is_dir() else []
 
 
@@ -485,7 +503,7 @@ def _code_folder(
     source: Path, origin: str, override: str | os.PathLike[str] | None, prop: Callable[[str], Any]
 ) -> Path:
     if override is not None:
-        folder, given = Path(override).expanduser().resolve(), f"code folder {override}"
+        folder, given = _folder(Path.cwd(), override, f"{origin}: code folder"), f"code folder {override}"
         hint = "fix the path (it is relative to the current directory)"
     else:
         if prop("InlineCode") is not None:
@@ -501,7 +519,7 @@ def _code_folder(
                 f"{origin}: CodeUri {describe(code)!r} is an S3 location; local runs need the "
                 "source folder: point CodeUri at it or pass a code folder explicitly"
             )
-        folder, given = (source.resolve().parent / code).resolve(), f"CodeUri {code!r}"
+        folder, given = _folder(source.resolve().parent, code, f"{origin}: CodeUri"), f"CodeUri {code!r}"
         hint = "fix the path (CodeUri is relative to the template's folder) or build the function first"
     if not folder.is_dir():
         state = "is not a folder" if folder.exists() else "does not exist"
