@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventMo
 
 from hookkit.checks.invocation import Invocation
 from hookkit.core.errors import ConfigurationError, InvokeError
-from hookkit.local.apigw import LOCAL_BASE_URL, LocalApiAdapter, Route, in_process_api
+from hookkit.local.apigw import LOCAL_BASE_URL, Integration, LocalApiAdapter, Route, in_process_api, local_api
 from hookkit.local.context import LocalContext
 
 FIXTURES = Path(__file__).parent / "fixtures" / "apigw"
@@ -109,10 +109,20 @@ def test_the_most_specific_route_wins_as_in_api_gateway() -> None:
     assert [e["httpMethod"] for e in recorder.events] == ["GET", "GET", "GET", "GET", "DELETE"]
 
 
-@pytest.mark.parametrize("payload_version", ["1.0", "2.0"])
-def test_no_matching_route_is_a_404_and_the_handler_is_not_called(payload_version: str) -> None:
+def test_no_matching_route_on_a_rest_api_is_403_missing_authentication_token() -> None:
     recorder = Recorder()
-    session = session_for(recorder, [ORDER], payload_version=payload_version)
+    session = session_for(recorder, [ORDER])  # payload 1.0 alone: a REST API
+
+    for response in (session.get(LOCAL_BASE_URL + "/customers/1"), session.post(LOCAL_BASE_URL + "/orders/1")):
+        assert (response.status_code, response.json()) == (403, {"message": "Missing Authentication Token"})
+        assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    assert recorder.events == []
+
+
+@pytest.mark.parametrize("payload_version", ["1.0", "2.0"])
+def test_no_matching_route_on_an_http_api_is_404_not_found(payload_version: str) -> None:
+    recorder = Recorder()
+    session = session_for(recorder, [ORDER], payload_version=payload_version, kind="http")
 
     for response in (session.get(LOCAL_BASE_URL + "/customers/1"), session.post(LOCAL_BASE_URL + "/orders/1")):
         assert (response.status_code, response.json()) == (404, {"message": "Not Found"})
@@ -124,6 +134,52 @@ def test_adapter_options_are_checked() -> None:
         LocalApiAdapter(Recorder(), [ORDER], payload_version="3.0")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="needs at least one route"):
         LocalApiAdapter(Recorder(), [])
+    with pytest.raises(ConfigurationError, match=r"API kind 'soap': use 'rest' \(REST API\) or 'http'"):
+        LocalApiAdapter.serving([Integration(ORDER, Recorder())], kind="soap")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"route GET /orders/\{orderId\}: payload_version '9'"):
+        Integration(ORDER, Recorder(), "9")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("payload_version", "kind"), [("1.0", "rest"), ("2.0", "http"), ("1.0", "http")])
+def test_a_head_answer_has_the_headers_and_no_body(payload_version: str, kind: str) -> None:
+    answer = {"statusCode": 200, "headers": {"Content-Type": "application/json", "ETag": "v1"}, "body": '{"a": 1}'}
+    recorder = Recorder(answer)
+    session = session_for(recorder, [Route("ANY", "/orders/{orderId}")], payload_version=payload_version, kind=kind)
+
+    response = session.head(LOCAL_BASE_URL + "/orders/1")
+    missing = session.head(LOCAL_BASE_URL + "/nowhere")
+
+    assert (response.status_code, response.headers["ETag"], response.content) == (200, "v1", b"")
+    assert [e.get("httpMethod") or e["requestContext"]["http"]["method"] for e in recorder.events] == ["HEAD"]
+    assert (missing.status_code, missing.content) == ((403 if kind == "rest" else 404), b"")
+
+
+def test_one_api_serves_routes_of_several_functions_each_in_its_payload_version() -> None:
+    orders, users = Recorder({"statusCode": 200, "body": "orders"}), Recorder("users")
+    session = requests.Session()
+    session.mount(LOCAL_BASE_URL + "/", LocalApiAdapter.serving(
+        [Integration(ORDER, orders, "1.0"), Integration(Route("GET", "/users/{id}"), users, "2.0")],
+        kind="http", stage="beta",
+    ))
+
+    assert session.get(LOCAL_BASE_URL + "/orders/ORD%201").text == "orders"
+    assert session.get(LOCAL_BASE_URL + "/users/u-1").text == "users"
+    # an HTTP API says which payload it sends and routes on the decoded path, in either format
+    assert (orders.event["version"], orders.event["path"], orders.event["requestContext"]["stage"]) == (
+        "1.0", "/orders/ORD 1", "beta"
+    )
+    assert (users.event["version"], users.event["pathParameters"]) == ("2.0", {"id": "u-1"})
+
+
+def test_local_api_is_a_smoke_api_over_several_functions() -> None:
+    api = local_api(
+        [Integration(Route("GET", "/a"), lambda e: {"statusCode": 200, "body": '{"from": "a"}'}),
+         Integration(Route("GET", "/b"), lambda e: {"statusCode": 201, "body": '{"from": "b"}'})],
+        kind="rest", timeout=5,
+    )
+    api.get("/a").expect(status=200, fields={"/from": "a"})
+    api.get("/b").expect(status=201, fields={"/from": "b"})
+    assert api.get("/c").status == 403
 
 
 # -- events against real ones -------------------------------------------------------------------
@@ -299,12 +355,21 @@ def test_v2_cookies_become_set_cookie_headers() -> None:
 
 
 @pytest.mark.parametrize(
-    ("returned", "body"), [({"id": 1}, {"id": 1}), ("hello", "hello"), ([1, 2], [1, 2]), (None, None)]
+    ("returned", "text"),
+    [
+        ({"id": 1}, '{"id": 1}'),
+        ("hello", "hello"),  # a string is the body's text, not JSON: API Gateway does not quote it
+        ('{"already": "json"}', '{"already": "json"}'),
+        (42, "42"),
+        ([1, 2], "[1, 2]"),
+        (None, "null"),
+        (b'{"id":1,  "raw": true}', '{"id":1,  "raw": true}'),  # the function's answer as Lambda returned it
+    ],
 )
-def test_v2_infers_a_200_json_response_from_any_other_value(returned: Any, body: Any) -> None:
+def test_v2_infers_a_200_json_response_whose_body_is_the_answer(returned: Any, text: str) -> None:
     session = session_for(lambda event: returned, [ORDER], payload_version="2.0")
     response = session.get(LOCAL_BASE_URL + "/orders/1")
-    assert (response.status_code, response.headers["Content-Type"], response.json()) == (200, "application/json", body)
+    assert (response.status_code, response.headers["Content-Type"], response.text) == (200, "application/json", text)
 
 
 @pytest.mark.parametrize("payload_version", ["1.0", "2.0"])

@@ -416,7 +416,8 @@ TAG_ARGUMENTS = st.sampled_from(["Stage", "Fn.Arn", "Fn.Version.Version", "'${St
                                                    "FunctionName", "PackageType", "InlineCode", "AutoPublishAlias"]),
                                   st.tuples(INTRINSIC_TAGS, TAG_ARGUMENTS).map(" ".join)
                                   | st.sampled_from([".", "app.handler", "python3.12", "3", "-1", "1.5", "soon",
-                                                     "Image", "nodejs20.x", "s3://b/k", "{Bucket: b}", "''"])),
+                                                     "Image", "nodejs20.x", "s3://b/k", "{Bucket: b}", "''",
+                                                     '"a\\0b"', "python", "python3.x"])),
                         max_size=8),
     variables=st.lists(st.tuples(st.text(alphabet="ABC_", min_size=1, max_size=3),
                                  st.tuples(INTRINSIC_TAGS, TAG_ARGUMENTS).map(" ".join)), max_size=3),
@@ -445,3 +446,118 @@ def test_any_sam_function_gives_a_spec_or_a_configuration_error(
         assert isinstance(spec, FunctionSpec)
         assert all(isinstance(v, str) for v in spec.environment.values())
         assert spec.timeout > 0 and spec.memory_size > 0
+
+
+# -- --env-vars files and layers of local targets ------------------------------------------------
+
+ENV_TEMPLATE = """\
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: orders-fn
+      CodeUri: .
+      Handler: app.handler
+      Environment:
+        Variables: {A: !Ref Table, B: plain, C: 3}
+"""
+ENV_KEYS = st.sampled_from(["Fn", "orders-fn", "Parameters", "Other", "", "A"]) | st.text(max_size=6)
+ENV_FILES = (
+    st.text(max_size=60) | st.binary(max_size=60) | JSON.map(json.dumps)
+    | st.dictionaries(ENV_KEYS, JSON | st.dictionaries(st.sampled_from(["A", "B", "C", "D"]) | st.text(max_size=4),
+                                                       JSON, max_size=4), max_size=4).map(json.dumps)
+    | DEPTHS.map(lambda d: nested(d, '{"a": ', "}"))
+)
+
+
+@SCRATCH
+@given(content=ENV_FILES, shell=st.dictionaries(st.sampled_from(["A", "B", "C", "PATH"]), st.text(max_size=6)))
+def test_any_env_vars_file_gives_a_spec_or_a_configuration_error(scratch: Path, content: str | bytes,
+                                                                  shell: dict[str, str]) -> None:
+    template = write(scratch / "env-template.yaml", ENV_TEMPLATE)
+    env = write(scratch / "env.json", content)
+    spec = value_or_own_error(function_spec, template, "Fn", env_vars=env, shell_env=shell)
+    if spec is not None:
+        assert isinstance(spec, FunctionSpec)
+        assert set(spec.environment) == {"A", "B", "C"}  # declared variables only, whatever the file says
+        assert all(isinstance(v, str) for v in spec.environment.values())
+        assert all(isinstance(w, str) for w in spec.warnings)
+
+
+LAYER_ENTRIES = st.sampled_from([
+    "!Ref Served", "!Ref Plain", "!Ref Missing", "!Ref Unbuilt", "!Ref Table", "!Ref Nowhere", "!Ref Stage",
+    "arn:aws:lambda:us-east-1:1:layer:x:1", "!GetAtt App.Outputs.Arn", "!If [C, !Ref Plain, !Ref AWS::NoValue]",
+    "!Sub '${Plain}'", "[nested]", "{Ref: Served}", "''", "3",
+])
+LAYER_CONTENT = st.sampled_from([
+    "layers/served", "layers/unbuilt", "layers/missing", "s3://b/k.zip", "{Bucket: b, Key: k}", "!Ref Stage",
+    "!GetAtt X.Y", "''", "template.yaml", '"a\\0b"',
+])
+
+
+@SCRATCH
+@given(
+    entries=st.lists(LAYER_ENTRIES, max_size=4) | st.sampled_from(["", "arn:aws:lambda:x", "{a: 1}"]),
+    globals_entries=st.lists(LAYER_ENTRIES, max_size=2),
+    contents=st.tuples(LAYER_CONTENT, LAYER_CONTENT, LAYER_CONTENT, LAYER_CONTENT),
+    build_method=st.sampled_from(["", "python3.12", "makefile", "3"]),
+    kinds=st.tuples(*[st.sampled_from(["AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"])] * 4),
+)
+def test_any_layers_give_a_spec_or_a_configuration_error(
+    entries: list[str] | str, globals_entries: list[str], contents: tuple[str, ...], build_method: str,
+    kinds: tuple[str, ...],
+) -> None:
+    def layer(name: str, kind: str, content: str) -> list[str]:
+        key = "ContentUri" if kind.startswith("AWS::Serverless") else "Content"
+        lines = [f"  {name}:", f"    Type: {kind}", f"    Properties: {{{key}: {content}}}"]
+        return [*lines, f"    Metadata: {{BuildMethod: {build_method}}}"] if build_method else lines
+
+    layers = entries if isinstance(entries, str) else f"[{', '.join(entries)}]"
+    lines = ["Parameters:", "  Stage: {Type: String, Default: dev}", "Conditions:", "  C: !Equals [a, a]"]
+    if globals_entries:
+        lines += ["Globals:", "  Function:", f"    Layers: [{', '.join(globals_entries)}]"]
+    lines += ["Resources:", "  Table: {Type: AWS::DynamoDB::Table}", "  Fn:", "    Type: AWS::Serverless::Function",
+              "    Properties:", "      CodeUri: .", "      Handler: app.handler", f"      Layers: {layers}"]
+    for name, kind, content in zip(["Served", "Plain", "Missing", "Unbuilt"], kinds, contents, strict=True):
+        lines += layer(name, kind, content)
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "layers" / "served" / "python").mkdir(parents=True)
+        (root / "layers" / "unbuilt").mkdir(parents=True)
+        path = write(root / "template.yaml", "\n".join(lines) + "\n")
+        spec = value_or_own_error(function_spec, path, "Fn")
+        if spec is not None:
+            assert isinstance(spec, FunctionSpec)
+            assert all(isinstance(p, Path) and p.is_dir() for p in spec.layers)
+            assert all(isinstance(r, str) for r in spec.remote_layers)
+            assert all(isinstance(w, str) for w in spec.warnings)
+
+
+API_IDS = st.sampled_from(["", "!Ref MyApi", "!Ref MyHttpApi", "!Ref Missing", "abc123", "!GetAtt X.Y", "[1]"])
+
+
+@SCRATCH
+@given(st.lists(st.tuples(st.sampled_from(["Api", "HttpApi", "SQS"]), API_IDS,
+                          st.sampled_from(["/x", "/x/{id}", "/{proxy+}", "", "x", "!Ref Stage"]),
+                          st.sampled_from(["get", "GET", "any", "", "fetch", "!Ref Stage"]),
+                          st.sampled_from(["", "1.0", "2.0", "3"])), max_size=4))
+def test_any_events_give_the_templates_apis_or_a_configuration_error(events: list[tuple[str, ...]]) -> None:
+    from hookkit.local.apis import LocalApi, template_apis
+
+    lines = ["Parameters:", "  Stage: {Type: String, Default: dev}", "Resources:",
+             "  MyApi: {Type: AWS::Serverless::Api, Properties: {StageName: !Ref Stage, Variables: {a: b}}}",
+             "  MyHttpApi: {Type: AWS::Serverless::HttpApi}"]
+    for index, (kind, api_id, path, method, version) in enumerate(events):
+        properties = [f"Path: {path}" if path else "", f"Method: {method}" if method else "",
+                      f"PayloadFormatVersion: '{version}'" if version else "",
+                      f"{'RestApiId' if kind == 'Api' else 'ApiId'}: {api_id}" if api_id else ""]
+        body = ", ".join(p for p in properties if p)
+        event = f"{{E: {{Type: {kind}, Properties: {{{body}}}}}}}"
+        lines += [f"  Fn{index}:", "    Type: AWS::Serverless::Function",
+                  f"    Properties: {{CodeUri: ., Handler: app.h, Events: {event}}}"]
+    with tempfile.TemporaryDirectory() as folder:
+        path = write(Path(folder) / "template.yaml", "\n".join(lines) + "\n")
+        apis = value_or_own_error(template_apis, path)
+    if apis is not None:
+        assert all(isinstance(api, LocalApi) and api.routes for api in apis.values())
+        assert all(api.kind in ("rest", "http") and isinstance(api.stage, str) for api in apis.values())

@@ -158,7 +158,9 @@ EXPECTED_ENVIRONMENT = {
     "RETRIES": "3",
 }
 
-ENV_WHERE = "OrdersFunction.Properties.Environment.Variables"
+def env_warning(function: str, name: str, value: str, why: str) -> str:
+    return (f"{function}.{name} is {value} locally ({why}): set it with --env-vars "
+            f'({{"{function}": {{"{name}": ...}}}}) or in the shell')
 
 
 def test_fixture_function_with_globals_and_defaults() -> None:
@@ -176,29 +178,39 @@ def test_fixture_function_with_globals_and_defaults() -> None:
         routes=spec.routes,
         warnings=spec.warnings,
         region="us-east-1",
+        notes=spec.notes,
+        template=TEMPLATE.resolve(),
     )
     assert list(spec.environment) == list(EXPECTED_ENVIRONMENT)  # Globals' keys first, as SAM merges
+    # One warning per variable only a deployed stack knows, naming the --env-vars key that sets it.
     assert spec.warnings == (
-        f"{ENV_WHERE}.TABLE_NAME: Ref OrdersTable cannot be resolved locally (OrdersTable is a "
-        "resource; its physical id exists only after deployment); using '<Ref OrdersTable>'",
-        f"{ENV_WHERE}.TABLE_ARN: Fn::GetAtt OrdersTable.Arn cannot be resolved locally (attributes "
-        "of OrdersTable exist only after deployment); using '<GetAtt OrdersTable.Arn>'",
-        f"{ENV_WHERE}.STREAM_ARN: Fn::GetAtt OrdersTable.StreamArn cannot be resolved locally "
-        "(attributes of OrdersTable exist only after deployment); using '<GetAtt OrdersTable.StreamArn>'",
-        f"{ENV_WHERE}.SHARED_VPC: Fn::ImportValue shared-vpc-id cannot be resolved locally (its "
-        "value is only known to a deployed stack); using '<ImportValue shared-vpc-id>'",
-        f"{ENV_WHERE}.PARTNER_KEY: Ref PartnerKeyName cannot be resolved locally (parameter "
-        "PartnerKeyName has no Default; pass a value for it as parameter PartnerKeyName=VALUE); "
-        "using '<Ref PartnerKeyName>'",
+        env_warning("OrdersFunction", "TABLE_NAME", "<Ref OrdersTable>",
+                    "OrdersTable is a resource; its physical id exists only after deployment"),
+        env_warning("OrdersFunction", "TABLE_ARN", "<GetAtt OrdersTable.Arn>",
+                    "attributes of OrdersTable exist only after deployment"),
+        env_warning("OrdersFunction", "STREAM_ARN", "<GetAtt OrdersTable.StreamArn>",
+                    "attributes of OrdersTable exist only after deployment"),
+        env_warning("OrdersFunction", "SHARED_VPC", "<ImportValue shared-vpc-id>",
+                    "its value is only known to a deployed stack"),
+        env_warning("OrdersFunction", "PARTNER_KEY", "<Ref PartnerKeyName>",
+                    "parameter PartnerKeyName has no Default; pass a value for it as parameter PartnerKeyName=VALUE"),
+    )
+
+
+def test_a_note_says_what_runs_paths_relative_to_the_current_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FIXTURES)
+    assert function_spec(TEMPLATE, "OrdersFunction").notes == (
+        "OrdersFunction: Runtime python3.12; code orders (template.yaml; no sam build output)",
     )
 
 
 def test_routes_from_api_and_http_api_events() -> None:
     assert function_spec(TEMPLATE, "OrdersFunction").routes == (
-        ApiRoute("GET", "/orders/{orderId}", "1.0"),
-        ApiRoute("ANY", "/orders", "1.0"),
-        ApiRoute("POST", "/v2/orders", "2.0"),
-        ApiRoute("ANY", "$default", "2.0"),  # HttpApi event without Path: the catch-all route
+        ApiRoute("GET", "/orders/{orderId}", "1.0", "ServerlessRestApi", "rest"),
+        ApiRoute("ANY", "/orders", "1.0", "ServerlessRestApi", "rest"),
+        ApiRoute("POST", "/v2/orders", "2.0", "ServerlessHttpApi", "http"),
+        # HttpApi event without Path: the catch-all route
+        ApiRoute("ANY", "$default", "2.0", "ServerlessHttpApi", "http"),
     )
 
 
@@ -249,8 +261,8 @@ def test_json_template() -> None:
     assert (spec.code_uri, spec.timeout, spec.memory_size) == (ORDERS, 3.0, 128)  # SAM's defaults
     assert spec.environment == {"STAGE": "qa", "ARN": "<GetAtt Other.TopicName>"}
     assert spec.warnings == (
-        "JsonFunction.Properties.Environment.Variables.ARN: Fn::GetAtt Other.TopicName cannot be "
-        "resolved locally (attributes of Other exist only after deployment); using '<GetAtt Other.TopicName>'",
+        env_warning("JsonFunction", "ARN", "<GetAtt Other.TopicName>",
+                    "attributes of Other exist only after deployment"),
     )
 
 
@@ -287,28 +299,36 @@ def test_globals_lists_add_up_and_maps_merge(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "expression, value, warned",
+    "expression, value, why",
     [
         ('!Sub "${AWS::Partition}:${AWS::StackName}"', "aws:local", ""),
-        ('!Sub "arn:${Table.Arn}"', "arn:<GetAtt Table.Arn>", "Fn::GetAtt Table.Arn"),
-        ('!Sub ["${X}-${Y}", {X: !Ref Size, Y: !GetAtt Table.Arn}]', "10-<GetAtt Table.Arn>", "Fn::GetAtt Table.Arn"),
-        ("!Ref Nowhere", "<Ref Nowhere>", "Nowhere is not a parameter, pseudo parameter or resource"),
+        ('!Sub "arn:${Table.Arn}"', "arn:<GetAtt Table.Arn>", "Table is not a resource of this template"),
+        ('!Sub ["${X}-${Y}", {X: !Ref Size, Y: !GetAtt Table.Arn}]', "10-<GetAtt Table.Arn>",
+         "Table is not a resource of this template"),
+        ("!Ref Nowhere", "<Ref Nowhere>", "Nowhere is not a parameter, pseudo parameter or resource of this template"),
         ("!Select [5, [a, b]]", "<Select 5>", "index 5 is not a position in the list of 2 item(s)"),
         ("!FindInMap [M, missing, k]", "<FindInMap M missing k>", "Mappings has no entry M.missing.k"),
         ("!FindInMap [M, small, k]", "10", ""),
-        ('!Join ["-", !GetAZs ""]', "<GetAZs >", "Fn::GetAZs"),
-        ("!Cidr [10.0.0.0/16, 6, 5]", "<Cidr 10.0.0.0/16 6 5>", "Fn::Cidr 10.0.0.0/16 6 5"),
+        ('!Join ["-", !GetAZs ""]', "<GetAZs >", "its value is only known to a deployed stack"),
+        ("!Cidr [10.0.0.0/16, 6, 5]", "<Cidr 10.0.0.0/16 6 5>", "its value is only known to a deployed stack"),
         ("!If [Unknown, a, b]", "<If Unknown>", "its condition cannot be evaluated locally"),
         ("!If [Big, a, b]", "b", ""),
         ("!Join [',', !Ref Sizes]", "1,2", ""),
         ("!Join [',', oops]", "<Join , oops>", "malformed arguments"),
-        ("!Select [0, !ImportValue subnets]", "<ImportValue subnets>", "Fn::ImportValue subnets"),
-        ('{"Fn::Length": [1, 2]}', "<Length 1 2>", "Fn::Length 1 2"),
+        ("!Select [0, !ImportValue subnets]", "<ImportValue subnets>", "its value is only known to a deployed stack"),
+        ('{"Fn::Length": [1, 2]}', "<Length 1 2>", "its value is only known to a deployed stack"),
+        ('!Sub "${Table.Arn}/${Nowhere}"', "<GetAtt Table.Arn>/<Ref Nowhere>",
+         "Table is not a resource of this template; Nowhere is not a parameter, pseudo parameter or resource of "
+         "this template"),
+        ("'{{resolve:ssm:/orders/table}}'", "{{resolve:ssm:/orders/table}}",
+         "{{resolve:ssm:...}} is resolved by CloudFormation at deployment"),
+        ("!Ref TableName", "/orders/table-name", "parameter TableName is of type AWS::SSM::Parameter::Value<String>: "
+         "locally its value is the SSM parameter's name, not its value; pass the value as parameter TableName=VALUE"),
         ("12", "12", ""),
         ("false", "false", ""),
     ],
 )
-def test_intrinsics(tmp_path: Path, expression: str, value: str, warned: str) -> None:
+def test_intrinsics(tmp_path: Path, expression: str, value: str, why: str) -> None:
     path = one_function(
         tmp_path,
         f"CodeUri: src\nHandler: app.handler\nEnvironment:\n  Variables:\n    V: {expression}\n",
@@ -316,6 +336,7 @@ def test_intrinsics(tmp_path: Path, expression: str, value: str, warned: str) ->
         Parameters:
           Size: {Type: Number, Default: 10}
           Sizes: {Type: "List<Number>", Default: "1, 2"}
+          TableName: {Type: "AWS::SSM::Parameter::Value<String>", Default: /orders/table-name}
         Conditions:
           Big: !Equals [!Ref Size, 99]
         Mappings:
@@ -324,12 +345,27 @@ def test_intrinsics(tmp_path: Path, expression: str, value: str, warned: str) ->
     )
     spec = function_spec(path, "Fn")
     assert spec.environment == {"V": value}
-    if warned:
-        assert len(spec.warnings) == 1
-        assert spec.warnings[0].startswith("Fn.Properties.Environment.Variables.V: ")
-        assert warned in spec.warnings[0]
-    else:
-        assert spec.warnings == ()
+    # one warning for the variable, however many parts of its value are unknown
+    assert spec.warnings == ((env_warning("Fn", "V", value, why),) if why else ())
+
+
+def test_an_unresolvable_value_outside_the_environment_is_named_where_it_is_used(tmp_path: Path) -> None:
+    path = one_function(tmp_path, "CodeUri: src\nHandler: app.handler\nFunctionName: !GetAtt Table.Arn\n")
+    spec = function_spec(path, "Fn")
+    assert spec.function_name == "<GetAtt Table.Arn>"
+    assert spec.warnings == (
+        "Fn.Properties.FunctionName: Fn::GetAtt Table.Arn cannot be resolved locally (Table is not a resource "
+        "of this template); using '<GetAtt Table.Arn>'",
+    )
+
+
+def test_an_ssm_parameter_given_a_value_is_used_without_a_warning(tmp_path: Path) -> None:
+    path = one_function(
+        tmp_path, "CodeUri: src\nHandler: app.handler\nEnvironment:\n  Variables:\n    V: !Ref TableName\n",
+        extra="Parameters:\n  TableName: {Type: 'AWS::SSM::Parameter::Value<String>', Default: /orders/name}\n",
+    )
+    spec = function_spec(path, "Fn", parameters={"TableName": "orders-dev"})
+    assert (spec.environment, spec.warnings) == ({"V": "orders-dev"}, ())
 
 
 def test_no_value_removes_the_key(tmp_path: Path) -> None:
@@ -425,8 +461,6 @@ def test_template_without_resources(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "properties, message",
     [
-        ("Handler: app.handler\n", "Fn has no CodeUri (neither in its Properties nor in Globals.Function); "
-         "add CodeUri: <folder with the handler code>, or pass a code folder explicitly"),
         ("CodeUri: src\n", "Fn has no Handler (neither in its Properties nor in Globals.Function); "
          "add Handler: app.lambda_handler (module.function)"),
         ("CodeUri: src\nHandler: lambda_handler\n", "Fn: Handler 'lambda_handler' must be module.function "
@@ -441,6 +475,11 @@ def test_template_without_resources(tmp_path: Path) -> None:
          "functions can run in-process"),
         ("PackageType: Image\nImageUri: repo:tag\n", "Fn is a container image function (PackageType: Image), "
          "which cannot run in-process; test a Zip function, or run the image with sam local"),
+        ('CodeUri: "a\\0b"\nHandler: app.handler\n', "Fn: CodeUri 'a\\x00b' is not a usable path (embedded null "
+         "byte); fix it"),
+        ('CodeUri: src\nHandler: app.handler\nEnvironment: {Variables: {"A=B": x}}\n', "Fn: environment variable "
+         "'A=B' (from the template) cannot be set: a name must be non-empty without '=' and neither name nor value "
+         "may hold a NUL character; fix it"),
         ("CodeUri: src\nHandler: app.handler\nTimeout: soon\n", "Fn: Timeout 'soon' is not a number of "
          "seconds; fix it in the template"),
         ("CodeUri: src\nHandler: app.handler\nMemorySize: 1.5\n", "Fn: MemorySize 1.5 is not a number of MB; "

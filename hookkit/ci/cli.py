@@ -1,8 +1,9 @@
 """``hookkit``: the checks that guard production, run in CI before any deployment.
 
     hookkit run CHECKS [--phase pre|post|all] [--target TARGET] [--current TARGET]
-                       [--api URL|local] [--parameter KEY=VALUE] [--junit-xml FILE] [--json FILE]
-                       [--shard K/N] [--jobs N|auto] [--workers N] [--deadline SECONDS] [-v]
+                       [--api URL|local[:API]] [--parameter KEY=VALUE] [--env-vars FILE]
+                       [--junit-xml FILE] [--json FILE] [--shard K/N] [--jobs N|auto] [--workers N]
+                       [--deadline SECONDS] [-v]
     hookkit merge OUT IN [IN ...]
     hookkit --version
 
@@ -44,11 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="which checks to run: pre, post (or any phase name, e.g. PreTraffic), or all (default)")
     run.add_argument("--target", help="local:TEMPLATE#LogicalId[@CODE_DIR] or NAME_OR_ARN:VERSION")
     run.add_argument("--current", help="the version the target replaces, same forms as --target (for target.compare)")
-    run.add_argument("--api", type=api, metavar="URL|local",
-                     help="base URL for api smoke calls (http:// or https://), or 'local' to serve them from a local "
-                          "target")
+    run.add_argument("--api", type=api, metavar="URL|local[:API]",
+                     help="base URL for api smoke calls (http:// or https://), or 'local' to serve them from the "
+                          "local target's API (local:API names one API of the template)")
     run.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
                      help="override a template parameter of a local target (repeatable)")
+    run.add_argument("--env-vars", metavar="FILE",
+                     help="environment variables for local targets, in sam local's JSON: "
+                          '{"LogicalId": {"VAR": "value"}, "Parameters": {"VAR": "value"}}')
     run.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report")
     run.add_argument("--json", metavar="FILE", help="write every outcome as JSON")
     run.add_argument("--shard", type=shard, metavar="K/N",

@@ -23,7 +23,7 @@ def options(args: argparse.Namespace) -> RunOptions:
     return RunOptions(
         checks=args.checks, phases=parse_phases(args.phase), target=args.target, current=args.current, api=args.api,
         parameters=values.parameters(args.parameter), workers=args.workers, deadline=args.deadline,
-        shard=args.shard if isinstance(args.shard, Shard) else None,
+        shard=args.shard if isinstance(args.shard, Shard) else None, env_vars=args.env_vars,
     )
 
 
@@ -36,6 +36,8 @@ def prepare(
 ) -> Wiring:
     """Import the checks and make the targets, showing what the templates could not resolve."""
     wiring = Wiring.prepare(options(args), registry=registry, clients=clients)
+    for note in wiring.notes:
+        print(f"hookkit: {note}", file=stderr)
     for warning in wiring.warnings:
         print(f"hookkit: warning: {warning}", file=stderr)
     return wiring

@@ -16,15 +16,15 @@ from .wiring import DEFAULT_DEADLINE, LOCAL_API
 
 
 def api(text: str) -> str:
-    """An http(s) base URL, or ``local``."""
-    if text == LOCAL_API:
+    """An http(s) base URL, or ``local`` (``local:API``: one API of the template, by logical id)."""
+    if text == LOCAL_API or (text.startswith(f"{LOCAL_API}:") and text[len(LOCAL_API) + 1:].strip()):
         return text
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
             f"{text!r} is not a URL: write the API's base URL with its scheme (e.g. http://localhost:3000 or "
-            "https://abc123.execute-api.eu-west-1.amazonaws.com/Prod), or 'local' to serve smoke calls from "
-            "a local target"
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/Prod), or 'local' (local:API for one API of "
+            "the template) to serve smoke calls from a local target"
         )
     return text
 

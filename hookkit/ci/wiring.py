@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..checks.invocation import Invoker
 from ..checks.recorded import deferred_reading, read_events
@@ -40,6 +41,7 @@ from .shard import Plan, Shard
 
 if TYPE_CHECKING:
     from ..checks.smoke import Api
+    from ..local.envvars import EnvVarsFile
     from ..local.sam import FunctionSpec
 
 #: ``--phase all``: the two phases of a Lambda deployment, in the order CodeDeploy runs them.
@@ -74,6 +76,14 @@ class RunOptions:
 
 
 @dataclass
+class Said:
+    """What making a run ready has to tell the user: warnings, and notes saying what will run."""
+
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class TargetSpec:
     """What ``--target``/``--current`` named, made ready to build ``target`` for each check."""
 
@@ -83,12 +93,22 @@ class TargetSpec:
     invoker: Invoker
     local: FunctionSpec | None = None
     warnings: list[str] = field(default_factory=list)
+    template: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
-def parse_target(text: str, *, parameters: Mapping[str, str], clients: Clients) -> TargetSpec:
-    """``local:TEMPLATE#ID[@CODE_DIR]`` or ``NAME_OR_ARN:VERSION``; errors say which form was expected."""
+def parse_target(
+    text: str, *, parameters: Mapping[str, str], clients: Clients, env_vars: EnvVarsFile | str | None = None
+) -> TargetSpec:
+    """``local:TEMPLATE#ID[@CODE_DIR]`` or ``NAME_OR_ARN:VERSION``; errors say which form was expected.
+
+    A local target's environment is the template's, overridden by the shell's values for the
+    variables it declares and then by ``env_vars`` (SAM CLI's ``--env-vars`` JSON), as ``sam
+    local`` does.
+    """
     if text.startswith("local:"):
         from ..local.invoker import LocalInvoker
+        from ..local.requirements import requirements_warning
         from ..local.sam import function_spec
 
         rest = text[len("local:"):]
@@ -99,11 +119,17 @@ def parse_target(text: str, *, parameters: Mapping[str, str], clients: Clients) 
                 "e.g. local:template.yaml#OrdersFunction"
             )
         logical, _, code_dir = logical.partition("@")
-        spec = function_spec(template, logical, parameters=parameters, code_uri=code_dir or None)
+        spec = function_spec(
+            template, logical, parameters=parameters, code_uri=code_dir or None, env_vars=env_vars, shell_env=os.environ
+        )
         version = f"local:{code_dir}" if code_dir else "local"
         invoker = LocalInvoker(spec, version=version)
-        invoker.load()
-        return TargetSpec(text, spec.function_name, version, invoker, spec, list(spec.warnings))
+        _load(invoker, spec)
+        warnings = list(spec.warnings)
+        missing = requirements_warning(spec)
+        if missing is not None:
+            warnings.append(missing)
+        return TargetSpec(text, spec.function_name, version, invoker, spec, warnings, template, list(spec.notes))
     from ..checks.target import LambdaInvoker, require_version
 
     name, sep, version = text.rpartition(":")
@@ -114,6 +140,21 @@ def parse_target(text: str, *, parameters: Mapping[str, str], clients: Clients) 
         )
     require_version(name, version)
     return TargetSpec(text, name, version, LambdaInvoker(clients.factory("lambda"), name))
+
+
+def _load(invoker: Any, spec: FunctionSpec) -> None:
+    """Import the handler now; a missing package is explained with the function's requirements."""
+    from ..local.requirements import explain_missing_module
+
+    try:
+        invoker.load()
+    except ConfigurationError as exc:
+        cause = exc.__cause__
+        hint = explain_missing_module(spec, cause.name) if isinstance(cause, ModuleNotFoundError) else None
+        if hint is None or hint in str(exc):
+            raise
+        generic = "; fix the function's code"  # the invoker's advice, which the hint replaces
+        raise ConfigurationError(f"{str(exc).removesuffix(generic)}; {hint}") from cause
 
 
 def local_deployment(phase: Phase, target: TargetSpec | None, current: TargetSpec | None) -> Deployment:
@@ -149,10 +190,19 @@ def target_factory(target: TargetSpec | None, current: TargetSpec | None) -> Tar
     return make
 
 
-def api_factory(api: str | None, target: TargetSpec | None, clients: Clients) -> ApiFactory:
-    """How ``api`` is made for a check; ``requests`` is imported only once a check asks for one."""
-    if api == LOCAL_API:
-        return _in_process_api(target)
+def api_factory(
+    api: str | None, target: TargetSpec | None, clients: Clients, *, parameters: Mapping[str, str] | None = None,
+    env_vars: EnvVarsFile | str | None = None, said: Said | None = None,
+) -> ApiFactory:
+    """How ``api`` is made for a check; ``requests`` is imported only once a check asks for one.
+
+    ``local`` (or ``local:ApiLogicalId``) serves the local target's API in-process; ``said``
+    collects the warnings and notes about the functions behind it.
+    """
+    if api is not None and (api == LOCAL_API or api.startswith(f"{LOCAL_API}:")):
+        choice = api[len(LOCAL_API) + 1:] or None
+        return _in_process_api(target, choice, parameters=parameters or {}, env_vars=env_vars,
+                               said=said if said is not None else Said())
 
     def make(check: Check, timeout: float) -> Api:
         from ..checks.smoke import Api
@@ -166,35 +216,40 @@ def api_factory(api: str | None, target: TargetSpec | None, clients: Clients) ->
     return make
 
 
-def _in_process_api(target: TargetSpec | None) -> ApiFactory:
-    """Smoke calls answered by the local function's handler, routed by the template's API events."""
-    from ..local.apigw import Route, in_process_api
+def _in_process_api(
+    target: TargetSpec | None, choice: str | None, *, parameters: Mapping[str, str],
+    env_vars: EnvVarsFile | str | None, said: Said,
+) -> ApiFactory:
+    """Smoke calls answered by the functions' code, routed as the template's API routes them.
+
+    The API served is the target's (or ``choice``); each of its routes invokes its own function:
+    the target's build for the target's routes, the template's code for the others, each made
+    ready when first called.
+    """
+    from ..local.apigw import Integration, Route, local_api
+    from ..local.apis import served_api, template_apis
     from ..local.invoker import LocalInvoker
     from ..local.sam import CATCH_ALL_PATH
 
-    if target is None or target.local is None or not isinstance(target.invoker, LocalInvoker):
+    if target is None or target.local is None or target.template is None or not isinstance(
+        target.invoker, LocalInvoker
+    ):
         raise ConfigurationError(
             "--api local serves smoke calls from the function's code: also pass --target local:TEMPLATE#LogicalId"
         )
-    spec, invoker = target.local, target.invoker
-    if not spec.routes:
-        raise ConfigurationError(
-            f"--api local: {spec.logical_id} has no Api or HttpApi events in the template, so no route reaches it"
-        )
-    routes: list[Route] = []
-    for route in spec.routes:  # an HTTP API's $default route answers every path, the root included
+    served = served_api(template_apis(target.template, parameters=parameters), target.local, choice)
+    said.warnings += served.warnings
+    functions = _ApiFunctions(target.template, {target.local.logical_id: target.invoker.call}, parameters, env_vars,
+                              said)
+    integrations: list[Integration] = []
+    for route, function in served.routes:  # an HTTP API's $default route answers every path, the root included
         paths = ("/", "/{proxy+}") if route.path == CATCH_ALL_PATH else (route.path,)
-        routes.extend(Route(route.method, path) for path in paths)
-    versions = {r.payload_version for r in spec.routes}
-    if len(versions) > 1:
-        raise ConfigurationError(
-            f"--api local: {spec.logical_id} is behind both a REST API (payload 1.0) and an HTTP API (2.0); "
-            "hookkit serves one shape locally, so point the checks at one API with --api URL"
-        )
-    (version,) = versions
+        call = functions.call(function)
+        integrations += [Integration(Route(route.method, path), call, route.payload_version) for path in paths]
 
     def make(check: Check, timeout: float) -> Api:
-        return in_process_api(invoker.call, routes, payload_version=version, timeout=timeout, base_dir=check.base_dir)
+        return local_api(integrations, kind=served.kind, timeout=timeout, stage=served.stage,
+                         stage_variables=served.stage_variables, base_dir=check.base_dir)
 
     return make
 
@@ -216,11 +271,66 @@ def make_plan(options: RunOptions, registry: HookRegistry) -> Plan:
     return Plan.of({phase: registry.checks(phase) for phase in options.phases}, options.shard)
 
 
+class _ApiFunctions:
+    """The functions behind a local API: those given (the target's build), and the others read
+    from the template once, each invoked in-process once first called."""
+
+    def __init__(
+        self, template: str, given: dict[str, Callable[[dict[str, Any]], Any]], parameters: Mapping[str, str],
+        env_vars: EnvVarsFile | str | None, said: Said,
+    ) -> None:
+        self._template = template
+        self._given = given
+        self._parameters = parameters
+        self._env_vars = env_vars
+        self._said = said
+        self._invokers: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def call(self, function: str) -> Callable[[dict[str, Any]], Any]:
+        """What a route to ``function`` calls; a function that cannot run locally answers 502."""
+        if function not in self._given:  # once per function, however many routes it has
+            self._given[function] = self._read(function)
+        return self._given[function]
+
+    def _read(self, function: str) -> Callable[[dict[str, Any]], Any]:
+        from ..local.invoker import LocalInvoker
+        from ..local.requirements import requirements_warning
+        from ..local.sam import function_spec
+
+        try:
+            other = function_spec(self._template, function, parameters=self._parameters, env_vars=self._env_vars,
+                                  shell_env=os.environ)
+        except ConfigurationError as exc:
+            self._said.warnings.append(f"--api local: routes to {function} answer 502 Internal server error: {exc}")
+            return _failing(exc)
+        missing = requirements_warning(other)
+        self._said.notes += other.notes
+        self._said.warnings += [*other.warnings, *([missing] if missing else [])]
+
+        def call(event: dict[str, Any]) -> Any:
+            with self._lock:  # made once, by the first call that needs it
+                invoker = self._invokers.get(function)
+                if invoker is None:
+                    invoker = self._invokers[function] = LocalInvoker(other, version="local")
+            return invoker.call(event)
+
+        return call
+
+
+def _failing(error: ConfigurationError) -> Callable[[dict[str, Any]], Any]:
+    def call(event: dict[str, Any]) -> Any:
+        raise error
+
+    return call
+
+
 class Wiring:
     """One CI run, ready to go: its checks imported and its targets made.
 
-    Build it with :meth:`prepare`; ``warnings`` holds what the templates could not resolve, for
-    the front end to show.
+    Build it with :meth:`prepare`; ``warnings`` holds what the templates could not resolve and
+    ``notes`` what local targets run (code, layers, where values came from), each once, for the
+    front end to show.
     """
 
     def __init__(
@@ -232,6 +342,7 @@ class Wiring:
         target: TargetSpec | None,
         current: TargetSpec | None,
         api: ApiFactory,
+        said: Said | None = None,
     ) -> None:
         self.options = options
         self.registry = registry
@@ -241,7 +352,10 @@ class Wiring:
         self._api = api
         self._targets = target_factory(target, current)
         self.started = time.monotonic()
-        self.warnings = [w for spec in (target, current) if spec is not None for w in spec.warnings]
+        specs = [spec for spec in (target, current) if spec is not None]
+        said = said or Said()
+        self.notes = list(dict.fromkeys([*(n for spec in specs for n in spec.notes), *said.notes]))
+        self.warnings = list(dict.fromkeys([*(w for spec in specs for w in spec.warnings), *said.warnings]))
 
     @classmethod
     def prepare(
@@ -264,12 +378,20 @@ class Wiring:
     ) -> Wiring:
         """Make the targets and the API for checks already imported and planned."""
         clients = clients if clients is not None else Clients()
+        env_vars: EnvVarsFile | None = None
+        if options.env_vars is not None:
+            from ..local.envvars import load_env_vars
+
+            env_vars = load_env_vars(options.env_vars)  # a bad file is an error even if nothing reads it
         target, current = (
-            parse_target(text, parameters=options.parameters, clients=clients) if text else None
+            parse_target(text, parameters=options.parameters, clients=clients, env_vars=env_vars) if text else None
             for text in (options.target, options.current)
         )
-        return cls(options, registry, plan=plan, target=target, current=current,
-                   api=api_factory(options.api, target, clients))
+        said = Said()
+        if env_vars is not None and not any(spec is not None and spec.local for spec in (target, current)):
+            said.warnings.append(f"--env-vars {options.env_vars} is not used: it sets variables of local targets only")
+        api = api_factory(options.api, target, clients, parameters=options.parameters, env_vars=env_vars, said=said)
+        return cls(options, registry, plan=plan, target=target, current=current, api=api, said=said)
 
     @property
     def phases(self) -> tuple[Phase, ...]:

@@ -1,17 +1,23 @@
 """An in-process API Gateway, as a ``requests`` transport adapter, so smoke checks run in CI.
 
 Mounted on a session, :class:`LocalApiAdapter` turns each request into the proxy event API
-Gateway would send (REST API payload 1.0 or HTTP API payload 2.0), calls the function's handler
-in-process, and turns its proxy response back into an HTTP response, with API Gateway's own
-answers where the handler gives none it can use: 404 for no route, 502 for a crash or a malformed
-response. The same ``api.get(...).expect(...)`` then runs offline against the function's code.
+Gateway would send (payload 1.0 or 2.0, per route), calls the handler of the function behind the
+route, and turns its answer back into an HTTP response, with API Gateway's own answers where the
+handler gives none it can use: for no route a REST API's ``403 Missing Authentication Token`` or an
+HTTP API's ``404 Not Found``, 502 for a crash or a malformed response. One adapter serves one API,
+whose routes may belong to several functions, so a smoke check calls what a client would. The same
+``api.get(...).expect(...)`` then runs offline against the functions' code.
 
 Deliberate parity points, from how the real services behave:
 
-- REST (1.0): ``path`` and ``pathParameters`` keep the client's percent-encoding; query values are
-  decoded; ``headers``/``queryStringParameters`` hold the last value, ``multiValue*`` all of them.
-- HTTP API (2.0): header names are lower-case, repeated values comma-joined, cookies moved to
-  ``cookies``; the path is delivered decoded; empty fields are left out rather than null.
+- REST API: routes on the path as the client encoded it; ``path`` and ``pathParameters`` keep the
+  percent-encoding; query values are decoded; ``headers``/``queryStringParameters`` hold the last
+  value, ``multiValue*`` all of them. A proxy response with other keys is malformed (502).
+- HTTP API: routes on the decoded path. Payload 2.0: header names are lower-case, repeated values
+  comma-joined, cookies moved to ``cookies``, empty fields left out rather than null; an answer
+  that is not an object with ``statusCode`` is a 200 ``application/json`` response whose body is
+  the function's answer (a string as its text, anything else as its JSON).
+- ``HEAD`` answers carry headers and no body.
 - Request bodies that are not UTF-8 text are sent base64 with ``isBase64Encoded: true``.
 """
 
@@ -51,7 +57,9 @@ from ..core.redact import redact_text
 
 LOCAL_BASE_URL = "http://hookkit.local"
 PayloadVersion = Literal["1.0", "2.0"]
-DEFAULT_STAGES: dict[str, str] = {"1.0": "Prod", "2.0": "$default"}  # SAM's implicit REST stage
+ApiKind = Literal["rest", "http"]
+DEFAULT_STAGES: dict[str, str] = {"rest": "Prod", "http": "$default"}  # SAM's implicit APIs' stages
+_KIND_OF_PAYLOAD: dict[str, ApiKind] = {"1.0": "rest", "2.0": "http"}
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
 # REST API allows only these keys in a proxy response; anything else is "Malformed Lambda proxy
@@ -131,6 +139,22 @@ class Route:
         return dict(zip(self._names, found.groups(), strict=False)) if found else None
 
 
+@dataclass(frozen=True)
+class Integration:
+    """A route of an API and the function behind it: ``call`` gets the proxy event in the route's
+    ``payload_version`` and returns the function's answer (see :class:`LocalApiAdapter`)."""
+
+    route: Route
+    call: Callable[[dict[str, Any]], Any]
+    payload_version: PayloadVersion = "1.0"
+
+    def __post_init__(self) -> None:
+        if self.payload_version not in _KIND_OF_PAYLOAD:
+            raise ConfigurationError(
+                f"route {self.route.key}: payload_version {self.payload_version!r}: use '1.0' or '2.0'"
+            )
+
+
 def in_process_api(
     call: Callable[[dict[str, Any]], Any],
     routes: Sequence[Route],
@@ -142,26 +166,56 @@ def in_process_api(
     base_dir: Path | None = None,
     auth: AuthBase | None = None,
 ) -> Api:
-    """An :class:`~hookkit.checks.smoke.Api` answered by calling the function's handler in-process.
+    """An :class:`~hookkit.checks.smoke.Api` answered by calling one function's handler in-process.
 
     ``call`` receives each API Gateway proxy event and returns the handler's answer; smoke checks
-    written against a deployed API run unchanged against it.
+    written against a deployed API run unchanged against it. The API is a REST API for payload
+    1.0 and an HTTP API for 2.0; :func:`local_api` serves routes of several functions.
     """
-    adapter = LocalApiAdapter(
-        call, routes, payload_version=payload_version, stage=stage, stage_variables=stage_variables
+    return local_api(
+        [Integration(route, call, payload_version) for route in routes],
+        kind=_kind_of(payload_version), timeout=timeout, stage=stage, stage_variables=stage_variables,
+        base_dir=base_dir, auth=auth,
     )
+
+
+def local_api(
+    integrations: Sequence[Integration],
+    *,
+    kind: ApiKind,
+    timeout: float,
+    stage: str | None = None,
+    stage_variables: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+    auth: AuthBase | None = None,
+) -> Api:
+    """An :class:`~hookkit.checks.smoke.Api` for one API whose routes may invoke different functions."""
+    adapter = LocalApiAdapter.serving(integrations, kind=kind, stage=stage, stage_variables=stage_variables)
     session = new_session(retries=0, backoff_factor=0)
     session.mount(LOCAL_BASE_URL + "/", adapter)
     return Api(LOCAL_BASE_URL, timeout=timeout, auth=auth, session=session, base_dir=base_dir,
                source="the in-process API")
 
 
+def _kind_of(payload_version: str) -> ApiKind:
+    kind = _KIND_OF_PAYLOAD.get(payload_version)
+    if kind is None:
+        raise ConfigurationError(
+            f"payload_version {payload_version!r}: use '1.0' (REST API) or '2.0' (HTTP API)"
+        )
+    return kind
+
+
 class LocalApiAdapter(BaseAdapter):
-    """Answers requests by calling a Lambda handler in-process with API Gateway proxy events.
+    """Answers requests by calling Lambda handlers in-process with API Gateway proxy events.
 
     ``call`` takes the event and returns what the function returned: a proxy response dict (or any
     JSON value for payload 2.0), the raw JSON payload as bytes, or an
     :class:`~hookkit.checks.invocation.Invocation` (a ``function_error`` there is a crash).
+
+    Built from one ``call`` for every route, the API is a REST API for payload 1.0 and an HTTP API
+    for 2.0 (``kind`` says otherwise); :meth:`serving` builds one whose routes each have their own
+    function and payload version.
     """
 
     def __init__(
@@ -170,21 +224,46 @@ class LocalApiAdapter(BaseAdapter):
         routes: Sequence[Route],
         *,
         payload_version: PayloadVersion = "1.0",
+        kind: ApiKind | None = None,
         stage: str | None = None,
         stage_variables: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
-        if payload_version not in DEFAULT_STAGES:
-            raise ConfigurationError(
-                f"payload_version {payload_version!r}: use '1.0' (REST API) or '2.0' (HTTP API)"
-            )
-        if not routes:
+        kind = kind or _kind_of(payload_version)
+        self._setup([Integration(route, call, payload_version) for route in routes], kind, stage, stage_variables)
+
+    @classmethod
+    def serving(
+        cls,
+        integrations: Sequence[Integration],
+        *,
+        kind: ApiKind,
+        stage: str | None = None,
+        stage_variables: Mapping[str, str] | None = None,
+    ) -> LocalApiAdapter:
+        """An adapter for one API: each integration's route invokes its own function."""
+        adapter = cls.__new__(cls)
+        BaseAdapter.__init__(adapter)
+        adapter._setup(list(integrations), kind, stage, stage_variables)
+        return adapter
+
+    def _setup(
+        self, integrations: list[Integration], kind: ApiKind, stage: str | None,
+        stage_variables: Mapping[str, str] | None,
+    ) -> None:
+        if kind not in DEFAULT_STAGES:
+            raise ConfigurationError(f"API kind {kind!r}: use 'rest' (REST API) or 'http' (HTTP API)")
+        if not integrations:
             raise ConfigurationError("LocalApiAdapter needs at least one route, e.g. Route('ANY', '/{proxy+}')")
-        self.call = call
-        self.routes = sorted(routes, key=lambda r: r._rank)
-        self.payload_version = payload_version
-        self.stage = stage or DEFAULT_STAGES[payload_version]
+        self.integrations = sorted(integrations, key=lambda i: i.route._rank)
+        self.kind: ApiKind = kind
+        self.stage = stage or DEFAULT_STAGES[kind]
         self.stage_variables = dict(stage_variables or {})
+
+    @property
+    def routes(self) -> list[Route]:
+        """The routes served, most specific first (the order API Gateway matches them in)."""
+        return [integration.route for integration in self.integrations]
 
     def send(
         self,
@@ -199,13 +278,15 @@ class LocalApiAdapter(BaseAdapter):
         parts = urlsplit(request.url or "")
         method = (request.method or "GET").upper()
         # HTTP APIs route on (and deliver) the decoded path; REST APIs keep the client's encoding.
-        path = (unquote(parts.path) if self.payload_version == "2.0" else parts.path) or "/"
-        route, params = self._route(method, path)
-        if route is None:
-            status, headers, body = 404, [("Content-Type", "application/json")], b'{"message":"Not Found"}'
+        path = (unquote(parts.path) if self.kind == "http" else parts.path) or "/"
+        integration, params = self._route(method, path)
+        if integration is None:
+            status, headers, body = _no_route(self.kind)
         else:
-            event = self._event(request, route, params, path, parts.query)
-            status, headers, body = self._answer(method, path, event)
+            event = self._event(integration, request, params, path, parts.query)
+            status, headers, body = self._answer(integration, method, path, event)
+        if method == "HEAD":  # the headers a GET would have; never a body
+            body = b""
         elapsed = time.monotonic() - started
         read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
         if isinstance(read_timeout, (int, float)) and elapsed > read_timeout:
@@ -217,31 +298,36 @@ class LocalApiAdapter(BaseAdapter):
     def close(self) -> None:
         """Nothing to release: no sockets, no pools."""
 
-    def _route(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
-        for route in self.routes:
-            params = route.match(method, path)
+    def _route(self, method: str, path: str) -> tuple[Integration | None, dict[str, str]]:
+        for integration in self.integrations:
+            params = integration.route.match(method, path)
             if params is not None:
-                return route, params
+                return integration, params
         return None, {}
 
-    def _answer(self, method: str, path: str, event: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+    def _answer(
+        self, integration: Integration, method: str, path: str, event: dict[str, Any]
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         try:
-            result = self.call(event)
+            result = integration.call(event)
         except Exception:  # noqa: BLE001 - a crash is API Gateway's 502, as deployed
             log.error("%s %s: the handler raised\n%s", method, path, redact_text(traceback.format_exc()))
             return _internal_error()
         try:
-            return _parse_result(result, self.payload_version)
+            return _parse_result(result, integration.payload_version, self.kind)
         except _Malformed as exc:
             log.error("%s %s: %s", method, path, redact_text(str(exc)))
             return _internal_error()
 
     def _event(
-        self, request: PreparedRequest, route: Route, params: dict[str, str], path: str, query: str
+        self, integration: Integration, request: PreparedRequest, params: dict[str, str], path: str, query: str
     ) -> dict[str, Any]:
-        incoming = _Incoming.of(request, route, params, path, query)
-        if self.payload_version == "1.0":
-            return _event_v1(incoming, self.stage, self.stage_variables)
+        incoming = _Incoming.of(request, integration.route, params, path, query)
+        if integration.payload_version == "1.0":
+            event = _event_v1(incoming, self.stage, self.stage_variables)
+            if self.kind == "http":  # an HTTP API says which format it sent; a REST API never does
+                event = {"version": "1.0", **event}
+            return event
         return _event_v2(incoming, self.stage, self.stage_variables)
 
 
@@ -414,15 +500,28 @@ def _internal_error() -> tuple[int, list[tuple[str, str]], bytes]:
     return 502, [("Content-Type", "application/json")], b'{"message": "Internal server error"}'
 
 
-def _parse_result(result: Any, payload_version: str) -> tuple[int, list[tuple[str, str]], bytes]:
+def _no_route(kind: ApiKind) -> tuple[int, list[tuple[str, str]], bytes]:
+    """API Gateway's own answer when no route takes the request (method and path)."""
+    if kind == "rest":  # a REST API cannot tell an unknown route from an unsigned request
+        return 403, [("Content-Type", "application/json"),
+                     ("x-amzn-ErrorType", "MissingAuthenticationTokenException")], \
+            b'{"message":"Missing Authentication Token"}'
+    return 404, [("Content-Type", "application/json")], b'{"message":"Not Found"}'
+
+
+def _parse_result(
+    result: Any, payload_version: str, kind: ApiKind = "rest"
+) -> tuple[int, list[tuple[str, str]], bytes]:
     """Status, header pairs and body from what the function returned, as API Gateway reads it."""
     if isinstance(result, Invocation):
         if result.function_error:
             raise _Malformed(f"the function failed ({result.function_error}): {result.payload[:500]!r}")
         result = result.payload
+    raw: bytes | None = None  # the function's answer as Lambda returned it, when we have it
     if isinstance(result, (bytes, bytearray)):
+        raw = bytes(result).strip()
         try:
-            result = json.loads(result) if result.strip() else None
+            result = json.loads(raw) if raw else None
         except ValueError as exc:
             raise _Malformed(f"the function's payload is not JSON ({exc})") from None
     else:
@@ -431,11 +530,14 @@ def _parse_result(result: Any, payload_version: str) -> tuple[int, list[tuple[st
         except (TypeError, ValueError) as exc:
             raise _Malformed(f"the function's return value is not JSON-serialisable ({exc})") from None
     if payload_version == "2.0" and not (isinstance(result, dict) and "statusCode" in result):
-        # HTTP APIs infer a response from any other JSON value: 200 with that JSON as the body.
-        return 200, [("Content-Type", "application/json")], json.dumps(result).encode("utf-8")
+        # HTTP APIs infer a 200 application/json response whose body is the function's answer:
+        # a string is sent as its text, any other value as its JSON.
+        text = result if isinstance(result, str) else None
+        body = text.encode("utf-8") if text is not None else raw or json.dumps(result).encode("utf-8")
+        return 200, [("Content-Type", "application/json")], body
     if not isinstance(result, dict):
         raise _Malformed(f"a proxy response must be an object with statusCode, got {type(result).__name__}")
-    if payload_version == "1.0" and set(result) - _V1_RESPONSE_KEYS:
+    if payload_version == "1.0" and kind == "rest" and set(result) - _V1_RESPONSE_KEYS:
         raise _Malformed(f"unexpected keys in the proxy response: {sorted(set(result) - _V1_RESPONSE_KEYS)}")
     status = _status(result.get("statusCode"))
     headers = _header_pairs(result)

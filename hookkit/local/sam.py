@@ -1,35 +1,54 @@
 """Read one function out of a SAM template, offline, so its own code can run in CI.
 
-Only what running the code locally needs is read (code folder, handler, runtime limits,
-environment, API routes). Intrinsic functions are resolved where the template alone decides the
-answer (parameters, pseudo parameters, conditions, mappings, string functions). What only a
-deployed stack knows (another resource's ARN, an export) becomes readable text such as
-``<GetAtt OrdersTable.Arn>`` plus a warning naming the place, instead of an error: most checks
-do not depend on those values, and the warnings tell a user which ones to override.
+Only what running the code locally needs is read (code folder, handler, runtime and limits,
+environment, layers, API routes), the way ``sam local`` reads it: ``sam build``'s output when it is
+there, the template's folder when ``CodeUri`` is left out, Globals merged. Intrinsic functions are
+resolved where the template alone decides the answer (parameters, pseudo parameters, conditions,
+mappings, string functions). What only a deployed stack knows (another resource's ARN, an export)
+becomes readable text such as ``<GetAtt OrdersTable.Arn>`` plus a warning naming the place and how
+to set it (``--env-vars``, the shell), instead of an error: most checks do not depend on those
+values, and the warnings tell a user which ones to override.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from ..core.errors import ConfigurationError
+from .build import Build, find_build, newer_source
+from .envvars import EnvVarsFile, load_env_vars, resolve_environment
+from .intrinsics import (
+    LOCAL_STACK_NAME,
+    NO_VALUE,
+    SERVERLESS_LAYER,
+    Issue,
+    LayerRef,
+    Resolver,
+    as_text,
+    describe,
+    load_template,
+    local_region,
+    merge_globals,
+    section,
+)
+from .layers import is_unbuilt_python_layer, root_for_source
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
-LOCAL_ACCOUNT_ID = "123456789012"
-LOCAL_STACK_NAME = "local"
+IMPLICIT_REST_API = "ServerlessRestApi"  # the APIs SAM creates for events that name none
+IMPLICIT_HTTP_API = "ServerlessHttpApi"
 DEFAULT_TIMEOUT = 3.0  # SAM's defaults when neither the function nor Globals set them
 DEFAULT_MEMORY_SIZE = 128
+DEFAULT_CODE_URI = "."  # SAM's, when neither CodeUri nor InlineCode is given: the template's folder
 CATCH_ALL_PATH = "$default"
+_PYTHON_RUNTIME = re.compile(r"^python3\.\d+$")
+_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(?P<service>[a-z-]+):[^}]*\}\}")
 
 
 @dataclass(frozen=True)
@@ -40,19 +59,33 @@ class ApiRoute:
     API Gateway's ``$default`` route (:data:`CATCH_ALL_PATH`, method ``ANY``), which receives every
     request no other route matches. ``payload_version`` is the event shape the function gets:
     ``1.0`` for REST APIs (``Type: Api``), ``2.0`` by default for HTTP APIs (``Type: HttpApi``).
+    ``api`` is the logical id of the API the route is on: the ``RestApiId``/``ApiId`` it names,
+    else SAM's implicit :data:`IMPLICIT_REST_API` or :data:`IMPLICIT_HTTP_API`; ``kind`` is that
+    API's: ``rest`` or ``http``.
     """
 
     method: str
     path: str
     payload_version: Literal["1.0", "2.0"]
+    api: str = IMPLICIT_REST_API
+    kind: Literal["rest", "http"] = "rest"
 
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """Everything needed to run one function's code in-process, as a deployed stack would.
+    """Everything needed to run one function's code locally, as a deployed stack would.
 
-    ``warnings`` lists each value that could not be resolved locally and where it was used;
-    ``region`` is the value ``AWS::Region`` resolved to, so the invoker sets the same one.
+    ``runtime`` is the Python the function wants (``python3.12``), None when the template does
+    not say. ``environment`` is final: template values, overridden by the shell's and then an
+    ``--env-vars`` file's. ``warnings`` lists each value that could not be resolved locally and
+    how to set it; ``notes`` says where the code, layers and values came from. ``region`` is the
+    value ``AWS::Region`` resolved to, so the invoker sets the same one.
+
+    ``layers`` are the layers' content roots in order, each playing ``/opt``: the worker puts
+    ``<root>/python`` (and ``<root>/python/lib/pythonX.Y/site-packages``) on ``sys.path``.
+    ``remote_layers`` are the layers the template names that are not available locally (ARNs).
+    ``template`` is the template named (``sam build`` runs in its folder), which may not be the
+    one read when the build is used.
     """
 
     logical_id: str
@@ -66,385 +99,39 @@ class FunctionSpec:
     routes: tuple[ApiRoute, ...]
     warnings: tuple[str, ...]
     region: str = "us-east-1"
-
-
-# --- loading -------------------------------------------------------------------------------
-
-class _TemplateLoader(yaml.SafeLoader):
-    """Safe YAML plus CloudFormation's short-form tags, turned into their long (JSON) form."""
-
-
-_FUNCTIONS = (
-    "Sub", "GetAtt", "Join", "Select", "Split", "If", "Equals", "Not", "And", "Or",
-    "FindInMap", "Base64", "Cidr", "ImportValue", "GetAZs", "Transform",
-)
-_SHORT_TAGS = ("Ref", "Condition", *(f"Fn::{name}" for name in _FUNCTIONS))
-
-
-def _intrinsic_constructor(key: str) -> Callable[[yaml.SafeLoader, yaml.Node], dict[str, Any]]:
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-        value: Any
-        if isinstance(node, yaml.ScalarNode):
-            value = loader.construct_scalar(node)
-            if key == "Fn::GetAtt":  # "Res.Attr.Sub" -> ["Res", "Attr.Sub"], as CloudFormation splits it
-                value = value.split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        elif isinstance(node, yaml.MappingNode):
-            value = loader.construct_mapping(node, deep=True)
-        else:
-            raise yaml.constructor.ConstructorError(None, None, f"!{key} cannot tag this node", node.start_mark)
-        return {key: value}
-
-    return construct
-
-
-for _key in _SHORT_TAGS:
-    _TemplateLoader.add_constructor(f"!{_key.removeprefix('Fn::')}", _intrinsic_constructor(_key))
-
-
-def load_template(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse a YAML or JSON template; a bad file is a ConfigurationError naming file and line."""
-    source = Path(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigurationError(
-            f"SAM template {source} does not exist; pass the path of your template "
-            "(e.g. local:template.yaml#MyFunction)"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(
-            f"SAM template {source} cannot be read ({exc}); pass a readable UTF-8 YAML or JSON file"
-        ) from None
-    kind = "JSON" if text.lstrip().startswith("{") else "YAML"
-    try:
-        data = json.loads(text) if kind == "JSON" else yaml.load(text, Loader=_TemplateLoader)  # noqa: S506 - safe
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(
-            f"SAM template {source}, line {exc.lineno}, column {exc.colno}: invalid JSON "
-            f"({exc.msg}); fix the template"
-        ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigurationError(
-            f"SAM template {source}{where}: invalid YAML ({problem}); fix the template"
-        ) from None
-    except RecursionError:
-        raise ConfigurationError(
-            f"SAM template {source}: invalid {kind} (nested too deeply to read); fix the template"
-        ) from None
-    except ValueError as exc:  # values Python cannot build: 5000-digit integers, 2001-02-30
-        raise ConfigurationError(
-            f"SAM template {source}: invalid {kind} (a value cannot be read: {exc}); fix the template"
-        ) from None
-    if not isinstance(data, dict):
-        raise ConfigurationError(
-            f"SAM template {source} is not a template (got {type(data).__name__}, expected a "
-            "mapping with a Resources section)"
-        )
-    return data
-
-
-# --- resolving intrinsics -------------------------------------------------------------------
-
-_NO_VALUE = object()  # AWS::NoValue: the key (or list item) disappears
-_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
-_LIST_PARAMETER = re.compile(r"^(CommaDelimitedList|List<.*>)$")
-
-
-def _text(value: Any) -> str:
-    """How CloudFormation renders a resolved value where a string is needed."""
-    if value is _NO_VALUE or value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(_text(item) for item in value)
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return str(value)
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return " ".join(_describe(item) for item in value)
-    return _text(value)
-
-
-def _section(template: dict[str, Any], name: str) -> dict[str, Any]:
-    section = template.get(name)
-    return section if isinstance(section, dict) else {}
-
-
-def _is_intrinsic(value: Any) -> bool:
-    if not isinstance(value, dict) or len(value) != 1:
-        return False
-    (key,) = value
-    return key in ("Ref", "Condition") or str(key).startswith("Fn::")
-
-
-class _Resolver:
-    """Evaluates intrinsics against one template; collects a warning for each it cannot."""
-
-    def __init__(self, template: dict[str, Any], parameters: Mapping[str, str], region: str) -> None:
-        declared = _section(template, "Parameters")
-        self.parameters: dict[str, str | None] = {}
-        self.list_parameters: set[str] = set()
-        for name, definition in declared.items():
-            definition = definition if isinstance(definition, dict) else {}
-            default = definition.get("Default")
-            self.parameters[name] = None if default is None else _text(default)
-            if _LIST_PARAMETER.match(str(definition.get("Type", ""))):
-                self.list_parameters.add(name)
-        self.parameters.update({name: str(value) for name, value in parameters.items()})
-        self.conditions = _section(template, "Conditions")
-        self.mappings = _section(template, "Mappings")
-        self.resources = set(_section(template, "Resources"))
-        self.pseudo: dict[str, Any] = {
-            "AWS::Region": region,
-            "AWS::AccountId": LOCAL_ACCOUNT_ID,
-            "AWS::StackName": LOCAL_STACK_NAME,
-            "AWS::StackId": (
-                f"arn:aws:cloudformation:{region}:{LOCAL_ACCOUNT_ID}:stack/{LOCAL_STACK_NAME}/"
-                "00000000-0000-0000-0000-000000000000"
-            ),
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::NotificationARNs": [],
-        }
-        self.warnings: list[str] = []
-        self._evaluating: set[str] = set()
-        self._functions: dict[str, Callable[[Any, str], Any]] = {
-            "Ref": self._ref,
-            "Fn::Sub": self._sub,
-            "Fn::GetAtt": self._get_att,
-            "Fn::Join": self._join,
-            "Fn::Select": self._select,
-            "Fn::Split": self._split,
-            "Fn::If": self._if,
-            "Fn::FindInMap": self._find_in_map,
-            "Fn::Base64": self._base64,
-        }
-
-    def resolve(self, value: Any, where: str) -> Any:
-        if isinstance(value, dict):
-            if _is_intrinsic(value) and "Condition" not in value:
-                ((key, argument),) = value.items()
-                function = self._functions.get(key)
-                if function is not None:
-                    return function(argument, where)
-                if key in ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or"):
-                    truth = self._truth(value, where)
-                    if truth is None:
-                        return self._unresolved(f"<{key[4:]}>", key, where, "its operands are unknown locally")
-                    return truth
-                text = f"{key.removeprefix('Fn::')} {_describe(argument)}"
-                return self._unresolved(
-                    f"<{text}>", f"Fn::{text}", where, "its value is only known to a deployed stack"
-                )
-            resolved = {}
-            for key, item in value.items():
-                item = self.resolve(item, f"{where}.{key}")
-                if item is not _NO_VALUE:
-                    resolved[key] = item
-            return resolved
-        if isinstance(value, list):
-            items = (self.resolve(item, f"{where}[{i}]") for i, item in enumerate(value))
-            return [item for item in items if item is not _NO_VALUE]
-        return value
-
-    def _unresolved(self, placeholder: str, what: str, where: str, why: str) -> str:
-        self.warnings.append(f"{where}: {what} cannot be resolved locally ({why}); using {placeholder!r}")
-        return placeholder
-
-    def _malformed(self, key: str, argument: Any, where: str) -> str:
-        text = f"{key.removeprefix('Fn::')} {_describe(argument)}"
-        return self._unresolved(f"<{text}>", key, where, "malformed arguments")
-
-    def _passed_on(self, items: Any, argument: list[Any], key: str, where: str) -> str:
-        """A list argument that did not resolve to a list: an intrinsic's placeholder (already
-        warned about) is passed on; a literal is a mistake in the template."""
-        if _is_intrinsic(argument[1]):
-            return _text(items)
-        return self._malformed(key, argument, where)
-
-    def _ref(self, name: Any, where: str) -> Any:
-        if not isinstance(name, str):
-            return self._malformed("Ref", name, where)
-        if name == "AWS::NoValue":
-            return _NO_VALUE
-        if name in self.pseudo:
-            return self.pseudo[name]
-        if name in self.parameters:
-            value = self.parameters[name]
-            if value is None:
-                return self._unresolved(
-                    f"<Ref {name}>", f"Ref {name}", where,
-                    f"parameter {name} has no Default; pass a value for it as parameter {name}=VALUE",
-                )
-            if name in self.list_parameters:
-                return [item.strip() for item in value.split(",")]
-            return value
-        why = (
-            f"{name} is a resource; its physical id exists only after deployment"
-            if name in self.resources
-            else f"{name} is not a parameter, pseudo parameter or resource of this template"
-        )
-        return self._unresolved(f"<Ref {name}>", f"Ref {name}", where, why)
-
-    def _get_att(self, argument: Any, where: str) -> str:
-        if not (isinstance(argument, list) and len(argument) == 2 and isinstance(argument[0], str)):
-            return self._malformed("Fn::GetAtt", argument, where)
-        resource, attribute = argument[0], _text(self.resolve(argument[1], where))
-        why = (
-            f"attributes of {resource} exist only after deployment"
-            if resource in self.resources
-            else f"{resource} is not a resource of this template"
-        )
-        return self._unresolved(f"<GetAtt {resource}.{attribute}>", f"Fn::GetAtt {resource}.{attribute}", where, why)
-
-    def _sub(self, argument: Any, where: str) -> Any:
-        if isinstance(argument, str):
-            template, variables = argument, {}
-        elif (
-            isinstance(argument, list) and len(argument) == 2
-            and isinstance(argument[0], str) and isinstance(argument[1], dict)
-        ):
-            template = argument[0]
-            variables = {name: self.resolve(value, where) for name, value in argument[1].items()}
-        else:
-            return self._malformed("Fn::Sub", argument, where)
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name.startswith("!"):  # ${!Literal} is how Sub writes a literal ${Literal}
-                return "${" + name[1:] + "}"
-            name = name.strip()
-            if name in variables:
-                return _text(variables[name])
-            if "." in name and not name.startswith("AWS::"):
-                return self._get_att(name.split(".", 1), where)
-            return _text(self._ref(name, where))
-
-        return _SUB_VARIABLE.sub(replace, template)
-
-    def _join(self, argument: Any, where: str) -> Any:
-        if not (isinstance(argument, list) and len(argument) == 2):
-            return self._malformed("Fn::Join", argument, where)
-        delimiter, items = _text(self.resolve(argument[0], where)), self.resolve(argument[1], where)
-        if not isinstance(items, list):
-            return self._passed_on(items, argument, "Fn::Join", where)
-        return delimiter.join(_text(item) for item in items)
-
-    def _select(self, argument: Any, where: str) -> Any:
-        if not (isinstance(argument, list) and len(argument) == 2):
-            return self._malformed("Fn::Select", argument, where)
-        index, items = self.resolve(argument[0], where), self.resolve(argument[1], where)
-        if not isinstance(items, list):
-            return self._passed_on(items, argument, "Fn::Select", where)
-        try:
-            position = int(index)
-        except (TypeError, ValueError):
-            position = -1
-        if not 0 <= position < len(items):
-            return self._unresolved(
-                f"<Select {_describe(index)}>", "Fn::Select", where,
-                f"index {index!r} is not a position in the list of {len(items)} item(s)",
-            )
-        return items[position]
-
-    def _split(self, argument: Any, where: str) -> Any:
-        if not (isinstance(argument, list) and len(argument) == 2):
-            return self._malformed("Fn::Split", argument, where)
-        delimiter, source = _text(self.resolve(argument[0], where)), self.resolve(argument[1], where)
-        if not delimiter or not isinstance(source, str):
-            return self._malformed("Fn::Split", argument, where)
-        return source.split(delimiter)
-
-    def _if(self, argument: Any, where: str) -> Any:
-        if not (isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str)):
-            return self._malformed("Fn::If", argument, where)
-        truth = self._condition(argument[0], where)
-        if truth is None:
-            return self._unresolved(
-                f"<If {argument[0]}>", f"Fn::If {argument[0]}", where, "its condition cannot be evaluated locally"
-            )
-        return self.resolve(argument[1] if truth else argument[2], where)
-
-    def _find_in_map(self, argument: Any, where: str) -> Any:
-        if not (isinstance(argument, list) and len(argument) == 3):
-            return self._malformed("Fn::FindInMap", argument, where)
-        keys = [_text(self.resolve(item, where)) for item in argument]
-        value: Any = self.mappings
-        for key in keys:
-            if not isinstance(value, dict) or key not in value:
-                return self._unresolved(
-                    f"<FindInMap {' '.join(keys)}>", "Fn::FindInMap", where,
-                    f"Mappings has no entry {'.'.join(keys)}",
-                )
-            value = value[key]
-        return self.resolve(value, where)
-
-    def _base64(self, argument: Any, where: str) -> str:
-        return base64.b64encode(_text(self.resolve(argument, where)).encode()).decode()
-
-    def _condition(self, name: str, where: str) -> bool | None:
-        if name not in self.conditions or name in self._evaluating:
-            return None
-        self._evaluating.add(name)
-        try:
-            return self._truth(self.conditions[name], where)
-        finally:
-            self._evaluating.discard(name)
-
-    def _truth(self, expression: Any, where: str) -> bool | None:
-        """A condition's value, or None when it depends on something unknown locally."""
-        if not (isinstance(expression, dict) and len(expression) == 1):
-            return None
-        ((key, argument),) = expression.items()
-        if key == "Condition" and isinstance(argument, str):
-            return self._condition(argument, where)
-        if not isinstance(argument, list):
-            return None
-        if key == "Fn::Equals" and len(argument) == 2:
-            before = len(self.warnings)
-            left, right = (self.resolve(item, where) for item in argument)
-            return None if len(self.warnings) > before else _text(left) == _text(right)
-        if key == "Fn::Not" and len(argument) == 1:
-            inner = self._truth(argument[0], where)
-            return None if inner is None else not inner
-        if key in ("Fn::And", "Fn::Or"):
-            values = [self._truth(item, where) for item in argument]
-            if None in values:
-                return None
-            return all(values) if key == "Fn::And" else any(values)
-        return None
+    layers: tuple[Path, ...] = ()
+    remote_layers: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    template: Path | None = None
 
 
 # --- the function ---------------------------------------------------------------------------
 
-def _merge_globals(globals_: Any, properties: Any) -> Any:
-    """SAM's Globals rules: maps merge key by key, lists add up (globals first), the function wins."""
-    if isinstance(globals_, dict) and isinstance(properties, dict):
-        if _is_intrinsic(globals_) or _is_intrinsic(properties):
-            return properties
-        merged = dict(globals_)
-        for key, value in properties.items():
-            merged[key] = _merge_globals(globals_[key], value) if key in globals_ else value
-        return merged
-    if isinstance(globals_, list) and isinstance(properties, list):
-        return globals_ + properties
-    return properties
+@dataclass
+class Reading:
+    """The template read for a function: the one named, or ``sam build``'s output (``build``)."""
+
+    path: Path
+    template: dict[str, Any]
+    build: Build | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
-def local_region() -> str:
-    """The region a local run pretends to be in: the caller's AWS settings, else us-east-1."""
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+def read_template(source: Path, logical_id: str | None, use_build: bool) -> Reading:
+    """The template to read, as ``sam local`` picks it: ``sam build``'s output when it is there
+    (and holds ``logical_id``: a build of another template is not)."""
+    build = find_build(source) if use_build else None
+    if build is not None:
+        template = load_template(build.template)
+        resources = template.get("Resources")
+        if logical_id is None or (isinstance(resources, dict) and logical_id in resources):
+            return Reading(build.template, template, build)
+        warning = (
+            f"{shown_path(build.template)} (sam build output) has no {logical_id}, so it was built from "
+            f"another template; using {shown_path(source)}: run sam build again"
+        )
+        return Reading(source, load_template(source), warnings=[warning])
+    return Reading(source, load_template(source))
 
 
 def function_spec(
@@ -453,60 +140,58 @@ def function_spec(
     *,
     parameters: Mapping[str, str] | None = None,
     code_uri: str | os.PathLike[str] | None = None,
+    env_vars: str | os.PathLike[str] | EnvVarsFile | None = None,
+    shell_env: Mapping[str, str] | None = None,
+    use_build: bool = True,
 ) -> FunctionSpec:
     """Read ``logical_id`` from the template, with Globals applied and intrinsics resolved.
 
     ``parameters`` override template parameter defaults (as ``sam deploy
     --parameter-overrides`` would); ``code_uri`` replaces the function's CodeUri, relative to the
-    current directory, to run another build of the same function.
+    current directory, to run another build of the same function. ``env_vars`` is an
+    ``--env-vars`` file (SAM CLI's JSON) and ``shell_env`` the environment whose values win over the
+    template's for the variables it declares (``hookkit run`` passes ``os.environ``; None reads no
+    shell). With ``use_build``, ``sam build``'s output next to the template is read instead of
+    the template, as ``sam local`` does.
     """
     source = Path(template_path)
-    template = load_template(source)
+    reading = read_template(source, logical_id, use_build)
+    path, template = reading.path, reading.template
     parameters = dict(parameters or {})
-    declared = _section(template, "Parameters")
-    unknown = sorted(set(parameters) - set(declared))
-    if unknown:
-        raise ConfigurationError(
-            f"parameter {unknown[0]!r}: SAM template {source} declares no such parameter; "
-            f"declared parameters: {', '.join(declared) or '(none)'}"
-        )
-
-    resources = template.get("Resources")
-    if not isinstance(resources, dict):
-        raise ConfigurationError(f"SAM template {source} has no Resources section; is it a SAM template?")
+    check_parameters(template, parameters, path)
+    resources = resources_of(template, path)
     functions = [name for name, r in resources.items() if isinstance(r, dict) and r.get("Type") == SERVERLESS_FUNCTION]
     choices = f"functions in this template: {', '.join(functions)}" if functions else (
         f"this template declares no {SERVERLESS_FUNCTION}"
     )
     if logical_id not in resources:
-        raise ConfigurationError(f"SAM template {source} has no resource {logical_id!r}; {choices}")
+        raise ConfigurationError(f"SAM template {path} has no resource {logical_id!r}; {choices}")
     resource = resources[logical_id]
     kind = resource.get("Type") if isinstance(resource, dict) else None
     if kind != SERVERLESS_FUNCTION:
         raise ConfigurationError(
-            f"SAM template {source}: {logical_id} is {kind!r}, not an "
+            f"SAM template {path}: {logical_id} is {kind!r}, not an "
             f"{SERVERLESS_FUNCTION}; {choices}"
         )
+    overrides = env_vars if isinstance(env_vars, EnvVarsFile) or env_vars is None else load_env_vars(env_vars)
 
-    globals_ = template.get("Globals") or {}
-    globals_ = (globals_.get("Function") if isinstance(globals_, dict) else None) or {}
-    properties = _merge_globals(globals_, resource.get("Properties") or {})
+    properties = merge_globals(template_globals(template, "Function"), resource.get("Properties") or {})
     if not isinstance(properties, dict):
-        raise ConfigurationError(f"SAM template {source}: {logical_id}.Properties must be a mapping")
+        raise ConfigurationError(f"SAM template {path}: {logical_id}.Properties must be a mapping")
     region = local_region()
-    resolver = _Resolver(template, parameters, region)
-    origin = f"SAM template {source}: {logical_id}"
+    resolver = Resolver(template, parameters, region)
+    origin = f"SAM template {path}: {logical_id}"
 
     def prop(name: str) -> Any:
         value = resolver.resolve(properties.get(name), f"{logical_id}.Properties.{name}")
-        return None if value is _NO_VALUE else value
+        return None if value is NO_VALUE else value
 
     if prop("PackageType") == "Image":
         raise ConfigurationError(
             f"{origin} is a container image function (PackageType: Image), which cannot run "
             "in-process; test a Zip function, or run the image with sam local"
         )
-    folder = _code_folder(source, origin, code_uri, prop)
+    folder = _code_folder(path, origin, code_uri, prop)
     handler = prop("Handler")
     if not handler:
         raise ConfigurationError(
@@ -519,37 +204,306 @@ def function_spec(
             f"{origin}: Handler {handler!r} must be module.function (e.g. app.lambda_handler or "
             "src/app.lambda_handler)"
         )
-    runtime = prop("Runtime")
-    if runtime is not None and not str(runtime).startswith("python"):
-        raise ConfigurationError(
-            f"{origin} runs on {runtime}; only Python functions can run in-process"
-        )
-    variables = prop("Environment")
-    variables = variables.get("Variables") if isinstance(variables, dict) else None
-    if variables is not None and not isinstance(variables, dict):
-        raise ConfigurationError(f"{origin}: Environment.Variables must be a mapping of names to values")
+    runtime = _runtime(prop("Runtime"), origin)
     name = prop("FunctionName")
+    function_name = as_text(name) if name else f"{LOCAL_STACK_NAME}-{logical_id}"
+    environment, sources, env_warnings = _environment(
+        prop, resolver, logical_id, function_name, origin, overrides, shell_env or {},
+        lambda: _function_names(template, parameters, region),
+    )
+    with resolver.layer_refs():
+        layer_entries = prop("Layers")
+    layers, remote, layer_warnings, layer_names = _layers(layer_entries, resolver, path, origin, logical_id)
+    routes = event_routes(properties.get("Events"), resolver, logical_id, origin)
+    timeout = _number(prop("Timeout"), DEFAULT_TIMEOUT, float, f"{origin}: Timeout", "seconds")
+    memory = _number(prop("MemorySize"), DEFAULT_MEMORY_SIZE, int, f"{origin}: MemorySize", "MB")
 
+    warnings = [*reading.warnings, *resolver.warnings, *env_warnings, *layer_warnings]
+    if reading.build is not None and code_uri is None:
+        stale = newer_source(reading.build, [source, *_source_code(source, logical_id)])
+        if stale is not None:
+            warnings.append(
+                f"{logical_id}: {shown_path(stale)} changed after sam build wrote {shown_path(path)}: the run uses the "
+                "built code, as sam local does; run sam build again (or delete .aws-sam/build to run the sources)"
+            )
+    notes = _summary(logical_id, runtime, folder, reading, code_uri, layer_names, sources)
     return FunctionSpec(
         logical_id=logical_id,
         code_uri=folder,
         handler=str(handler),
-        runtime=None if runtime is None else str(runtime),
-        timeout=_number(prop("Timeout"), DEFAULT_TIMEOUT, float, f"{origin}: Timeout", "seconds"),
-        memory_size=_number(prop("MemorySize"), DEFAULT_MEMORY_SIZE, int, f"{origin}: MemorySize", "MB"),
-        environment={str(key): _text(value) for key, value in (variables or {}).items()},
-        function_name=_text(name) if name else f"{LOCAL_STACK_NAME}-{logical_id}",
-        routes=_routes(properties.get("Events"), resolver, logical_id, origin),
-        warnings=tuple(resolver.warnings),
+        runtime=runtime,
+        timeout=timeout,
+        memory_size=memory,
+        environment=environment,
+        function_name=function_name,
+        routes=routes,
+        warnings=tuple(dict.fromkeys(warnings)),
         region=region,
+        layers=layers,
+        remote_layers=remote,
+        notes=(notes,),
+        template=source.resolve(),
     )
+
+
+def check_parameters(template: dict[str, Any], parameters: Mapping[str, str], path: Path) -> None:
+    declared = section(template, "Parameters")
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise ConfigurationError(
+            f"parameter {unknown[0]!r}: SAM template {path} declares no such parameter; "
+            f"declared parameters: {', '.join(declared) or '(none)'}"
+        )
+
+
+def resources_of(template: dict[str, Any], path: Path) -> dict[str, Any]:
+    resources = template.get("Resources")
+    if not isinstance(resources, dict):
+        raise ConfigurationError(f"SAM template {path} has no Resources section; is it a SAM template?")
+    return resources
+
+
+def template_globals(template: dict[str, Any], kind: str) -> Any:
+    globals_ = template.get("Globals") or {}
+    return (globals_.get(kind) if isinstance(globals_, dict) else None) or {}
+
+
+def _folder(base: Path, relative: str | os.PathLike[str], what: str) -> Path:
+    """``relative`` resolved against ``base``; a path no file system can hold is a ConfigurationError."""
+    try:
+        return (base / Path(relative).expanduser()).resolve()
+    except (ValueError, OSError) as exc:  # an embedded NUL, a loop of links
+        raise ConfigurationError(f"{what} {str(relative)!r} is not a usable path ({exc}); fix it") from None
+
+
+def shown_path(path: Path) -> str:
+    """A path as a user reads it: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd())) or "."
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _runtime(runtime: Any, origin: str) -> str | None:
+    """The Python the function wants; any other runtime cannot run here."""
+    if runtime is None:
+        return None
+    text = as_text(runtime)
+    if not text.startswith("python"):
+        raise ConfigurationError(f"{origin} runs on {text}; only Python functions can run in-process")
+    if not _PYTHON_RUNTIME.match(text):
+        raise ConfigurationError(
+            f"{origin}: Runtime {text!r} is not a Lambda Python runtime; use one such as python3.12"
+        )
+    return text
+
+
+def _environment(
+    prop: Callable[[str], Any], resolver: Resolver, logical_id: str, function_name: str, origin: str,
+    overrides: EnvVarsFile | None, shell: Mapping[str, str], functions: Callable[[], set[str]],
+) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """The function's variables (template, then shell, then --env-vars), where each came from, and
+    a warning per variable whose value only a deployed stack knows and nothing overrides."""
+    before = len(resolver.issues)
+    variables = prop("Environment")
+    variables = variables.get("Variables") if isinstance(variables, dict) else None
+    if variables is not None and not isinstance(variables, dict):
+        raise ConfigurationError(f"{origin}: Environment.Variables must be a mapping of names to values")
+    declared = {str(key): as_text(value) for key, value in (variables or {}).items()}
+    override_values: dict[str, Any] = {}
+    warnings: list[str] = []
+    if overrides is not None:
+        section, own = overrides.section(logical_id, function_name)
+        override_values = overrides.overrides(logical_id, function_name)
+        warnings += _unused_overrides(overrides, section, own, declared, logical_id, functions())
+        for key, value in override_values.items():
+            if key in declared and isinstance(value, (dict, list)):
+                shape = "an object" if isinstance(value, dict) else "an array"
+                warnings.append(
+                    f"--env-vars {overrides.path}: {logical_id}.{key} is {shape}; like sam local, hookkit sets "
+                    "it to an empty string: write the value as a string"
+                )
+    environment, sources = resolve_environment(declared, shell=shell, overrides=override_values)
+    for key, value in environment.items():
+        if not key or "=" in key or "\0" in key or "\0" in value:
+            given = f"--env-vars {overrides.path}" if sources[key] == "env-vars" and overrides else "the template"
+            raise ConfigurationError(
+                f"{origin}: environment variable {key!r} (from {given}) cannot be set: a name must be non-empty "
+                "without '=' and neither name nor value may hold a NUL character; fix it"
+            )
+
+    base = f"{logical_id}.Properties.Environment.Variables"
+    issues = resolver.issues[before:]
+    for key, value in declared.items():
+        where = f"{base}.{key}"
+        mine = [i for i in issues if i.where == where or i.where.startswith((f"{where}.", f"{where}["))]
+        dynamic = _DYNAMIC_REFERENCE.search(value)
+        if dynamic:
+            mine.append(Issue(where, "a dynamic reference", f"{{{{resolve:{dynamic['service']}:...}}}} is "
+                               "resolved by CloudFormation at deployment", value))
+        for issue in mine:
+            if issue in resolver.issues:
+                resolver.issues.remove(issue)
+        if mine and sources[key] == "template":
+            example = json.dumps({logical_id: {key: "..."}}).replace('"..."', "...")
+            why = "; ".join(dict.fromkeys(i.why for i in mine))
+            warnings.append(
+                f"{logical_id}.{key} is {value} locally ({why}): set it with --env-vars ({example}) or in the shell"
+            )
+    return environment, dict(sources), warnings
+
+
+def _unused_overrides(
+    overrides: EnvVarsFile, section: str | None, own: dict[str, Any], declared: dict[str, str], logical_id: str,
+    functions: set[str],
+) -> list[str]:
+    """Typos a user would want to hear about: a function's section naming a variable it does not
+    declare (sam local ignores it), a section naming no function of the template."""
+    warnings = [
+        f"--env-vars {overrides.path}: {section}.{key} is not set: {logical_id} does not declare {key} in "
+        "Environment.Variables (sam local sets declared variables only); declare it in the template"
+        for key in own if key not in declared
+    ]
+    warnings += [
+        f"--env-vars {overrides.path}: {key!r} is not a function of the template (nor \"Parameters\"); its "
+        "values are not used: key them by the function's logical id"
+        for key in overrides.functions if key not in functions
+    ]
+    return warnings
+
+
+def _function_names(template: dict[str, Any], parameters: Mapping[str, str], region: str) -> set[str]:
+    """Every function's logical id and FunctionName: the keys an --env-vars file may use."""
+    scratch = Resolver(template, parameters, region)
+    names: set[str] = set()
+    for logical_id, resource in section(template, "Resources").items():
+        if not isinstance(resource, dict) or resource.get("Type") != SERVERLESS_FUNCTION:
+            continue
+        names.add(logical_id)
+        properties = resource.get("Properties")
+        name = properties.get("FunctionName") if isinstance(properties, dict) else None
+        if name is not None:
+            names.add(as_text(scratch.resolve(name, logical_id)))
+    return names
+
+
+def _layers(
+    entries: Any, resolver: Resolver, template: Path, origin: str, logical_id: str,
+) -> tuple[tuple[Path, ...], tuple[str, ...], list[str], list[str]]:
+    """Each layer's root (playing /opt), the layers not available locally, warnings, and names."""
+    if entries is None:
+        return (), (), [], []
+    if not isinstance(entries, list):
+        raise ConfigurationError(f"{origin}: Layers must be a list of layer ARNs or !Ref to layers")
+    roots: list[Path] = []
+    remote: list[str] = []
+    warnings: list[str] = []
+    names: list[str] = []
+    for index, entry in enumerate(entries):
+        where = f"{logical_id}.Properties.Layers[{index}]"
+        issues = [i for i in resolver.issues if i.where == where or i.where.startswith((f"{where}.", f"{where}["))]
+        for issue in issues:
+            resolver.issues.remove(issue)
+        why = "; ".join(dict.fromkeys(i.why for i in issues))
+        if isinstance(entry, LayerRef):
+            root, warning = _layer_root(entry.name, resolver, template, origin)
+            if root is not None:
+                roots.append(root)
+                names.append(entry.name)
+            if warning is not None:
+                remote.append(entry.name)
+                warnings.append(warning)
+            continue
+        text = as_text(entry)
+        remote.append(text)
+        reason = f"{why}; " if why else ""
+        warnings.append(
+            f"{where}: layer {text} is not available locally ({reason}hookkit does not download layers); the "
+            "function runs without it: install what it provides where the function runs locally, or "
+            "declare the layer in this template"
+        )
+    return tuple(roots), tuple(remote), warnings, names
+
+
+def _layer_root(name: str, resolver: Resolver, template: Path, origin: str) -> tuple[Path | None, str | None]:
+    """The root of a layer of the template, or a warning saying why it is not available."""
+    resource = resolver.resource(name)
+    properties = resource.get("Properties")
+    properties = properties if isinstance(properties, dict) else {}
+    key = "ContentUri" if resource.get("Type") == SERVERLESS_LAYER else "Content"
+    content = resolver.resolve(properties.get(key), f"{name}.Properties.{key}")
+    if content is None or content is NO_VALUE:
+        raise ConfigurationError(f"{origin}: layer {name} has no {key}; point it at the layer's folder")
+    if not isinstance(content, str) or content.startswith("s3://"):
+        return None, (
+            f"{origin}: layer {name}'s {key} {describe(content)!r} is in S3, which is not available locally; "
+            f"point {key} at the layer's folder"
+        )
+    folder = _folder(template.resolve().parent, content, f"{origin}: layer {name}: {key}")
+    if not folder.is_dir():
+        state = "is not a folder" if folder.exists() else "does not exist"
+        raise ConfigurationError(
+            f"{origin}: layer {name}: {key} {content!r} -> {folder} {state}; fix the path ({key} is relative to "
+            "the template's folder) or build the layer first"
+        )
+    metadata = resource.get("Metadata")
+    build_method = metadata.get("BuildMethod") if isinstance(metadata, dict) else None
+    if is_unbuilt_python_layer(folder, build_method):
+        try:
+            return root_for_source(folder), None
+        except OSError as exc:
+            return None, f"{origin}: layer {name} is not built and cannot be linked locally ({exc}); run sam build"
+    return folder, None
+
+
+def _summary(
+    logical_id: str, runtime: str | None, folder: Path, reading: Reading, code_uri: object,
+    layers: list[str], sources: dict[str, str],
+) -> str:
+    """One line saying what will run: the Python wanted, whose code, which layers and values."""
+    parts = [f"{logical_id}: Runtime {runtime}" if runtime else f"{logical_id}: no Runtime (runs on this Python)"]
+    if code_uri is not None:
+        parts.append(f"code {shown_path(folder)} (the build named after @)")
+    elif reading.build is not None:
+        parts.append(f"code {shown_path(folder)} (sam build output, {shown_path(reading.path)})")
+    else:
+        parts.append(f"code {shown_path(folder)} ({shown_path(reading.path)}; no sam build output)")
+    if layers:
+        parts.append(f"layers {', '.join(layers)}")
+    for origin, label in (("shell", "from the shell"), ("env-vars", "from --env-vars")):
+        names = [name for name, source in sources.items() if source == origin]
+        if names:
+            parts.append(f"{label}: {', '.join(names)}")
+    return "; ".join(parts)
+
+
+def _source_code(source: Path, logical_id: str) -> list[Path]:
+    """The function's source folder as the source template names it (literal CodeUri only)."""
+    try:
+        template = load_template(source)
+    except ConfigurationError:
+        return []
+    resource = section(template, "Resources").get(logical_id)
+    properties = resource.get("Properties") if isinstance(resource, dict) else None
+    code = properties.get("CodeUri") if isinstance(properties, dict) else None
+    globals_ = template_globals(template, "Function")
+    if code is None and isinstance(globals_, dict):
+        code = globals_.get("CodeUri")
+    code = DEFAULT_CODE_URI if code is None else code
+    if not isinstance(code, str):
+        return []
+    try:
+        folder = _folder(source.resolve().parent, code, "CodeUri")
+    except ConfigurationError:
+        return []
+    return [folder] if folder.is_dir() else []
 
 
 def _code_folder(
     source: Path, origin: str, override: str | os.PathLike[str] | None, prop: Callable[[str], Any]
 ) -> Path:
     if override is not None:
-        folder, given = Path(override).expanduser().resolve(), f"code folder {override}"
+        folder, given = _folder(Path.cwd(), override, f"{origin}: code folder"), f"code folder {override}"
         hint = "fix the path (it is relative to the current directory)"
     else:
         if prop("InlineCode") is not None:
@@ -558,17 +512,14 @@ def _code_folder(
                 "folder and point CodeUri at it (or pass a code folder explicitly)"
             )
         code = prop("CodeUri")
-        if code is None:
-            raise ConfigurationError(
-                f"{origin} has no CodeUri (neither in its Properties nor in Globals.Function); add "
-                "CodeUri: <folder with the handler code>, or pass a code folder explicitly"
-            )
+        if code is None:  # as SAM: the template's own folder
+            code = DEFAULT_CODE_URI
         if not isinstance(code, str) or code.startswith("s3://"):
             raise ConfigurationError(
-                f"{origin}: CodeUri {_describe(code)!r} is an S3 location; local runs need the "
+                f"{origin}: CodeUri {describe(code)!r} is an S3 location; local runs need the "
                 "source folder: point CodeUri at it or pass a code folder explicitly"
             )
-        folder, given = (source.resolve().parent / code).resolve(), f"CodeUri {code!r}"
+        folder, given = _folder(source.resolve().parent, code, f"{origin}: CodeUri"), f"CodeUri {code!r}"
         hint = "fix the path (CodeUri is relative to the template's folder) or build the function first"
     if not folder.is_dir():
         state = "is not a folder" if folder.exists() else "does not exist"
@@ -592,12 +543,13 @@ def _number(value: Any, default: float, kind: type, what: str, unit: str) -> Any
         raise ConfigurationError(f"{what} {value!r} is not a number of {unit}; fix it in the template") from None
 
 
-def _routes(events: Any, resolver: _Resolver, logical_id: str, origin: str) -> tuple[ApiRoute, ...]:
+def event_routes(events: Any, resolver: Resolver, logical_id: str, origin: str) -> tuple[ApiRoute, ...]:
     routes = []
     for name, event in (events or {}).items() if isinstance(events, dict) else ():
         if not isinstance(event, dict) or event.get("Type") not in ("Api", "HttpApi"):
             continue
         properties = event.get("Properties") or {}
+        properties = properties if isinstance(properties, dict) else {}
         get = functools.partial(_event_property, resolver, properties, f"{logical_id}.Properties.Events.{name}")
 
         path, method = get("Path"), get("Method")
@@ -607,14 +559,25 @@ def _routes(events: Any, resolver: _Resolver, logical_id: str, origin: str) -> t
                     f"{origin}: Api event {name} needs Properties.Path and Properties.Method "
                     "(e.g. Path: /orders, Method: get)"
                 )
-            routes.append(ApiRoute(_method(method), path, "1.0"))
+            api = _api_id(properties.get("RestApiId"), IMPLICIT_REST_API)
+            routes.append(ApiRoute(_method(method), path, "1.0", api, "rest"))
             continue
-        version = _payload_version(_text(get("PayloadFormatVersion", "2.0")), f"{origin}: HttpApi event {name}")
+        version = _payload_version(as_text(get("PayloadFormatVersion", "2.0")), f"{origin}: HttpApi event {name}")
+        api = _api_id(properties.get("ApiId"), IMPLICIT_HTTP_API)
         if path is None:  # no Path: API Gateway's $default route, which takes everything else
-            routes.append(ApiRoute("ANY", CATCH_ALL_PATH, version))
+            routes.append(ApiRoute("ANY", CATCH_ALL_PATH, version, api, "http"))
         else:
-            routes.append(ApiRoute(_method(_text(method)) if method else "ANY", _text(path), version))
+            routes.append(ApiRoute(_method(as_text(method)) if method else "ANY", as_text(path), version, api, "http"))
     return tuple(routes)
+
+
+def _api_id(value: Any, implicit: str) -> str:
+    """The API an event belongs to: the resource its RestApiId/ApiId refers to, else SAM's implicit one."""
+    if value is None:
+        return implicit
+    if isinstance(value, dict) and isinstance(value.get("Ref"), str) and len(value) == 1:
+        return str(value["Ref"])
+    return describe(value)
 
 
 def _payload_version(text: str, where: str) -> Literal["1.0", "2.0"]:
@@ -625,11 +588,13 @@ def _payload_version(text: str, where: str) -> Literal["1.0", "2.0"]:
     raise ConfigurationError(f"{where} has PayloadFormatVersion {text!r}; use 1.0 or 2.0")
 
 
-def _event_property(resolver: _Resolver, properties: dict[str, Any], where: str, key: str, default: Any = None) -> Any:
+def _event_property(resolver: Resolver, properties: dict[str, Any], where: str, key: str, default: Any = None) -> Any:
     value = resolver.resolve(properties.get(key, default), f"{where}.Properties.{key}")
-    return None if value is _NO_VALUE else value
+    return None if value is NO_VALUE else value
 
 
 def _method(method: str) -> str:
     method = method.upper()
     return "ANY" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method
+
+

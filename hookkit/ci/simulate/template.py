@@ -22,7 +22,8 @@ from typing import Any
 
 from ...core.errors import ConfigurationError, describe
 from ...core.phases import Phase
-from ...local.sam import LOCAL_ACCOUNT_ID, LOCAL_STACK_NAME, FunctionSpec, function_spec, load_template, local_region
+from ...local.intrinsics import LOCAL_ACCOUNT_ID, LOCAL_STACK_NAME, load_template, local_region
+from ...local.sam import FunctionSpec, function_spec
 from .alarms import AlarmSpec, UnsupportedAlarm, parse_alarm
 from .configs import DeploymentConfig, custom_config, predefined, unknown_config
 
@@ -113,6 +114,7 @@ def read_plan(
         name = values.resolve(resources[alarm_id].get("Properties", {}).get("AlarmName", alarm_id), alarm_id)
         deployed.refs[alarm_id] = str(name)
     rewritten = deployed.rewrite(raw)
+    _anchor_paths(rewritten, source.resolve().parent)  # the copy lives elsewhere: keep code and layers found
     values = _Values(rewritten, parameters, deployed.refs, deployed.atts)
 
     with tempfile.TemporaryDirectory(prefix="hookkit-simulate-") as folder:
@@ -283,6 +285,23 @@ def _layers(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
     return tuple(str(item.get("Ref")) if isinstance(item, dict) and "Ref" in item else str(item) for item in value)
+
+
+def _anchor_paths(template: dict[str, Any], folder: Path) -> None:
+    """Make the template's relative code and layer folders absolute, for a copy that lives elsewhere."""
+    resources = template.get("Resources")
+    for resource in resources.values() if isinstance(resources, dict) else ():
+        properties = resource.get("Properties") if isinstance(resource, dict) else None
+        if not isinstance(properties, dict):
+            continue
+        for key in ("CodeUri", "ContentUri", "Content"):
+            value = properties.get(key)
+            if isinstance(value, str) and "://" not in value and not Path(value).is_absolute():
+                properties[key] = str(folder / value)
+    globals_ = template.get("Globals")
+    function = globals_.get("Function") if isinstance(globals_, dict) else None
+    if isinstance(function, dict) and isinstance(function.get("CodeUri"), str) and "://" not in function["CodeUri"]:
+        function["CodeUri"] = str(folder / function["CodeUri"])
 
 
 def _of_type(resources: dict[str, Any], logical_id: str, kind: str) -> bool:

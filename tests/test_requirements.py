@@ -1,0 +1,172 @@
+"""Is a function's requirements.txt satisfied where it runs? If not, say what is missing and the fixes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from hookkit.local import requirements
+from hookkit.local.requirements import Unmet, explain_missing_module, requirements_warning, unmet_requirements
+from hookkit.local.sam import FunctionSpec
+
+ABSENT = "hookkit-test-no-such-distribution"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> None:
+    requirements._inventory.cache_clear()
+    requirements._requirements.cache_clear()
+
+
+def spec_for(code: Path, **changes: object) -> FunctionSpec:
+    fields: dict[str, object] = {
+        "logical_id": "Fn", "code_uri": code, "handler": "app.handler", "runtime": "python3.12", "timeout": 3.0,
+        "memory_size": 128, "environment": {}, "function_name": "local-Fn", "routes": (), "warnings": (),
+        "template": code.parent / "template.yaml",
+    }
+    return FunctionSpec(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def code_with(folder: Path, requirements_txt: str, **files: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "requirements.txt").write_text(textwrap.dedent(requirements_txt))
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return folder
+
+
+def dist_info(folder: Path, name: str, version: str) -> None:
+    """An installed distribution, as pip (or sam build) leaves it next to the code."""
+    info = folder / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+
+
+def test_what_is_missing_or_the_wrong_version_is_listed(tmp_path: Path) -> None:
+    code = code_with(tmp_path / "src", f"""\
+        # the function's packages
+        PyYAML>=5            # installed (a hookkit dependency): fine
+        {ABSENT}>=1.0 --hash=sha256:abc
+        pytest<1.0           # installed, another version
+        old-thing==1.0; python_version < "3.0"
+        -e ./local-package
+        --index-url https://example.invalid/simple
+        git+https://example.invalid/repo.git#egg=thing
+        """)
+    unmet = unmet_requirements(spec_for(code))
+    assert [(u.requirement, u.installed is None) for u in unmet] == [(f"{ABSENT}>=1.0", True), ("pytest<1.0", False)]
+    assert str(unmet[1]) == f"pytest<1.0 ({pytest.__version__} installed)"
+    assert str(unmet[0]) == f"{ABSENT}>=1.0 (not installed)"
+
+
+def test_packages_in_the_code_folder_and_layers_count(tmp_path: Path) -> None:
+    code = code_with(tmp_path / "src", "vendored-thing==2.1\nlayer-thing>=1\n")
+    dist_info(code, "vendored-thing", "2.1")
+    layer = tmp_path / "layer"
+    dist_info(layer / "python" / "lib" / "python3.12" / "site-packages", "layer-thing", "1.5")
+    assert unmet_requirements(spec_for(code, layers=(layer,))) == ()
+    assert [u.requirement for u in unmet_requirements(spec_for(code))] == ["layer-thing>=1"]
+
+
+def test_included_files_are_followed_and_a_layers_requirements_checked(tmp_path: Path) -> None:
+    code = code_with(tmp_path / "src", "-r base.txt\n", **{"base.txt": f"{ABSENT}-a\n"})
+    layer = tmp_path / "layer"
+    code_with(layer / "python", f"{ABSENT}-b \\\n  >=2\n")
+    unmet = unmet_requirements(spec_for(code, layers=(layer,)))
+    assert [(u.requirement, u.file.name) for u in unmet] == [
+        (f"{ABSENT}-a", "base.txt"), (f"{ABSENT}-b    >=2", "requirements.txt")
+    ]
+
+
+def test_the_warning_names_the_files_what_is_missing_and_both_fixes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = code_with(tmp_path / "src", f"{ABSENT}>=1\n")
+    python = f"Python {sys.version_info.major}.{sys.version_info.minor} ({sys.executable})"
+    assert requirements_warning(spec_for(code)) == (
+        f"Fn: src/requirements.txt asks for what {python} does not have: {ABSENT}>=1 (not installed); run "
+        "`sam build` in this folder (hookkit then runs its output, as sam local does), or install them for that "
+        f"interpreter: {sys.executable} -m pip install -r src/requirements.txt"
+    )
+
+
+def test_nothing_to_say_when_all_is_there_or_there_is_no_requirements_file(tmp_path: Path) -> None:
+    assert requirements_warning(spec_for(code_with(tmp_path / "a", "PyYAML\n"))) is None
+    (tmp_path / "b").mkdir()
+    assert requirements_warning(spec_for(tmp_path / "b")) is None
+
+
+def test_a_missing_module_is_explained_by_the_requirements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = code_with(tmp_path / "src", f"{ABSENT}\n", **{"helpers/__init__.py": ""})
+    spec = spec_for(code)
+    hint = explain_missing_module(spec, "absent_module")
+    assert hint is not None and hint.startswith("src/requirements.txt asks for what Python")
+    assert requirements_warning(spec) == f"Fn: {hint}"
+    # the function's own module missing is the code's problem, not a package's
+    assert explain_missing_module(spec, "helpers.missing") is None
+
+
+def test_a_missing_module_may_come_from_a_layer_that_is_not_available(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    spec = spec_for(tmp_path / "src", remote_layers=("arn:aws:lambda:us-east-1:1:layer:tools:3",))
+    assert explain_missing_module(spec, "tools.client") == (
+        "'tools' may be provided by a layer that is not available locally (arn:aws:lambda:us-east-1:1:layer:tools:3): "
+        "install what the layer provides where the function runs locally (pip install ...), or add it to the "
+        "function's requirements.txt"
+    )
+    assert explain_missing_module(spec_for(tmp_path / "src"), "tools") is None
+
+
+def test_another_interpreter_is_asked_in_a_subprocess(tmp_path: Path) -> None:
+    other = tmp_path / "bin" / "python-other"
+    other.parent.mkdir()
+    os.symlink(sys.executable, other)  # another path: asked as another interpreter would be
+    code = code_with(tmp_path / "src", f"vendored-thing>=2\n{ABSENT}\nonly-old==1; python_version < '3.0'\n")
+    dist_info(code, "vendored-thing", "2.0")
+
+    unmet = unmet_requirements(spec_for(code), python=str(other))
+
+    assert unmet == (Unmet(ABSENT, code / "requirements.txt", None),)
+    warning = requirements_warning(spec_for(code), python=str(other))
+    assert warning is not None and f"what {other} (" in warning
+
+
+def test_an_interpreter_that_cannot_be_asked_says_nothing(tmp_path: Path) -> None:
+    code = code_with(tmp_path / "src", f"{ABSENT}\n")
+    assert unmet_requirements(spec_for(code), python=str(tmp_path / "no-such-python")) == ()
+    assert requirements_warning(spec_for(code), python=str(tmp_path / "no-such-python")) is None
+
+
+# --- hookkit run: the warning up front, the explanation when the handler cannot import ------------
+
+
+@pytest.mark.usefixtures("fresh_default_registry")
+def test_hookkit_run_explains_a_handler_that_needs_a_missing_package(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hookkit.ci.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    code_with(tmp_path / "src", "hookkit_test_absent_pkg>=1\n", **{"app.py": "import hookkit_test_absent_pkg\n"})
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {CodeUri: src, Handler: app.h}\n"
+    )
+    (tmp_path / "checks.py").write_text("from hookkit import pre_traffic\n\n@pre_traffic\ndef a(target):\n    pass\n")
+
+    code = main(["run", "checks.py", "--target", "local:template.yaml#Fn"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "No module named 'hookkit_test_absent_pkg'" in err
+    assert "src/requirements.txt asks for what Python" in err and "hookkit_test_absent_pkg>=1 (not installed)" in err
+    assert "run `sam build` in this folder" in err and "fix the function's code" not in err
