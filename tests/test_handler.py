@@ -19,6 +19,9 @@ TARGET_ENV = {"HOOKKIT_FUNCTION": "orders", "HOOKKIT_TARGET_VERSION": "7"}
 
 
 def make_handler(codedeploy, registry=None, *, phase="pre", environ=None, **kwargs) -> HookHandler:
+    """Checks in this process's threads: these tests inspect what the checks did in it. The default,
+    a child process, is driven through a real Lambda runtime in tests/faults and tests/test_supervisor.py."""
+    kwargs.setdefault("isolation", "thread")
     return HookHandler(
         registry if registry is not None else HookRegistry(),
         phase=phase,
@@ -266,7 +269,8 @@ def test_a_handler_for_an_explicit_registry_is_the_same_runtime(codedeploy, hook
     registry = passing_registry()
     codedeploy.accept()
     handler = HookHandler(
-        registry, phase="PreTraffic", clients=Clients(codedeploy=codedeploy.client), environ=TARGET_ENV
+        registry, phase="PreTraffic", clients=Clients(codedeploy=codedeploy.client), environ=TARGET_ENV,
+        isolation="thread",
     )
     assert handler(hook_event, LocalContext())["verdict"] == "Succeeded"
     assert codedeploy.statuses == ["Succeeded"]
