@@ -314,3 +314,15 @@ def test_a_run_that_fails_before_its_checks_still_names_the_configured_phase(cod
         hook_event, LocalContext())
     assert codedeploy.statuses == ["Failed"]
     assert summary["phase"] == "AfterAllowTraffic"
+
+
+def test_the_report_client_is_never_the_discovery_client(monkeypatch) -> None:
+    """Discovery's client retries the botocore way (seconds of backoff, blind to the deadline); the report's
+    must not: one try per attempt, hookkit's own retries bounded by the deadline."""
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    clients = Clients()
+    report, discovery = clients.get("codedeploy-report"), clients.get("codedeploy")
+    assert report is not discovery
+    assert (report.meta.config.retries, discovery.meta.config.retries) == (
+        {"mode": "standard", "total_max_attempts": 1}, {"mode": "standard", "total_max_attempts": 5}
+    )
