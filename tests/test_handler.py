@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -326,3 +329,15 @@ def test_the_report_client_is_never_the_discovery_client(monkeypatch) -> None:
     assert (report.meta.config.retries, discovery.meta.config.retries) == (
         {"mode": "standard", "total_max_attempts": 1}, {"mode": "standard", "total_max_attempts": 5}
     )
+
+
+@pytest.mark.parametrize("lambda_handler, built", [("hookkit.handler", ["codedeploy-report"]), ("app.handler", [])])
+def test_lambda_init_builds_the_report_client_before_any_delivery(lambda_handler, built) -> None:
+    """Lambda imports the handler's module during init: for hookkit.handler that builds the report client,
+    from the function's own environment, before any check can run; elsewhere importing hookkit builds nothing."""
+    script = "import hookkit, hookkit.hook.handler as h; print(json.dumps(sorted(h._default_handler.clients._clients)))"
+    env = {**os.environ, "_HANDLER": lambda_handler, "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+           "AWS_REGION": "us-east-1"}
+    done = subprocess.run([sys.executable, "-c", f"import json; {script}"], env=env, capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout) == built

@@ -40,7 +40,7 @@ from .event import HookEvent, parse_event
 from .observability import Observer
 from .record import Ending, Planned, RunRecord, Sink, Stage
 from .reporting import ACTION, report_status
-from .supervisor import CannotFork, fork_refusal, run_in_child, run_in_thread
+from .supervisor import CannotFork, fork_refusal, reap_killed, run_in_child, run_in_thread
 
 DEFAULT_RESERVE_MS = 5000
 #: Without a Lambda context (a direct call), behave like the longest Lambda can live.
@@ -148,7 +148,10 @@ class HookHandler:
                         exception=redact_text(traceback.format_exc()),
                     )
                 result = RunResult.failed(self.phase, f"hookkit failed unexpectedly: {type(exc).__name__}: {exc}")
-            return self._report(ids, result, isolation, lambda_end, started, observer)
+            try:
+                return self._report(ids, result, isolation, lambda_end, started, observer)
+            finally:  # after the report: a killed check process is gone before the container is frozen
+                reap_killed(min(1.0, max(0.0, lambda_end - self.clock() - 0.2)))
         finally:
             with _quiet():
                 logger.remove_keys(["deployment_id", "execution_id", "phase"])

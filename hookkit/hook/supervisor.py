@@ -42,9 +42,7 @@ Work = Callable[[Sink], None]
 
 #: More than this from one child is not outcomes but a runaway: the run fails rather than the parent's memory.
 MAX_WIRE_BYTES = 32 * 2**20
-#: After killing the child, how long to wait for the kernel to take it away before moving on to the report.
-_REAP_WAIT_S = 0.5
-_unreaped: list[int] = []  # children killed but not yet gone (stuck in the kernel); reaped on a later delivery
+_unreaped: list[int] = []  # children killed and not yet gone: see reap_killed()
 
 
 class CannotFork(Exception):
@@ -79,7 +77,7 @@ def run_in_child(work: Work, record: RunRecord, *, deadline: float, clock: Calla
     Returns at the latest at ``deadline`` (a ``clock()`` instant), with the child and everything
     it started in its process group killed. Raises :class:`CannotFork` if no child could start.
     """
-    _reap_leftovers()
+    reap_killed(0.0)
     try:
         read_fd, write_fd = os.pipe()
     except OSError as exc:
@@ -178,30 +176,35 @@ class _Supervision:
             self.reaped, self.status = True, status
 
     def _end(self) -> None:
-        """Kill what is left of the child's process group, then take the child away."""
+        """Kill what is left of the child's process group; it is taken away after the report.
+
+        A killed process is gone only once the kernel has freed its memory, which for a check that
+        allocated gigabytes takes a good fraction of a second: the report does not wait for that.
+        """
         with contextlib.suppress(OSError):
             os.killpg(self.pid, signal.SIGKILL)  # the child and whatever it started, unless they left the group
-        if self.reaped:
-            return
-        with contextlib.suppress(OSError):
-            os.kill(self.pid, signal.SIGKILL)
-        waited = 0.0
-        while not self.reaped:
-            self._reap(block=False)
-            if self.reaped or waited >= _REAP_WAIT_S:
-                break
-            select.select([], [], [], 0.002)
-            waited += 0.002
         if not self.reaped:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
             _unreaped.append(self.pid)
 
 
-def _reap_leftovers() -> None:
-    for pid in list(_unreaped):
-        with contextlib.suppress(ChildProcessError):
-            if not os.waitpid(pid, os.WNOHANG)[0]:
-                continue
-        _unreaped.remove(pid)
+def reap_killed(wait: float) -> None:
+    """Take away killed children once the kernel is done with them, waiting at most ``wait`` seconds
+    (the handler calls this after the report; what is still not gone is taken on a later delivery)."""
+    waited = 0.0
+    while True:
+        for pid in list(_unreaped):
+            try:
+                if not os.waitpid(pid, os.WNOHANG)[0]:
+                    continue
+            except ChildProcessError:
+                pass
+            _unreaped.remove(pid)
+        if not _unreaped or waited >= wait:
+            return
+        select.select([], [], [], 0.005)
+        waited += 0.005
 
 
 def _pidfd_open(pid: int) -> int | None:

@@ -41,7 +41,7 @@ DEPLOYMENT = "d-FAULT0001"
 EXECUTION = "exec-0001"
 _VERSION = re.compile(r"[0-9]+")
 RUNTIME = Path(__file__).with_name("lambda_runtime.py")
-MARK = b"\x1efaultkit "
+MARK = b"\x1efaultkit end\n"
 #: How long a container may take to start (init), on a busy machine; Lambda allows 10 s.
 INIT_TIMEOUT_S = 30.0
 
@@ -193,7 +193,7 @@ class Zygote:
         theirs.close()
 
     def spawn(self, env: dict[str, str], cwd: Path, streams: list[int]) -> int:
-        """A new runtime process with ``streams`` as its stdin, stdout and stderr; its pid."""
+        """A new runtime process with ``streams`` as its stdin, stdout, stderr and results; its pid."""
         with self.lock:
             socket.send_fds(self.channel, [json.dumps({"env": env, "cwd": str(cwd)}).encode()], streams)
             self.channel.settimeout(INIT_TIMEOUT_S)
@@ -223,18 +223,18 @@ class Container:
         self.env = env
         self.hook = hook
         self.results: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
-        self.stderr_ends: queue.SimpleQueue[None] = queue.SimpleQueue()
-        stdin_r, stdin_w = os.pipe()
-        stdout_r, stdout_w = os.pipe()
-        stderr_r, stderr_w = os.pipe()
-        self.pid = zygote().spawn(env, cwd, [stdin_r, stdout_w, stderr_w])
-        for fd in (stdin_r, stdout_w, stderr_w):
+        self.ends: list[queue.SimpleQueue[None]] = [queue.SimpleQueue(), queue.SimpleQueue()]
+        pipes = [os.pipe() for _ in range(4)]
+        theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
+        self.pid = zygote().spawn(env, cwd, theirs)
+        for fd in theirs:
             os.close(fd)
-        self.stdin = os.fdopen(stdin_w, "wb")
-        self.streams = [os.fdopen(stdout_r, "rb"), os.fdopen(stderr_r, "rb")]
+        self.stdin = os.fdopen(pipes[0][1], "wb")
+        self.streams = [os.fdopen(pipes[n][0], "rb") for n in (1, 2, 3)]
         self.readers = [
-            threading.Thread(target=self._read_stdout, daemon=True, name="faultkit-stdout"),
-            threading.Thread(target=self._read_stderr, daemon=True, name="faultkit-stderr"),
+            threading.Thread(target=self._read_output, args=(0,), daemon=True, name="faultkit-stdout"),
+            threading.Thread(target=self._read_output, args=(1,), daemon=True, name="faultkit-stderr"),
+            threading.Thread(target=self._read_results, daemon=True, name="faultkit-results"),
         ]
         for reader in self.readers:
             reader.start()
@@ -242,7 +242,7 @@ class Container:
         if ready != {"ready": True}:
             self.close()
             raise RuntimeError(f"the Lambda container did not start: {ready}\n{self.hook.stderr[-3000:]}")
-        self._wait_for_stderr()
+        self._wait_for_output()
 
     @property
     def alive(self) -> bool:
@@ -257,7 +257,9 @@ class Container:
             self.close()  # Lambda's end: the whole container goes, whatever it was doing
             raise LambdaTimedOut(f"Task timed out: the handler had not returned at the Lambda's end "
                                  f"({deadline - self.hook.context.started:.2f} s); the container was killed")
-        self._wait_for_stderr()
+        self._wait_for_output()
+        if "exited" in result:
+            raise RuntimeError(f"the container's runtime died during the delivery:\n{self.hook.stderr[-3000:]}")
         if "error" in result:
             error = result["error"]
             if error["type"] == "ReportError":
@@ -271,25 +273,27 @@ class Container:
         except queue.Empty:
             return None
 
-    def _wait_for_stderr(self) -> None:
-        with contextlib.suppress(queue.Empty):
-            self.stderr_ends.get(timeout=10)
+    def _wait_for_output(self) -> None:
+        """Until stdout and stderr hold everything written before the result (or were closed)."""
+        for ends in self.ends:
+            with contextlib.suppress(queue.Empty):
+                ends.get(timeout=10)
 
-    def _read_stdout(self) -> None:
-        for line in iter(self.streams[0].readline, b""):
-            if line.startswith(MARK):
-                self.results.put(json.loads(line[len(MARK):]))
-                continue
-            self.hook.out += line
-            self.hook.log.take(line.decode(errors="replace").rstrip("\n"))
+    def _read_output(self, n: int) -> None:
+        kept = (self.hook.out, self.hook.err)[n]
+        for line in iter(self.streams[n].readline, b""):
+            if line.endswith(MARK):  # the runtime's marker, after whatever was left on the line
+                line = line[: -len(MARK)]
+                self.ends[n].put(None)
+            kept += line
+            if n == 0:
+                self.hook.log.take(line.decode(errors="replace").rstrip("\n"))
+        self.ends[n].put(None)  # closed: nothing more will come
+
+    def _read_results(self) -> None:
+        for line in iter(self.streams[2].readline, b""):
+            self.results.put(json.loads(line))
         self.results.put({"exited": "the container's runtime ended"})
-
-    def _read_stderr(self) -> None:
-        for line in iter(self.streams[1].readline, b""):
-            if line.startswith(MARK):
-                self.stderr_ends.put(None)
-            else:
-                self.hook.err += line
 
     def processes(self) -> list[int]:
         """Every live process of this container's session, the runtime's own included."""

@@ -10,8 +10,9 @@ Lambda's bootstrap imports it. Then each line on stdin is one delivery::
 The context's remaining time counts down to that instant (``CLOCK_MONOTONIC`` is the machine's, so
 the test process and this one agree on it), and at that instant the test process kills this one
 and everything it started, as Lambda does. When the handler returns, its summary (or the exception
-it raised) goes to stdout as one marker line, after every log line the delivery wrote, and a
-marker goes to stderr too, so the test knows both streams are complete.
+it raised) goes to file descriptor 3 (Lambda's runtime answers over its own channel, not stdout,
+which a check may close), and a marker line to stdout and to stderr, after everything the delivery
+wrote there, so the test knows both streams are complete.
 
 Starting Python and importing boto3 for every test's container would make the suite slow, so the
 test process starts this file once as a *zygote* (``--zygote FD``): it imports boto3 and botocore
@@ -29,10 +30,12 @@ import os
 import select
 import socket
 import sys
+import threading
 import time
 from typing import Any
 
-MARK = "\x1efaultkit "
+MARK = b"\x1efaultkit end\n"
+RESULTS = 3
 
 
 class Context:
@@ -53,13 +56,18 @@ class Context:
 
 
 def emit(message: dict[str, Any]) -> None:
-    sys.stdout.write(MARK + json.dumps(message, default=repr) + "\n")
-    sys.stdout.flush()
-    sys.stderr.write(MARK + "end\n")
-    sys.stderr.flush()
+    """The result, then the end of both streams (best effort: a check may have closed them)."""
+    for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
+        with contextlib.suppress(Exception):
+            stream.flush()
+        with contextlib.suppress(OSError):
+            os.write(fd, MARK)
+    os.write(RESULTS, json.dumps(message, default=repr).encode() + b"\n")
 
 
 def main() -> None:
+    if os.environ.get("FAULTKIT_RUNTIME_THREAD"):  # a runtime that keeps a thread of its own (a telemetry agent)
+        threading.Thread(target=threading.Event().wait, name="runtime-agent", daemon=True).start()
     sys.path[0] = os.environ["LAMBDA_TASK_ROOT"]
     module, _, name = os.environ["_HANDLER"].rpartition(".")
     handler = getattr(importlib.import_module(module), name)
@@ -86,7 +94,7 @@ def zygote(fd: int) -> None:
                     pass  # runtimes the test process killed
             if not select.select([channel], [], [], 0.5)[0]:
                 continue
-            message, fds, _, _ = socket.recv_fds(channel, 1 << 20, 3)
+            message, fds, _, _ = socket.recv_fds(channel, 1 << 20, 4)
             if not message:
                 return
             request = json.loads(message)
