@@ -27,6 +27,7 @@ import concurrency
 import hung
 import replay
 import scale
+import supervisor
 from harness import Progress, Row, machine, table
 
 BENCHMARKS = {
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "hung": hung.run,
     "replay": replay.run,
     "scale": scale.run,
+    "supervisor": supervisor.run,
 }
 
 

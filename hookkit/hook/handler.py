@@ -137,9 +137,10 @@ class HookHandler:
         try:
             lambda_end, checks_deadline = self._budget(context, started)
             isolation: Isolation | None = None
+            cut_short = False
             try:
                 self.prepare()
-                result, isolation = self._run(ids, context, checks_deadline, observer)
+                result, isolation, cut_short = self._run(ids, context, checks_deadline, observer)
             except BaseException as exc:  # noqa: BLE001 - last line of defence: report anyway
                 with _quiet():
                     logger.error(
@@ -150,8 +151,8 @@ class HookHandler:
                 result = RunResult.failed(self.phase, f"hookkit failed unexpectedly: {type(exc).__name__}: {exc}")
             try:
                 return self._report(ids, result, isolation, lambda_end, started, observer)
-            finally:  # after the report: a killed check process is gone before the container is frozen
-                reap_killed(min(1.0, max(0.0, lambda_end - self.clock() - 0.2)))
+            finally:  # after the report: a check process killed mid-run is gone before the container is frozen
+                reap_killed(min(1.0, max(0.0, lambda_end - self.clock() - 0.2)) if cut_short else 0.0)
         finally:
             with _quiet():
                 logger.remove_keys(["deployment_id", "execution_id", "phase"])
@@ -187,7 +188,8 @@ class HookHandler:
 
     def _run(
         self, ids: HookEvent, context: Any, deadline: float, observer: Observer
-    ) -> tuple[RunResult, Isolation | None]:
+    ) -> tuple[RunResult, Isolation | None, bool]:
+        """The run's result, where it ran, and whether it was cut short (killed at the deadline, or died)."""
         started = self.clock()
         try:
             explicit = self._explicit_phase()
@@ -195,7 +197,7 @@ class HookHandler:
         except HookkitError as exc:
             with _quiet():
                 logger.error(redact_text(str(exc)))
-            return RunResult.failed(self.phase, str(exc), duration_ms=(self.clock() - started) * 1000.0), None
+            return RunResult.failed(self.phase, str(exc), duration_ms=(self.clock() - started) * 1000.0), None, False
         record = RunRecord(explicit, modules=self._modules(), clock=self.clock)
         margin = min(_RUNNER_MARGIN_S, max(0.0, deadline - started) / 10)
         work = partial(self._work, ids=ids, context=context, explicit=explicit, deadline=deadline - margin,
@@ -224,7 +226,7 @@ class HookHandler:
             with _quiet():
                 logger.error(redact_text(result.reason))  # the child could not say it: it was cut short
         observer.function = record.function or self.environ.get(settings.FUNCTION)
-        return result, isolation
+        return result, isolation, ending is not None
 
     def _isolation(self) -> Isolation:
         raw = str(self.isolation if self.isolation is not None else self.environ.get(settings.ISOLATION, ""))

@@ -30,6 +30,7 @@ import select
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -42,7 +43,7 @@ Work = Callable[[Sink], None]
 
 #: More than this from one child is not outcomes but a runaway: the run fails rather than the parent's memory.
 MAX_WIRE_BYTES = 32 * 2**20
-_unreaped: list[int] = []  # children killed and not yet gone: see reap_killed()
+_unreaped: dict[int, int | None] = {}  # children killed and not yet gone, with their pidfd: see reap_killed()
 
 
 class CannotFork(Exception):
@@ -107,6 +108,7 @@ class _Supervision:
 
     def __init__(self, pid: int, read_fd: int, record: RunRecord, clock: Callable[[], float]) -> None:
         self.pid, self.read_fd, self.clock = pid, read_fd, clock
+        self.pidfd: int | None = None
         self.decoder = Decoder(record)
         self.status: int | None = None  # the child's wait status, once reaped
         self.reaped = False
@@ -114,7 +116,7 @@ class _Supervision:
 
     def until(self, deadline: float) -> Ending | None:
         os.set_blocking(self.read_fd, False)
-        pidfd = _pidfd_open(self.pid)
+        pidfd = self.pidfd = _pidfd_open(self.pid)
         poller = select.poll()
         poller.register(self.read_fd, select.POLLIN)
         if pidfd is not None:
@@ -137,8 +139,6 @@ class _Supervision:
                     return self._after_exit()
         finally:
             self._end()
-            if pidfd is not None:
-                os.close(pidfd)
             os.close(self.read_fd)
 
     def _after_exit(self) -> Ending | None:
@@ -183,28 +183,36 @@ class _Supervision:
         """
         with contextlib.suppress(OSError):
             os.killpg(self.pid, signal.SIGKILL)  # the child and whatever it started, unless they left the group
-        if not self.reaped:
-            with contextlib.suppress(OSError):
-                os.kill(self.pid, signal.SIGKILL)
-            _unreaped.append(self.pid)
+        if self.reaped:
+            if self.pidfd is not None:
+                os.close(self.pidfd)
+            return
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        _unreaped[self.pid] = self.pidfd
 
 
-def reap_killed(wait: float) -> None:
+def reap_killed(wait: float, clock: Callable[[], float] = time.monotonic) -> None:
     """Take away killed children once the kernel is done with them, waiting at most ``wait`` seconds
     (the handler calls this after the report; what is still not gone is taken on a later delivery)."""
-    waited = 0.0
-    while True:
-        for pid in list(_unreaped):
+    until = clock() + wait
+    for pid, pidfd in list(_unreaped.items()):
+        while True:
             try:
-                if not os.waitpid(pid, os.WNOHANG)[0]:
-                    continue
+                gone = bool(os.waitpid(pid, os.WNOHANG)[0])
             except ChildProcessError:
-                pass
-            _unreaped.remove(pid)
-        if not _unreaped or waited >= wait:
-            return
-        select.select([], [], [], 0.005)
-        waited += 0.005
+                gone = True
+            left = until - clock()
+            if gone or left <= 0:
+                break
+            if pidfd is not None:
+                select.select([pidfd], [], [], left)  # readable when the child has exited
+            else:
+                select.select([], [], [], min(left, 0.001))
+        if gone:
+            del _unreaped[pid]
+            if pidfd is not None:
+                os.close(pidfd)
 
 
 def _pidfd_open(pid: int) -> int | None:
