@@ -394,6 +394,36 @@ def test_the_baseline_succeeds_and_says_where_its_checks_ran(
     assert hook_log.line("check answers: ")["message"] == "check answers: passed"
 
 
+def test_the_handlers_process_never_imports_or_runs_the_checks(hook: Hook, aws: AwsStandIn) -> None:
+    """Each delivery's checks module is imported, and its checks run, in a child process of its own
+    group, the one the out-of-memory killer takes first; never in the handler's process."""
+    seen = hook.folder / "seen.jsonl"
+    hook.checks(f"""
+        import json, os
+        from hookkit import pre_traffic
+
+        def note(what):
+            with open({str(seen)!r}, "a") as file:
+                file.write(json.dumps({{"what": what, "pid": os.getpid(), "pgid": os.getpgid(0),
+                                        "oom": open("/proc/self/oom_score_adj").read().strip()}}) + "\\n")
+
+        note("import")
+
+        @pre_traffic
+        def answers(target):
+            note("check")
+            target.invoke({{}}).expect(status=200)
+    """)
+    hook(DEPLOYMENT, "exec-1")
+    hook(DEPLOYMENT, "exec-2")
+    assert aws.statuses == ["Succeeded", "Succeeded"]
+    assert hook.container is not None
+    notes = [json.loads(line) for line in seen.read_text().splitlines()]
+    assert [n["what"] for n in notes] == ["import", "check", "import", "check"]  # imported again per delivery
+    assert len({n["pid"] for n in notes}) == 2 and hook.container.pid not in {n["pid"] for n in notes}
+    assert all(n["pgid"] == n["pid"] and n["oom"] == "1000" for n in notes)
+
+
 def test_a_runtime_with_a_thread_of_its_own_runs_the_checks_in_threads_and_says_why(
     hook: Hook, aws: AwsStandIn, hook_log: HookLog
 ) -> None:
