@@ -1,4 +1,4 @@
-"""``make bench``: every benchmark of issue 7, hookkit next to its baseline, one table.
+"""``make bench``: every benchmark, hookkit next to its baseline, one table.
 
     python bench/run.py [--only NAME ...] [--markdown FILE] [--events N]
 

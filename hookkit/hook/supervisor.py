@@ -312,7 +312,7 @@ class Decoder:
 
     def __init__(self, record: RunRecord) -> None:
         self.record = record
-        self.buffer = b""
+        self.buffer = bytearray()
         self.total = 0
         self.finished = False
         self.broken: str | None = None
@@ -324,8 +324,12 @@ class Decoder:
         if self.total > MAX_WIRE_BYTES:
             self.broken = f"more than {MAX_WIRE_BYTES // 2**20} MiB of messages"
             return
-        *lines, self.buffer = (self.buffer + data).split(b"\n")
-        for line in lines:
+        searched = len(self.buffer)  # a long line arrives in many pieces: look for its end in the new one only
+        self.buffer += data
+        while (end := self.buffer.find(b"\n", searched)) >= 0:
+            line = bytes(self.buffer[:end])
+            del self.buffer[: end + 1]
+            searched = 0
             try:
                 if self._apply(json.loads(line)):
                     return
