@@ -1,4 +1,4 @@
-"""``make bench``: every benchmark of issue 7, hookkit next to its baseline, one table.
+"""``make bench``: every benchmark, hookkit next to its baseline, one table.
 
     python bench/run.py [--only NAME ...] [--markdown FILE] [--events N]
 
@@ -27,6 +27,7 @@ import concurrency
 import hung
 import replay
 import scale
+import supervisor
 from harness import Progress, Row, machine, table
 
 BENCHMARKS = {
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "hung": hung.run,
     "replay": replay.run,
     "scale": scale.run,
+    "supervisor": supervisor.run,
 }
 
 

@@ -16,6 +16,7 @@ that only declares checks stays cheap to import (a hook's cold start, CI).
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from .checks.recorded import recorded_events
@@ -89,6 +90,22 @@ def fallback(record: Any, context: Any = None) -> dict[str, Any]:
 
     return _fallback(record, context)
 
+
+def _lambda_init() -> None:
+    """Lambda's init for ``Handler: hookkit.handler``: build the report client now, before any delivery.
+
+    Lambda imports this module during its init phase and sets ``_HANDLER`` to the handler setting;
+    the report client is then made from the function's own environment, before any check could
+    change it, and the first delivery does not pay for it. Anywhere else ``import hookkit`` stays
+    light (a checks module, CI).
+    """
+    if os.environ.get("_HANDLER") == "hookkit.handler" and os.environ.get("AWS_LAMBDA_RUNTIME_API"):
+        from .hook.handler import prepare
+
+        prepare()
+
+
+_lambda_init()
 
 __all__ = [
     "Api", "ApiResponse", "Check", "CheckOptions", "ConfigurationError", "Deployment", "Difference",

@@ -76,3 +76,15 @@ def test_the_replay_profile_times_every_stage() -> None:
     stages = re.findall(r"^  (bare loop|hookkit): .*?\s+(\d+\.\d)$", done.stdout, re.MULTILINE)
     assert [side for side, _ in stages] == ["bare loop"] * 3 + ["hookkit"] * 5
     assert all(float(value) > 0 for _, value in stages)
+
+
+def test_a_tiny_supervisor_benchmark_times_both_isolations(bench) -> None:
+    import supervisor
+
+    steps: list[str] = []
+    [row] = supervisor.run(steps.append, rounds=1, deliveries=2, sizes=(10,))
+    assert row.figure == "supervisor: a delivery with 10 trivial check(s), child process / threads"
+    assert row.target == "<= +10 ms"  # judged at 10 checks (whether it passes is the benchmark's to say)
+    assert all(float(value.split()[0]) > 0 for value in (row.hookkit, row.baseline))
+    assert steps == [f"supervisor, 10 check(s): {step}" for step in (
+        "warm-up (process)", "warm-up (thread)", "round 1/1 (process)", "round 1/1 (thread)")]

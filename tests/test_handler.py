@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -19,6 +22,9 @@ TARGET_ENV = {"HOOKKIT_FUNCTION": "orders", "HOOKKIT_TARGET_VERSION": "7"}
 
 
 def make_handler(codedeploy, registry=None, *, phase="pre", environ=None, **kwargs) -> HookHandler:
+    """Checks in this process's threads: these tests inspect what the checks did in it. The default,
+    a child process, is driven through a real Lambda runtime in tests/faults and tests/test_supervisor.py."""
+    kwargs.setdefault("isolation", "thread")
     return HookHandler(
         registry if registry is not None else HookRegistry(),
         phase=phase,
@@ -266,7 +272,8 @@ def test_a_handler_for_an_explicit_registry_is_the_same_runtime(codedeploy, hook
     registry = passing_registry()
     codedeploy.accept()
     handler = HookHandler(
-        registry, phase="PreTraffic", clients=Clients(codedeploy=codedeploy.client), environ=TARGET_ENV
+        registry, phase="PreTraffic", clients=Clients(codedeploy=codedeploy.client), environ=TARGET_ENV,
+        isolation="thread",
     )
     assert handler(hook_event, LocalContext())["verdict"] == "Succeeded"
     assert codedeploy.statuses == ["Succeeded"]
@@ -310,3 +317,27 @@ def test_a_run_that_fails_before_its_checks_still_names_the_configured_phase(cod
         hook_event, LocalContext())
     assert codedeploy.statuses == ["Failed"]
     assert summary["phase"] == "AfterAllowTraffic"
+
+
+def test_the_report_client_is_never_the_discovery_client(monkeypatch) -> None:
+    """Discovery's client retries the botocore way (seconds of backoff, blind to the deadline); the report's
+    must not: one try per attempt, hookkit's own retries bounded by the deadline."""
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    clients = Clients()
+    report, discovery = clients.get("codedeploy-report"), clients.get("codedeploy")
+    assert report is not discovery
+    assert (report.meta.config.retries, discovery.meta.config.retries) == (
+        {"mode": "standard", "total_max_attempts": 1}, {"mode": "standard", "total_max_attempts": 5}
+    )
+
+
+@pytest.mark.parametrize("lambda_handler, built", [("hookkit.handler", ["codedeploy-report"]), ("app.handler", [])])
+def test_lambda_init_builds_the_report_client_before_any_delivery(lambda_handler, built) -> None:
+    """Lambda imports the handler's module during init: for hookkit.handler that builds the report client,
+    from the function's own environment, before any check can run; elsewhere importing hookkit builds nothing."""
+    script = "import hookkit, hookkit.hook.handler as h; print(json.dumps(sorted(h._default_handler.clients._clients)))"
+    env = {**os.environ, "_HANDLER": lambda_handler, "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+           "AWS_REGION": "us-east-1"}
+    done = subprocess.run([sys.executable, "-c", f"import json; {script}"], env=env, capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout) == built

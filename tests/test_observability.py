@@ -27,8 +27,10 @@ def registry() -> HookRegistry:
 
 def run(codedeploy, hook_event, environ=ENV, **kwargs):
     codedeploy.accept()
+    # in this process's threads: the tests read the log lines and subsegments the checks made here
     handler = HookHandler(
-        registry(), phase="pre", clients=Clients(codedeploy=codedeploy.client), environ=environ, **kwargs
+        registry(), phase="pre", clients=Clients(codedeploy=codedeploy.client), environ=environ,
+        isolation="thread", **kwargs
     )
     return handler(hook_event, LocalContext(timeout_s=30))
 
@@ -151,7 +153,8 @@ def test_secrets_in_check_messages_are_redacted_from_logs_and_summary(codedeploy
 
     r.pre_traffic(leaks)
     codedeploy.accept()
-    summary = HookHandler(r, phase="pre", clients=Clients(codedeploy=codedeploy.client), environ=ENV)(
+    summary = HookHandler(r, phase="pre", clients=Clients(codedeploy=codedeploy.client), environ=ENV,
+                          isolation="thread")(
         hook_event, LocalContext()
     )
     assert "s3cr3t" not in json.dumps(summary) and "abc.def" not in json.dumps(summary)

@@ -126,7 +126,7 @@ def test_any_event_delivered_to_the_handler_is_reported_once_or_refused_without_
     registry.pre_traffic(lambda: None, name="passes")
     reports = FakeCodeDeploy()
     handler = HookHandler(registry, phase="pre", clients=Clients(codedeploy=reports), reserve_ms=100,
-                          environ={"POWERTOOLS_METRICS_DISABLED": "true"})
+                          environ={"POWERTOOLS_METRICS_DISABLED": "true"}, isolation="thread")
     summary = handler(event, LocalContext(timeout_s=10))
     try:
         ids = parse_event(event)

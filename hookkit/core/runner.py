@@ -84,14 +84,17 @@ def run_checks(
     on_outcome: Callable[[Outcome], None] | None = None,
     around: Around | None = None,
     clock: Callable[[], float] = time.monotonic,
+    on_start: Callable[[Check], None] | None = None,
 ) -> list[Outcome]:
     """Run ``checks`` and return one outcome per check, in the order given.
 
     ``deadline`` is a ``clock()`` instant; at that instant unfinished checks are recorded as
-    timed out and checks not yet started as skipped, and the function returns.
+    timed out and checks not yet started as skipped, and the function returns. ``on_start`` and
+    ``on_outcome`` are called in the caller's thread as each attempt starts and each check settles
+    (the hook's supervisor learns from them which checks were running if the process dies).
     """
     run = _Run(checks, provide=provide, deadline=deadline, max_workers=max_workers, on_outcome=on_outcome,
-               around=around, clock=clock)
+               around=around, clock=clock, on_start=on_start)
     return run.run()
 
 
@@ -105,6 +108,7 @@ class _Run:
     def __init__(
         self, checks: Sequence[Check], *, provide: Provider, deadline: float, max_workers: int,
         on_outcome: Callable[[Outcome], None] | None, around: Around | None, clock: Callable[[], float],
+        on_start: Callable[[Check], None] | None = None,
     ) -> None:
         self.states = [_CheckState(check) for check in checks]
         self.provide, self.deadline, self.max_workers = provide, deadline, max_workers
@@ -115,6 +119,7 @@ class _Run:
         self.running: dict[int, _CheckState] = {}
         self.results: queue.SimpleQueue[tuple[int, _Attempt]] = queue.SimpleQueue()
         self.tokens = itertools.count()
+        self.on_start = on_start
 
     def run(self) -> list[Outcome]:
         with _stray_exceptions(self.stray, self.clock):
@@ -142,6 +147,8 @@ class _Run:
         state.token = next(self.tokens)
         state.deadline = min(now + state.check.options.timeout, self.deadline)
         self.running[state.token] = state
+        if self.on_start is not None:
+            self.on_start(state.check)
         _POOL.submit(state.check, self.provide, self.around, max(0.0, state.deadline - now), state.token, self.results)
 
     def _wait_for_a_result(self) -> None:
@@ -188,7 +195,7 @@ class _Run:
     def _close(self, end: float) -> None:
         """At the deadline: what still runs timed out, what never started is skipped."""
         for state in self.running.values():
-            state.last = _Attempt(Status.TIMED_OUT, _AT_DEADLINE)
+            state.last = _Attempt(Status.TIMED_OUT, AT_DEADLINE)
         for state in self.states:
             if state.outcome is not None:
                 continue
@@ -201,7 +208,8 @@ class _Run:
                 self._settle(state, _outcome(state, end))
 
 
-_AT_DEADLINE = "still running at the hook's deadline (time kept in reserve for the report)"
+#: Why a check still running at the deadline did not pass (the hook's supervisor says it too).
+AT_DEADLINE = "still running at the hook's deadline (time kept in reserve for the report)"
 
 
 def _blame_stray(attempt: _Attempt, texts: list[str]) -> _Attempt:
@@ -256,7 +264,7 @@ def _on_thread_exception(args: threading.ExceptHookArgs) -> None:
 
 def _timed_out(state: _CheckState, deadline: float) -> _Attempt:
     if state.deadline >= deadline:
-        return _Attempt(Status.TIMED_OUT, _AT_DEADLINE)
+        return _Attempt(Status.TIMED_OUT, AT_DEADLINE)
     return _Attempt(Status.TIMED_OUT, f"did not finish within its timeout of {state.check.options.timeout:g} s")
 
 
@@ -422,6 +430,7 @@ def run_phase(
     on_outcome: Callable[[Outcome], None] | None = None,
     around: Around | None = None,
     clock: Callable[[], float] = time.monotonic,
+    on_start: Callable[[Check], None] | None = None,
 ) -> RunResult:
     """Run one phase's checks and derive the verdict; a phase with no checks fails closed."""
     started = clock()
@@ -431,6 +440,6 @@ def run_phase(
         )
     outcomes = run_checks(
         checks, provide=provide, deadline=deadline, max_workers=max_workers, on_outcome=on_outcome,
-        around=around, clock=clock,
+        around=around, clock=clock, on_start=on_start,
     )
     return RunResult.from_outcomes(phase, outcomes, duration_ms=(clock() - started) * 1000.0)

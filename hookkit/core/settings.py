@@ -20,6 +20,8 @@ CURRENT_VERSION: Final = "HOOKKIT_CURRENT_VERSION"
 ALIAS: Final = "HOOKKIT_ALIAS"
 #: Milliseconds of the Lambda's remaining time kept back for the status report.
 REPORT_RESERVE_MS: Final = "HOOKKIT_REPORT_RESERVE_MS"
+#: Where the checks run: ``process`` (default: a child process the hook kills at its deadline) or ``thread``.
+ISOLATION: Final = "HOOKKIT_ISOLATION"
 #: Smoke calls: the API's URL (or the stack output holding it) and how to authenticate.
 API_URL: Final = "HOOKKIT_API_URL"
 STACK_NAME: Final = "HOOKKIT_STACK_NAME"
@@ -30,6 +32,6 @@ API_TOKEN: Final = "HOOKKIT_API_TOKEN"  # noqa: S105 - the variable's name, not 
 API_AUTH: Final = "HOOKKIT_API_AUTH"
 
 ALL: Final = (
-    CHECKS, PHASE, FUNCTION, TARGET_VERSION, CURRENT_VERSION, ALIAS, REPORT_RESERVE_MS,
+    CHECKS, PHASE, FUNCTION, TARGET_VERSION, CURRENT_VERSION, ALIAS, REPORT_RESERVE_MS, ISOLATION,
     API_URL, STACK_NAME, API_OUTPUT, API_KEY, API_KEY_HEADER, API_TOKEN, API_AUTH,
 )

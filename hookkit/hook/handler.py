@@ -1,22 +1,33 @@
-"""The Lambda entry point: parse, discover, run, and report exactly once per delivery.
+"""The Lambda entry point: parse, run the checks where they cannot hurt, and report exactly once.
 
-The shape is "capture every outcome as data, then report from one place": everything before the
-report is wrapped so that no exception, hang or import failure can skip it, and the checks stop
-early enough to leave a reserve of the Lambda's remaining time for the report itself.
+Per delivery the handler's process runs no user code. It has its CodeDeploy report client before
+anything else happens (built at Lambda's init, from the function's own environment), forks a child
+that imports the checks, discovers what it must and runs the phase (see
+:mod:`hookkit.hook.supervisor`), listens to the child until the checks' deadline, kills what is
+left, turns every check without an outcome into a failure that says why, and reports from one
+place. A reserve of the Lambda's remaining time is kept back for the report itself, and the report
+is bounded so that it ends before the Lambda does.
+
+Where fork cannot be used (another thread is alive, no fork on the platform) or
+``HOOKKIT_ISOLATION=thread`` asks for it, the same steps run in a worker thread instead.
 """
 
 from __future__ import annotations
 
+import contextlib
+import enum
 import os
+import sys
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any
 
 from ..core import settings
 from ..core.deployment import Deployment, LambdaTarget
 from ..core.errors import ConfigurationError, EventError, HookkitError, ReportError, TargetError
-from ..core.loader import import_checks
+from ..core.loader import import_checks, split_spec
 from ..core.log import logger
 from ..core.outcome import RunResult
 from ..core.phases import Phase
@@ -27,11 +38,26 @@ from ..core.scope import ApiFactory, Scope
 from .clients import Clients
 from .event import HookEvent, parse_event
 from .observability import Observer
+from .record import Ending, Planned, RunRecord, Sink, Stage
 from .reporting import ACTION, report_status
+from .supervisor import CannotFork, fork_refusal, reap_killed, run_in_child, run_in_thread
 
 DEFAULT_RESERVE_MS = 5000
 #: Without a Lambda context (a direct call), behave like the longest Lambda can live.
 NO_CONTEXT_BUDGET_MS = 900_000
+#: The checks' runner stops this much before the deadline (at most), so that a child that behaves
+#: finishes, logs and tells its outcomes before the parent would have to kill it.
+_RUNNER_MARGIN_S = 0.2
+
+
+class Isolation(enum.StrEnum):
+    """Where a delivery's checks run (``HOOKKIT_ISOLATION``)."""
+
+    PROCESS = "process"  # a forked child the handler kills at the deadline
+    THREAD = "thread"  # a worker thread in the handler's own process
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class HookHandler:
@@ -41,7 +67,14 @@ class HookHandler:
     modules to import per delivery (else ``HOOKKIT_CHECKS``; none if the registry is already
     filled by the caller's own imports). ``api`` replaces how smoke-call clients are made (by
     default from ``HOOKKIT_API_*``), e.g. to serve them in-process; ``metrics`` and ``tracer``
-    replace Powertools' (see :mod:`hookkit.hook.observability`).
+    replace Powertools' (see :mod:`hookkit.hook.observability`). ``isolation`` (else
+    ``HOOKKIT_ISOLATION``, else ``process``) says where the checks run.
+
+    Injected clients and fakes work in both isolations: the report client is only ever used by
+    the handler's own process, while whatever the checks use (a fake Lambda client, an in-process
+    API, a tracer) is used by the child, on its own copy, so state a check leaves in such a fake is
+    not seen by the caller afterwards. Embedders who inspect that state (tests) pass
+    ``isolation="thread"``.
     """
 
     def __init__(
@@ -58,6 +91,7 @@ class HookHandler:
         metrics: Any = None,
         tracer: Any = None,
         clock: Callable[[], float] = time.monotonic,
+        isolation: Isolation | str | None = None,
     ) -> None:
         self.registry = registry if registry is not None else default_registry
         self.phase = Phase.parse(phase) if phase is not None else None
@@ -69,10 +103,24 @@ class HookHandler:
         self._api_factory = api
         self._metrics, self._tracer = metrics, tracer
         self.clock = clock
+        self.isolation = isolation
 
     @property
     def environ(self) -> Mapping[str, str]:
         return self._environ if self._environ is not None else os.environ
+
+    def prepare(self) -> None:
+        """Build the status report's client now, from this process's environment, before any check runs.
+
+        Lambda's init does this for ``hookkit.handler`` (see ``hookkit/__init__``); each delivery
+        does it again first (nothing to do once built). A failure is only logged here: the report
+        attempt then fails with it, and raises, so Lambda delivers the event again.
+        """
+        try:
+            self.clients.get("codedeploy-report")
+        except Exception as exc:  # noqa: BLE001 - reported by the report attempt itself
+            with _quiet():
+                logger.warning(f"the status report's client cannot be built yet: {type(exc).__name__}: {exc}")
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         started = self.clock()
@@ -80,24 +128,34 @@ class HookHandler:
             ids = parse_event(event)
         except EventError as exc:
             # Without both ids there is nothing to report to; retrying would not help either.
-            logger.error("unusable hook event, no status can be reported", error=str(exc), field=exc.field)
+            with _quiet():
+                logger.error("unusable hook event, no status can be reported", error=str(exc), field=exc.field)
             return {"reported": False, "error": str(exc)}
-        logger.append_keys(deployment_id=ids.deployment_id, execution_id=ids.execution_id)
+        with _quiet():
+            logger.append_keys(deployment_id=ids.deployment_id, execution_id=ids.execution_id)
         observer = Observer(self.environ, metrics=self._metrics, tracer=self._tracer)
         try:
             lambda_end, checks_deadline = self._budget(context, started)
+            isolation: Isolation | None = None
+            cut_short = False
             try:
-                result = self._run(ids, context, checks_deadline, observer)
+                self.prepare()
+                result, isolation, cut_short = self._run(ids, context, checks_deadline, observer)
             except BaseException as exc:  # noqa: BLE001 - last line of defence: report anyway
-                logger.error(
-                    "hookkit failed unexpectedly; reporting Failed",
-                    exception_name=type(exc).__name__,
-                    exception=redact_text(traceback.format_exc()),
-                )
+                with _quiet():
+                    logger.error(
+                        "hookkit failed unexpectedly; reporting Failed",
+                        exception_name=type(exc).__name__,
+                        exception=redact_text(traceback.format_exc()),
+                    )
                 result = RunResult.failed(self.phase, f"hookkit failed unexpectedly: {type(exc).__name__}: {exc}")
-            return self._report(ids, result, lambda_end, started, observer)
+            try:
+                return self._report(ids, result, isolation, lambda_end, started, observer)
+            finally:  # after the report: a check process killed mid-run is gone before the container is frozen
+                reap_killed(min(1.0, max(0.0, lambda_end - self.clock() - 0.2)) if cut_short else 0.0)
         finally:
-            logger.remove_keys(["deployment_id", "execution_id", "phase"])
+            with _quiet():
+                logger.remove_keys(["deployment_id", "execution_id", "phase"])
 
     def _budget(self, context: Any, started: float) -> tuple[float, float]:
         """Lambda's end, and the checks' deadline: a reserve is kept back for the report."""
@@ -106,7 +164,8 @@ class HookHandler:
         except AttributeError:
             remaining_ms = NO_CONTEXT_BUDGET_MS
         except Exception as exc:  # noqa: BLE001 - a strange context must not cost the report
-            logger.warning(f"cannot read the Lambda context's remaining time ({exc!r}); assuming 60 s")
+            with _quiet():
+                logger.warning(f"cannot read the Lambda context's remaining time ({exc!r}); assuming 60 s")
             remaining_ms = 60_000.0
         if not remaining_ms > 0:  # NaN or spent: report at once rather than never
             remaining_ms = 0.0
@@ -120,39 +179,122 @@ class HookHandler:
         try:
             return int(raw) if raw.strip() else DEFAULT_RESERVE_MS
         except ValueError:
-            logger.warning(
-                f"{settings.REPORT_RESERVE_MS}={raw!r} is not a whole number of milliseconds; "
-                f"using {DEFAULT_RESERVE_MS}"
-            )
+            with _quiet():
+                logger.warning(f"{settings.REPORT_RESERVE_MS}={raw!r} is not a whole number of milliseconds; "
+                               f"using {DEFAULT_RESERVE_MS}")
             return DEFAULT_RESERVE_MS
 
-    def _run(self, ids: HookEvent, context: Any, deadline: float, observer: Observer) -> RunResult:
+    # --- running the checks (this process: no user code) ----------------------------------------
+
+    def _run(
+        self, ids: HookEvent, context: Any, deadline: float, observer: Observer
+    ) -> tuple[RunResult, Isolation | None, bool]:
+        """The run's result, where it ran, and whether it was cut short (killed at the deadline, or died)."""
         started = self.clock()
-        explicit: Phase | None = None
         try:
             explicit = self._explicit_phase()
-            self._import_checks()
-            scope = self._scope(ids, context, explicit)
-            phase = explicit or self._discovered_phase(scope)
+            isolation = self._isolation()
         except HookkitError as exc:
-            logger.error(redact_text(str(exc)))
-            return RunResult.failed(explicit, str(exc), duration_ms=(self.clock() - started) * 1000.0)
-        logger.append_keys(phase=phase.value)
-        checks = self.registry.checks(phase)
-        logger.info(f"running {len(checks)} check(s) for {phase}", checks=[c.name for c in checks])
-        result = run_phase(
-            checks,
-            phase,
-            provide=scope.provide,
-            deadline=deadline,
-            max_workers=self.max_workers,
-            on_outcome=observer.outcome,
-            around=observer.around,
-            clock=self.clock,
-        )
-        discovered = scope.discovered()
-        observer.function = discovered.function_name if discovered else self.environ.get(settings.FUNCTION)
-        return result
+            with _quiet():
+                logger.error(redact_text(str(exc)))
+            return RunResult.failed(self.phase, str(exc), duration_ms=(self.clock() - started) * 1000.0), None, False
+        record = RunRecord(explicit, modules=self._modules(), clock=self.clock)
+        margin = min(_RUNNER_MARGIN_S, max(0.0, deadline - started) / 10)
+        work = partial(self._work, ids=ids, context=context, explicit=explicit, deadline=deadline - margin,
+                       observer=observer)
+        ending: Ending | None = None
+        if isolation is Isolation.PROCESS:
+            refusal = fork_refusal()
+            try:
+                if refusal is not None:
+                    raise CannotFork(refusal)
+                ending = run_in_child(work, record, deadline=deadline, clock=self.clock)
+            except CannotFork as exc:
+                with _quiet():
+                    logger.warning(f"the checks run in this process's threads, not in a child process: {exc} "
+                                   f"(set {settings.ISOLATION}=thread to choose this and silence the warning)")
+                isolation = Isolation.THREAD
+        if isolation is Isolation.THREAD:
+            ending = run_in_thread(work, record, deadline=deadline, clock=self.clock)
+        result, made = record.result(ending)
+        if result.phase is not None:
+            with _quiet():
+                logger.append_keys(phase=result.phase.value)
+        for outcome in made:
+            observer.outcome(outcome)
+        if ending is not None and not result.outcomes:
+            with _quiet():
+                logger.error(redact_text(result.reason))  # the child could not say it: it was cut short
+        observer.function = record.function or self.environ.get(settings.FUNCTION)
+        return result, isolation, ending is not None
+
+    def _isolation(self) -> Isolation:
+        raw = str(self.isolation if self.isolation is not None else self.environ.get(settings.ISOLATION, ""))
+        try:
+            return Isolation(raw.strip().lower() or Isolation.PROCESS)
+        except ValueError:
+            raise ConfigurationError(
+                f"{settings.ISOLATION}={raw!r} is not an isolation: use process (the default: the checks run in a "
+                "child process the hook kills at its deadline) or thread (in the hook's own process)"
+            ) from None
+
+    def _modules(self) -> str:
+        spec = self.checks if self.checks is not None else self.environ.get(settings.CHECKS)
+        return ", ".join(split_spec(spec)) or "the registry's own"
+
+    # --- the work itself (in the child, or in a worker thread): user code runs from here on ------
+
+    def _work(
+        self, sink: Sink, *, ids: HookEvent, context: Any, explicit: Phase | None, deadline: float,
+        observer: Observer,
+    ) -> None:
+        started = self.clock()
+        phase = explicit
+        try:
+            try:
+                sink.stage(Stage.IMPORTING)
+                self._import_checks()
+                scope = self._scope(ids, context, explicit)
+                if phase is None:
+                    sink.stage(Stage.DISCOVERING)
+                    phase = self._discovered_phase(scope)
+                    sink.phase(phase)
+            except HookkitError as exc:
+                logger.error(redact_text(str(exc)))
+                sink.finish(RunResult.failed(phase, str(exc), duration_ms=(self.clock() - started) * 1000.0), None)
+                return
+            logger.append_keys(phase=phase.value)
+            checks = self.registry.checks(phase)
+            logger.info(f"running {len(checks)} check(s) for {phase}", checks=[c.name for c in checks])
+            sink.announce([Planned(c.name, c.blocking) for c in checks])
+
+            def settled(outcome: Any) -> None:
+                # The parent first: writing the log line lets a check holding the interpreter lock in C
+                # code take it, maybe for good, and an outcome the parent never got would be made up.
+                sink.outcome(outcome)
+                observer.outcome(outcome)
+
+            result = run_phase(
+                checks,
+                phase,
+                provide=scope.provide,
+                deadline=deadline,
+                max_workers=self.max_workers,
+                on_outcome=settled,
+                on_start=lambda check: sink.start(check.name),
+                around=observer.around,
+                clock=self.clock,
+            )
+            discovered = scope.discovered()
+            sink.finish(result, discovered.function_name if discovered else self.environ.get(settings.FUNCTION))
+        except BaseException as exc:  # noqa: BLE001 - a failure here is the run's outcome, not the end of it
+            with _quiet():
+                logger.error(
+                    "hookkit failed unexpectedly; reporting Failed",
+                    exception_name=type(exc).__name__,
+                    exception=redact_text(traceback.format_exc()),
+                )
+            sink.finish(RunResult.failed(phase, f"hookkit failed unexpectedly: {type(exc).__name__}: {exc}"), None)
 
     def _import_checks(self) -> None:
         spec = self.checks if self.checks is not None else self.environ.get(settings.CHECKS)
@@ -220,54 +362,94 @@ class HookHandler:
             cloudformation=self.clients.factory("cloudformation"),
         )
 
+    # --- the report (this process only) ----------------------------------------------------------
+
     def _report(
-        self, ids: HookEvent, result: RunResult, lambda_end: float, started: float, observer: Observer
+        self, ids: HookEvent, result: RunResult, isolation: Isolation | None, lambda_end: float, started: float,
+        observer: Observer,
     ) -> dict[str, Any]:
+        mode = isolation.value if isolation is not None else None
         try:
             summary: dict[str, Any] = redact_value({
                 "deploymentId": ids.deployment_id,
                 "lifecycleEventHookExecutionId": ids.execution_id,
                 **result.to_dict(),
+                "isolation": mode,
             })
-            observer.finish(result, function=observer.function, summary=summary)
         except Exception as exc:  # noqa: BLE001 - describing the run must never cost its report
-            logger.error(f"could not summarise the run ({type(exc).__name__}); reporting {result.verdict} anyway")
+            with _quiet():
+                logger.error(f"could not summarise the run ({type(exc).__name__}); reporting {result.verdict} anyway")
             summary = {"deploymentId": ids.deployment_id, "lifecycleEventHookExecutionId": ids.execution_id,
-                       "verdict": result.verdict.value}
+                       "verdict": result.verdict.value, "isolation": mode}
+        with _quiet():
+            observer.summarise(result, summary, isolation=mode)
 
         def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
-            logger.warning(f"status report attempt {attempt} failed ({exc}); retrying in {delay:.2f} s")
+            with _quiet():
+                logger.warning(f"status report attempt {attempt} failed ({exc}); retrying in {delay:.2f} s")
 
         # Leave a little time after the last try for the handler to return.
         report_deadline = lambda_end - min(1.0, (lambda_end - self.clock()) / 4)
         try:
-            delivery = report_status(
-                self.clients.factory("codedeploy-report"),
-                ids.deployment_id,
-                ids.execution_id,
-                result.verdict,
-                deadline=report_deadline,
-                on_retry=on_retry,
-                clock=self.clock,
-            )
+            with _prompt(isolation is Isolation.THREAD):
+                delivery = report_status(
+                    self.clients.factory("codedeploy-report"),
+                    ids.deployment_id,
+                    ids.execution_id,
+                    result.verdict,
+                    deadline=report_deadline,
+                    on_retry=on_retry,
+                    clock=self.clock,
+                )
         except ReportError as exc:
-            logger.error(f"status {result.verdict} NOT reported: {exc}", missing_permission=ACTION)
+            with _quiet():
+                logger.error(f"status {result.verdict} NOT reported: {exc}", missing_permission=ACTION)
             raise  # so Lambda's asynchronous retry delivers the event again
+        finally:
+            observer.emit_metrics(result, observer.function)
         if delivery.value == "already-completed":
-            logger.info(
-                f"status {result.verdict} not recorded: CodeDeploy says this lifecycle event is already "
-                "completed (a duplicate delivery of the same event); nothing to do"
-            )
+            with _quiet():
+                logger.info(
+                    f"status {result.verdict} not recorded: CodeDeploy says this lifecycle event is already "
+                    "completed (a duplicate delivery of the same event); nothing to do"
+                )
         else:
-            logger.info(f"reported {result.verdict} to CodeDeploy")
+            with _quiet():
+                logger.info(f"reported {result.verdict} to CodeDeploy")
         summary["reported"] = delivery.value
         summary["totalMs"] = round((self.clock() - started) * 1000.0, 1)
         return summary
 
 
+def _quiet() -> contextlib.suppress:
+    """Around logging in the handler's process: a log line that cannot be written (a check closed or
+    jammed the standard streams the process shares with it) is lost, never the report."""
+    return contextlib.suppress(Exception)
+
+
+@contextlib.contextmanager
+def _prompt(threads_left_behind: bool) -> Iterator[None]:
+    """With checks' threads possibly still spinning in this process, hand the interpreter lock back
+    to the report every 0.5 ms instead of every 5: each of the report's system calls waits for it."""
+    if not threads_left_behind:
+        yield
+        return
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
+
+
 def handler(event: Any, context: Any = None) -> dict[str, Any]:
     """The ready Lambda handler (``Handler: hookkit.handler``): configured by environment only."""
     return _default_handler(event, context)
+
+
+def prepare() -> None:
+    """What Lambda's init does for the ready handler: build its report client before any delivery."""
+    _default_handler.prepare()
 
 
 _default_handler = HookHandler()

@@ -94,24 +94,29 @@ class Observer:
         self.outcomes.append(outcome)
         level = _LOG_LEVEL.get(outcome.status, "error" if outcome.blocking else "warning")
         message = redact_text(outcome.message)
-        getattr(logger, level)(
-            f"check {outcome.name}: {outcome.status}" + (f": {message}" if message else ""),
-            check=outcome.name,
-            outcome=outcome.status.value,
-            blocking=outcome.blocking,
-            attempts=outcome.attempts,
-            duration_ms=round(outcome.duration_ms, 1),
-        )
+        with contextlib.suppress(Exception):  # a check that closed the standard streams must not stop the run
+            getattr(logger, level)(
+                f"check {outcome.name}: {outcome.status}" + (f": {message}" if message else ""),
+                check=outcome.name,
+                outcome=outcome.status.value,
+                blocking=outcome.blocking,
+                attempts=outcome.attempts,
+                duration_ms=round(outcome.duration_ms, 1),
+            )
 
-    def finish(self, result: RunResult, *, function: str | None, summary: dict[str, Any]) -> None:
-        """The run's single summary line, then its metrics."""
-        logger.info(summary_line(result), summary=summary)
+    def summarise(self, result: RunResult, summary: dict[str, Any], **keys: Any) -> None:
+        """The run's single summary line (written by the handler's own process, before the report)."""
+        logger.info(summary_line(result), summary=summary, **keys)
+
+    def emit_metrics(self, result: RunResult, function: str | None) -> None:
+        """The run's metrics (after the report: importing and flushing them never delays it)."""
         try:
-            self._emit_metrics(result, function)
+            self._emit(result, function)
         except Exception as exc:  # noqa: BLE001 - metrics must never cost the report
-            logger.warning(f"metrics not emitted: {type(exc).__name__}: {exc}")
+            with contextlib.suppress(Exception):
+                logger.warning(f"metrics not emitted: {type(exc).__name__}: {exc}")
 
-    def _emit_metrics(self, result: RunResult, function: str | None) -> None:
+    def _emit(self, result: RunResult, function: str | None) -> None:
         metrics = self.metrics
         if metrics is None:
             return

@@ -43,12 +43,14 @@ INVOKE = "Invoke"
 
 @dataclass(frozen=True)
 class Answer:
-    """One HTTP answer; ``delay`` seconds pass before it is sent (a slow service)."""
+    """One HTTP answer; ``delay`` seconds pass before it is sent (a slow service), and with
+    ``trickle`` its body comes one byte every ``trickle`` seconds (each read gets something)."""
 
     status: int = 200
     body: bytes = b"{}"
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
+    trickle: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,11 @@ def internal_error(status: int = 500) -> Answer:
 def slow(seconds: float, then: Answer | None = None) -> Answer:
     answer = then or Answer()
     return Answer(answer.status, answer.body, answer.headers, seconds)
+
+
+def trickling(every: float, then: Answer) -> Answer:
+    """``then``, its body sent a byte at a time, ``every`` seconds apart: no read ever times out."""
+    return Answer(then.status, then.body, then.headers, then.delay, every)
 
 
 def invoked(payload: Any, *, function_error: str | None = None, log: str = "", version: str | None = None) -> Answer:
@@ -340,7 +347,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000")
             self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
-            self.wfile.write(answer.body)
+            if not answer.trickle:
+                self.wfile.write(answer.body)
+            for byte in answer.body if answer.trickle else b"":
+                self.wfile.flush()
+                if self.server.closing.wait(answer.trickle):
+                    return
+                self.wfile.write(bytes([byte]))
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up waiting (a read timeout): nothing to answer
 

@@ -1,6 +1,7 @@
-"""Fixtures for the fault suite: the AWS stand-in, a new Lambda container, and the hook's log lines.
+"""Fixtures for the fault suite: the AWS stand-in, a Lambda function running the hook, its log lines.
 
-The hook's boto3 clients reach the stand-in through ``AWS_ENDPOINT_URL_CODEDEPLOY`` and
+The hook runs in a container process of its own (see ``faultkit.Hook``); its boto3 clients reach
+the stand-in, in this process, through ``AWS_ENDPOINT_URL_CODEDEPLOY`` and
 ``AWS_ENDPOINT_URL_LAMBDA``, the standard variables boto3 honours, so hookkit creates its clients
 itself, as it does in Lambda. After every test, every invoke the stand-in received is checked:
 a published version number, never ``$LATEST``, never an alias.
@@ -8,7 +9,6 @@ a published version number, never ``$LATEST``, never an alias.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 from aws_standin import AwsStandIn, running
 from faultkit import ApiServer, Hook, HookLog, assert_invokes_are_qualified
-
-from hookkit.core.log import logger
 
 
 @pytest.fixture
@@ -31,18 +29,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStandIn]:
 
 
 @pytest.fixture
-def hook_log() -> Iterator[HookLog]:
-    log = HookLog()
-    logging.getLogger(logger.name).addHandler(log)
-    try:
-        yield log
-    finally:
-        logging.getLogger(logger.name).removeHandler(log)
+def hook_log() -> HookLog:
+    """The hook's log lines, as its container wrote them."""
+    return HookLog()
 
 
 @pytest.fixture
-def hook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws: AwsStandIn, hook_log: HookLog) -> Hook:
-    return Hook(tmp_path, monkeypatch)
+def hook(tmp_path: Path, aws: AwsStandIn, hook_log: HookLog) -> Iterator[Hook]:
+    """A Lambda function running the hook; its container starts with the first delivery."""
+    function = Hook(tmp_path, hook_log)
+    yield function
+    function.close()
 
 
 @pytest.fixture

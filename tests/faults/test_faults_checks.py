@@ -173,8 +173,7 @@ def test_a_check_that_hangs_past_the_lambda_deadline_is_reported_before_the_lamb
     )
 
 
-def test_a_check_that_prints_megabytes_still_reports(hook: Hook, aws: AwsStandIn, hook_log: HookLog,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_check_that_prints_megabytes_still_reports(hook: Hook, aws: AwsStandIn, hook_log: HookLog) -> None:
     hook.checks("""
         import sys
         from hookkit import pre_traffic
@@ -192,8 +191,7 @@ def test_a_check_that_prints_megabytes_still_reports(hook: Hook, aws: AwsStandIn
             assert False, "totals differ"
     """)
     hook()
-    out, err = capsys.readouterr()
-    assert out.count("x") >= 8_000_000 and err.count("y") == 1_000_000
+    assert hook.stdout.count("x") >= 8_000_000 and hook.stderr.count("y") == 1_000_000
     assert_reported(aws, "Failed")
     assert hook_log.line("check chatty:")["message"] == "check chatty: passed"
     assert hook_log.line("check chatty_and_wrong")["message"] == (

@@ -9,6 +9,8 @@ entirely, ``hookkit.fallback`` (its on-failure destination) reports ``Failed`` f
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from faultkit import DEPLOYMENT, EXECUTION, Hook, HookLog, assert_reported
 
 import hookkit
 from hookkit import ReportError
+from hookkit.core.log import logger
 from hookkit.hook import fallback as fallback_module
 from hookkit.local.context import LocalContext
 
@@ -263,15 +266,32 @@ def invocation_record(error_type: str, message: str, condition: str = "RetriesEx
     }
 
 
+class _Lines(logging.Handler):
+    """Hands the fallback's log lines, formatted as CloudWatch gets them, to ``hook_log``."""
+
+    def __init__(self, log: HookLog) -> None:
+        super().__init__(logging.DEBUG)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.log.take(logger.registered_formatter.format(record))
+
+
 @pytest.fixture
-def fallback(aws: AwsStandIn, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A new container of the fallback function: its clients are made from this test's environment."""
+def fallback(aws: AwsStandIn, hook_log: HookLog, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A new container of the fallback function, in this process (unlike the hook's, it forks
+    nothing): its clients are made from this test's environment, its log lines go to ``hook_log``."""
     monkeypatch.setattr(fallback_module, "_default_fallback", fallback_module.FallbackHandler())
+    lines = _Lines(hook_log)
+    logging.getLogger(logger.name).addHandler(lines)
 
     def deliver(record: Any) -> dict[str, Any]:
         return hookkit.fallback(record, LocalContext(function_name="HookFallback", timeout_s=5))
 
-    return deliver
+    try:
+        yield deliver
+    finally:
+        logging.getLogger(logger.name).removeHandler(lines)
 
 
 @pytest.mark.parametrize(

@@ -27,25 +27,23 @@ def target(hook: Hook, aws: AwsStandIn) -> None:
     aws.publish("orders", "7")
 
 
-def test_every_check_skipped_is_failed(hook: Hook, aws: AwsStandIn, hook_log: HookLog) -> None:
+def test_checks_never_started_are_failed(hook: Hook, aws: AwsStandIn, hook_log: HookLog) -> None:
+    """33 checks, at most 32 at once: the last one waits for a slot that never frees before the deadline."""
     hook.checks("""
+        import time
         from hookkit import pre_traffic
 
-        @pre_traffic
-        def first(target):
-            target.invoke({}).expect(status=200)
-
-        @pre_traffic
-        def second(target):
-            target.invoke({}).expect(status=200)
+        for n in range(33):
+            pre_traffic(lambda: time.sleep(5), name=f"waits_{n:02}")
     """)
-    summary = hook(timeout_s=0)  # delivered with no time left: nothing can start, the report is still made
+    summary = hook(timeout_s=1.5)
     assert_reported(aws, "Failed")
-    assert [c["status"] for c in summary["checks"]] == ["skipped", "skipped"]
-    assert hook_log.line("check first: ")["message"] == (
-        "check first: skipped: not started: the hook's deadline came first"
+    assert aws.reports[0].at < hook.lambda_end
+    assert [c["status"] for c in summary["checks"]] == ["timed_out"] * 32 + ["skipped"]
+    assert hook_log.line("check waits_32: ")["message"] == (
+        "check waits_32: skipped: not started: the hook's deadline came first"
     )
-    assert summary["reason"] == "2 of 2 blocking check(s) did not pass: first (skipped), second (skipped)"
+    assert summary["reason"].startswith("33 of 33 blocking check(s) did not pass: waits_00 (timed_out), ")
     assert aws.calls("Invoke") == []
 
 
@@ -205,8 +203,10 @@ def test_the_reported_verdict_is_succeeded_only_when_every_blocking_check_passed
     for index, (behaviour, blocking) in enumerate(checks):
         registry.pre_traffic(make_check(behaviour), name=f"{index}-{behaviour}", blocking=blocking)
     reports = Reports()
+    # in this process's threads: thousands of deliveries; tests/test_supervisor.py drives the same verdicts
+    # through child processes
     handler = HookHandler(registry, phase="pre", clients=Clients(codedeploy=reports), reserve_ms=100,
-                          environ={"POWERTOOLS_METRICS_DISABLED": "true"})
+                          environ={"POWERTOOLS_METRICS_DISABLED": "true"}, isolation="thread")
     summary = handler({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "e-1"}, LocalContext(timeout_s=10))
     blocking = [behaviour for behaviour, is_blocking in checks if is_blocking]
     deserved = "Succeeded" if blocking and all(b in PASSING for b in blocking) else "Failed"

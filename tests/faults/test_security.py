@@ -143,22 +143,26 @@ def test_a_secret_in_an_import_error_never_reaches_the_log(hook: Hook, aws: AwsS
     assert_no_secret(hook_log.text())
 
 
-def test_a_secret_in_an_unexpected_failure_never_reaches_the_log(hook: Hook, aws: AwsStandIn, hook_log: HookLog,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    hook.checks("""
+def test_a_secret_in_an_unexpected_failure_never_reaches_the_log(hook: Hook, aws: AwsStandIn,
+                                                                 hook_log: HookLog) -> None:
+    """hookkit itself failing where the checks run (here: the checks module breaks hookkit's runner)."""
+    hook.checks(f"""
+        import hookkit.hook.handler
         from hookkit import pre_traffic
+
+        def explode(*args, **kwargs):
+            raise RuntimeError("Authorization: Bearer {SECRETS['authorization']}")
+
+        hookkit.hook.handler.run_phase = explode
 
         @pre_traffic
         def answers():
             pass
     """)
-
-    def explode(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError(f"Authorization: Bearer {SECRETS['authorization']}")
-
-    monkeypatch.setattr("hookkit.hook.handler.run_phase", explode)
     summary = hook()
     assert_reported(aws, "Failed")
+    assert hook_log.line("hookkit failed unexpectedly")["exception_name"] == "RuntimeError"
+    assert summary["reason"] == "hookkit failed unexpectedly: RuntimeError: Authorization: Bearer [REDACTED]"
     assert_no_secret(json.dumps(summary))
     assert_no_secret(hook_log.text())
 
