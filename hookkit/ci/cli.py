@@ -16,6 +16,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ..core.cpus import pin_to_one
 from ..core.errors import HookkitError
 from ..core.runner import DEFAULT_MAX_WORKERS
 from .reports import EXIT_USAGE
@@ -49,8 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``hookkit`` command; ``argv`` None means this process is the command's own."""
+    own_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if own_process and any(text and text.startswith("local:") for text in (args.target, args.current)):
+        pin_to_one()  # threads hand work over cheaply on one CPU; the function's environments use them all
     try:
         if args.shard is not None or args.jobs > 1:
             from . import split  # not for a run in one process: it imports multiprocessing

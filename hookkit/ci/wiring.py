@@ -93,7 +93,7 @@ def parse_target(text: str, *, parameters: Mapping[str, str], clients: Clients) 
         version = f"local:{code_dir}" if code_dir else "local"
         invoker = LocalInvoker(spec, version=version)
         invoker.load()
-        return TargetSpec(text, spec.function_name, version, invoker, spec, list(spec.warnings))
+        return TargetSpec(text, spec.function_name, version, invoker, spec, [*spec.warnings, *invoker.warnings])
     from ..checks.target import LambdaInvoker, require_version
 
     name, sep, version = text.rpartition(":")

@@ -106,11 +106,19 @@ def import_failure(exc: BaseException) -> str:
     """What went wrong importing user code, and where: the line of a SyntaxError, else the
     exception and the innermost frame of its traceback (the user's line, not the import system's)."""
     if isinstance(exc, SyntaxError):
-        where = f"{exc.filename}:{exc.lineno}" if exc.filename else "?"
-        return f"SyntaxError at {where}: {exc.msg}"
+        line = f"{exc.filename}:{exc.lineno}" if exc.filename else "?"
+        return describe_failure("SyntaxError", exc.msg, line, syntax=True)
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
-    where = f" (at {frames[-1].filename}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
+    return describe_failure(type(exc).__name__, str(exc), where)
+
+
+def describe_failure(type_name: str, message: str, where: str | None, *, syntax: bool = False) -> str:
+    """:func:`import_failure`'s words for a failure seen in another process (a local function's
+    environment), which sends the exception's type, message and ``file:line``."""
+    if syntax:
+        return f"SyntaxError at {where}: {message}"
+    return f"{type_name}: {message}" + (f" (at {where})" if where else "")
 
 
 def _import_path(path: Path, source: str) -> list[ModuleType]:
