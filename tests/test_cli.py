@@ -199,3 +199,18 @@ def test_the_deadline_bounds_the_whole_run_not_each_phase(capsys, tmp_path) -> N
     pre, post = json.loads((tmp_path / "out.json").read_text())["phases"]
     assert pre["verdict"] == "Succeeded"
     assert post["checks"][0]["status"] == "timed_out" and "deadline" in post["checks"][0]["message"]
+
+
+def test_concurrency_caps_the_environments_of_a_local_target(capsys) -> None:
+    from hookkit.ci.cli import build_parser
+    from hookkit.ci.wiring import parse_target
+    from hookkit.hook.clients import Clients
+
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["run", "checks.py", "--concurrency", "0"])
+    assert stopped.value.code == 2 and "'0' is not a number of environments" in capsys.readouterr().err
+    code, out, err = run(capsys, CHECKS, "--phase", "pre", "--target", GOOD, "--current", GOOD, "--concurrency", "1")
+    assert code == 0, out + err
+    target = parse_target(GOOD, parameters={}, clients=Clients(), concurrency=3)
+    assert target.invoker.concurrency == 3  # type: ignore[attr-defined]
+    target.invoker.close()  # type: ignore[attr-defined]

@@ -2,12 +2,12 @@
 
     hookkit run CHECKS [--phase pre|post|all] [--target TARGET] [--current TARGET]
                        [--api URL|local] [--parameter KEY=VALUE] [--junit-xml FILE] [--json FILE]
-                       [--jobs N|auto] [--workers N] [--deadline SECONDS]
+                       [--concurrency N] [--workers N] [--deadline SECONDS]
 
-TARGET is ``local:TEMPLATE#LogicalId[@CODE_DIR]`` (the function's own code; ``@`` runs another
-build of it) or ``NAME_OR_ARN:VERSION`` (a deployed version, through boto3 as the hook does).
-``--jobs`` splits the run over processes (``split``). Exit codes: 0 every check passed, 1 a check
-did not, 2 a usage or configuration error.
+TARGET is ``local:TEMPLATE#LogicalId[@CODE_DIR]`` (the function's own code, run in local
+execution environments; ``@`` runs another build of it) or ``NAME_OR_ARN:VERSION`` (a deployed
+version, through boto3 as the hook does). Exit codes: 0 every check passed, 1 a check did not, 2 a
+usage or configuration error.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..core.cpus import pin_to_one
 from ..core.errors import HookkitError
 from ..core.runner import DEFAULT_MAX_WORKERS
 from .reports import EXIT_USAGE
@@ -40,49 +39,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", metavar="FILE", help="write every outcome as JSON")
     run.add_argument("--workers", type=int, default=DEFAULT_MAX_WORKERS,
                      help="checks run at once (default: %(default)s)")
-    run.add_argument("--jobs", type=_jobs, default=1, metavar="N|auto",
-                     help="split the checks over N processes, 'auto' for one per CPU: for large replays "
-                          "against a local target, whose handler calls otherwise share one CPU (default: 1)")
-    run.add_argument("--shard", type=_shard, help=argparse.SUPPRESS)  # INDEX/COUNT/FD: one process of a split run
+    run.add_argument("--concurrency", type=_concurrency, metavar="N",
+                     help="local targets: at most N execution environments per function, as Lambda's "
+                          "concurrency (default: the CPUs this job may use)")
     run.add_argument("--deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",
                      help="stop the whole run after this long, as a hook's Lambda would (default: %(default)s)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The ``hookkit`` command; ``argv`` None means this process is the command's own."""
-    own_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    if own_process and any(text and text.startswith("local:") for text in (args.target, args.current)):
-        pin_to_one()  # threads hand work over cheaply on one CPU; the function's environments use them all
     try:
-        if args.shard is not None or args.jobs > 1:
-            from . import split  # not for a run in one process: it imports multiprocessing
-
-            if args.shard is not None:
-                return split.serve_share(args, stderr=sys.stderr)
-            return split.run_split(argv, args, stdout=sys.stdout, stderr=sys.stderr)
         return run_command(args, stdout=sys.stdout, stderr=sys.stderr)
     except HookkitError as exc:
         print(f"hookkit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
 
-def _jobs(text: str) -> int:
-    if text == "auto":
-        from .split import usable_cpus
-
-        return usable_cpus()
+def _concurrency(text: str) -> int:
     try:
-        jobs = int(text)
+        count = int(text)
     except ValueError:
-        jobs = 0
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes; pass 1 or more, or auto")
-    return jobs
-
-
-def _shard(text: str) -> tuple[int, int, int]:
-    index, count, fd = (int(part) for part in text.split("/"))
-    return index, count, fd
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of environments; pass 1 or more")
+    return count

@@ -1,10 +1,9 @@
-"""``hookkit run`` in one process: the command line made into a :class:`~hookkit.ci.wiring.RunOptions`,
-run, and reported. The processes of a split run (``split``) read their command line here too.
-"""
+"""``hookkit run``: the command line made into a :class:`~hookkit.ci.wiring.RunOptions`, run, and reported."""
 
 from __future__ import annotations
 
 import argparse
+import gc
 from typing import TextIO
 
 from ..core.errors import ConfigurationError
@@ -20,6 +19,7 @@ def options(args: argparse.Namespace) -> RunOptions:
     return RunOptions(
         checks=args.checks, phases=parse_phases(args.phase), target=args.target, current=args.current, api=args.api,
         parameters=_parameters(args.parameter), workers=args.workers, deadline=args.deadline,
+        concurrency=args.concurrency,
     )
 
 
@@ -38,6 +38,7 @@ def run_command(
     clients: Clients | None = None,
 ) -> int:
     wiring = prepare(args, stderr=stderr, registry=registry or default_registry, clients=clients)
+    gc.freeze()  # the checks registered live as long as the run: the collector need not walk them again
     phases = [p for p in wiring.phases if wiring.checks(p)]
     if not phases:
         raise ConfigurationError(f"CHECKS {args.checks!r} declares no checks for --phase {args.phase}")

@@ -1,6 +1,6 @@
 """How a CI run is put together: checks imported, targets and the API made, a scope per phase.
 
-``hookkit run``, its ``--jobs`` processes and the pytest plugin all run checks the same way; this
+``hookkit run`` and the pytest plugin run checks the same way; this
 module is the one place that says how, so none of them reaches into another's internals::
 
     wiring = Wiring.prepare(RunOptions(checks="checks.py", target="local:template.yaml#Fn"))
@@ -61,6 +61,8 @@ class RunOptions:
     parameters: Mapping[str, str] = field(default_factory=dict)
     workers: int = DEFAULT_MAX_WORKERS
     deadline: float = DEFAULT_DEADLINE
+    #: Execution environments per local function at most; None: the CPUs this process may use.
+    concurrency: int | None = None
 
 
 @dataclass
@@ -75,7 +77,9 @@ class TargetSpec:
     warnings: list[str] = field(default_factory=list)
 
 
-def parse_target(text: str, *, parameters: Mapping[str, str], clients: Clients) -> TargetSpec:
+def parse_target(
+    text: str, *, parameters: Mapping[str, str], clients: Clients, concurrency: int | None = None
+) -> TargetSpec:
     """``local:TEMPLATE#ID[@CODE_DIR]`` or ``NAME_OR_ARN:VERSION``; errors say which form was expected."""
     if text.startswith("local:"):
         from ..local.invoker import LocalInvoker
@@ -91,7 +95,7 @@ def parse_target(text: str, *, parameters: Mapping[str, str], clients: Clients) 
         logical, _, code_dir = logical.partition("@")
         spec = function_spec(template, logical, parameters=parameters, code_uri=code_dir or None)
         version = f"local:{code_dir}" if code_dir else "local"
-        invoker = LocalInvoker(spec, version=version)
+        invoker = LocalInvoker(spec, version=version, concurrency=concurrency)
         invoker.load()
         return TargetSpec(text, spec.function_name, version, invoker, spec, [*spec.warnings, *invoker.warnings])
     from ..checks.target import LambdaInvoker, require_version
@@ -227,7 +231,8 @@ class Wiring:
             sys.path.insert(0, cwd)  # module names resolve from where CI runs, as paths do
         import_checks(options.checks, registry=registry, source=source)
         target, current = (
-            parse_target(text, parameters=options.parameters, clients=clients) if text else None
+            parse_target(text, parameters=options.parameters, clients=clients, concurrency=options.concurrency)
+            if text else None
             for text in (options.target, options.current)
         )
         return cls(options, registry, target=target, current=current, api=api_factory(options.api, target, clients))

@@ -262,7 +262,8 @@ def _error(error_type: str, message: str, stack: list[str], request_id: str) -> 
 
 def _trace_header() -> str:
     """An X-Ray trace header as Lambda sets it for a function whose tracing is not active."""
-    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Parent={os.urandom(8).hex()};Sampled=0"
+    random = os.urandom(20).hex()
+    return f"Root=1-{int(time.time()):08x}-{random[:24]};Parent={random[24:]};Sampled=0"
 
 
 def _flush() -> None:
@@ -305,8 +306,7 @@ def _exit_with_parent(parent: int) -> None:
 # --- the process ----------------------------------------------------------------------------------
 
 def main(argv: list[str]) -> int:
-    """``bootstrap.py CONFIG``: CONFIG is JSON, ``path`` the entries that go first on ``sys.path`` and
-    ``cpus`` (or null) the CPUs to run on."""
+    """``bootstrap.py CONFIG``: CONFIG is JSON, ``path`` the entries that go first on ``sys.path``."""
     channel = Channel(os.dup(0), os.dup(1))  # the protocol's pipes, kept from child processes
     capture = os.dup(2)  # the log file hookkit gave as stderr
     null = os.open(os.devnull, os.O_RDONLY)
@@ -316,9 +316,6 @@ def main(argv: list[str]) -> int:
     sys.stdout = _write_through(1, "strict")
     sys.stderr = _write_through(2, "backslashreplace")
     config = json.loads(argv[1])
-    if config.get("cpus") and hasattr(os, "sched_setaffinity"):  # hookkit pinned itself: not its functions
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(0, config["cpus"])
     sys.argv = argv[:1]
     here = os.path.dirname(os.path.abspath(__file__))
     if sys.path and sys.path[0] == here:  # the folder of this file, not the function's

@@ -24,10 +24,8 @@ import tempfile
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
-from ..core.cpus import cpus_before_pin
 from . import bootstrap
 from .bootstrap import HELLO, INIT_FAILED, READY, REPLY, REQUEST
 
@@ -68,8 +66,7 @@ class InitFailed(Exception):
         self.info = info
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     """One answer: ``kind`` is ``bootstrap.RESULT``, ``ERROR`` or ``INVALID``."""
 
     kind: int
@@ -92,7 +89,7 @@ class Environment:
         try:
             _append_only(log.fileno())
             process = subprocess.Popen(  # noqa: S603 - an interpreter and hookkit's own bootstrap, no shell
-                [executable, BOOTSTRAP, json.dumps({"path": path, "cpus": _cpus()})],
+                [executable, BOOTSTRAP, json.dumps({"path": path})],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=cwd, env=env,
                 start_new_session=True,
             )
@@ -131,20 +128,26 @@ class Environment:
             raise
         self.init_ms = (time.monotonic() - self.started) * 1000
 
-    def request(self, request_id: str, arn: str, payload: bytes, *, deadline_ms: int, tail: int,
-                limit: float) -> Reply:
-        """Send one request and wait up to ``limit`` seconds for its reply.
+    def send(self, request_id: str, arn: str, payload: bytes, *, deadline_ms: int, tail: int) -> float:
+        """Send one request (the environment serves one at a time); returns when, on the monotonic clock.
 
-        Raises :class:`EnvironmentTimedOut` (the process is then killed) or :class:`EnvironmentGone`.
+        Raises :class:`EnvironmentGone` when the process has ended (it is then closed).
         """
         meta = f"{request_id}\0{arn}".encode()
         data = memoryview(REQUEST.pack(len(meta), len(payload), deadline_ms, tail) + meta + payload)
         try:
             while data:
                 data = data[os.write(self._requests, data):]
-        except BrokenPipeError:
+        except OSError:  # the process ended (a broken pipe)
             raise self._gone(started=True) from None
-        reply = self._receive(time.monotonic() + limit, started=True)
+        return time.monotonic()
+
+    def receive(self, until: float) -> Reply:
+        """The reply to the request sent, waiting until ``until`` (monotonic) at most.
+
+        Raises :class:`EnvironmentTimedOut` (the process is then killed) or :class:`EnvironmentGone`.
+        """
+        reply = self._receive(until, started=True)
         self.served += 1
         return reply
 
@@ -193,12 +196,6 @@ class Environment:
             return b""
         finally:
             self.close()
-
-
-def _cpus() -> list[int] | None:
-    """The CPUs an environment may use: all of hookkit's, when hookkit pinned itself to one of them."""
-    before = cpus_before_pin()
-    return sorted(before) if before else None
 
 
 def exit_status(code: int) -> str:

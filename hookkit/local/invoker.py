@@ -19,6 +19,7 @@ last 4 KB (``LogType=Tail``) with its ``START``/``END``/``REPORT`` lines.
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import os
@@ -27,9 +28,8 @@ import threading
 import time
 import uuid
 import weakref
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..checks.invocation import Invocation
 from ..core.cpus import usable_cpus
@@ -61,8 +61,7 @@ class FunctionError(InvokeError):
         self.body = body
 
 
-@dataclass(frozen=True)
-class _Call:
+class _Call(NamedTuple):
     """What one request came to, before it is shaped into an answer."""
 
     request_id: str
@@ -105,7 +104,7 @@ class LocalInvoker:
         self._path = code_path(spec)
         self._init_limit = max(INIT_LIMIT, spec.timeout)
         self._arns: dict[str, str] = {}
-        self._pool = _Pool(self.concurrency)
+        self._pool = _Pool(self.concurrency, spec.timeout)
         weakref.finalize(self, self._pool.close)
 
     @property
@@ -142,13 +141,12 @@ class LocalInvoker:
         The CLI does this before running any check, so a handler that does not import is a
         configuration error (exit 2, naming the handler) rather than every check erroring.
         """
-        deadline = time.monotonic() + self._init_limit
-        environment = self._pool.take(deadline, self.spec.function_name)
-        try:
-            if environment is None:
-                environment = self._start(deadline)
-        finally:
-            self._pool.give(environment)
+        if self._pool.reserve_first():
+            environment = None
+            try:
+                environment = self._start(time.monotonic() + self._init_limit)
+            finally:
+                self._pool.release(environment)
 
     def call(self, event: Any) -> Any:
         """Run the handler on an event object; return its answer decoded, raise if it failed.
@@ -192,32 +190,31 @@ class LocalInvoker:
 
     def _call(self, payload: bytes, *, budget: float, arn: str, tail: int) -> _Call:
         deadline = time.monotonic() + budget
-        environment = self._pool.take(deadline, self.spec.function_name)
-        request_id = str(uuid.uuid4())
+        request = _Request(str(uuid.uuid4()), arn, payload, tail)
+        environment, sent = self._pool.acquire(request, deadline, self.spec.function_name)
+        cold = environment is None
         try:
-            cold = environment is None
-            if environment is None:
+            if environment is None:  # no warm one: a cold start, in this call
                 try:
                     environment = self._start(deadline)
                 except EnvironmentTimedOut as timed_out:  # the call's budget ran out in the cold start
-                    return self._timed_out(request_id, budget, timed_out.output)
-            limit = max(0.0, min(self.spec.timeout, deadline - time.monotonic()))
-            now_ms = time.time() * 1000
-            try:
-                reply = environment.request(request_id, arn, payload, tail=tail, limit=limit,
-                                            deadline_ms=int(now_ms + self.spec.timeout * 1000))
-            except EnvironmentTimedOut as timed_out:
-                return self._timed_out(request_id, limit, timed_out.output)
-            except EnvironmentGone as gone:
-                return self._exited(request_id, gone, time.time() * 1000 - now_ms)
+                    return self._timed_out(request.request_id, budget, timed_out.output)
+                sent = time.monotonic()
+                sent = self._pool.send(environment, request)
+            limit = max(0.0, min(self.spec.timeout, deadline - sent))
+            reply = environment.receive(sent + limit)
+        except EnvironmentTimedOut as timed_out:
+            return self._timed_out(request.request_id, limit, timed_out.output)
+        except EnvironmentGone as gone:
+            return self._exited(request.request_id, gone, (time.monotonic() - sent) * 1000)
         finally:
-            self._pool.give(environment)
+            self._pool.release(environment)
         if reply.kind == INVALID:
             raise InvokeError(
                 f"{self.spec.function_name}: the payload is not JSON ({reply.answer.decode(errors='replace')}); "
                 "Lambda would refuse it (InvalidRequestContentException): fix the event file"
             )
-        return _Call(request_id, reply.answer, "Unhandled" if reply.kind == ERROR else None,
+        return _Call(request.request_id, reply.answer, "Unhandled" if reply.kind == ERROR else None,
                      reply.log.decode(errors="replace"), reply.duration_ms, reply.memory_mb,
                      environment.init_ms if cold else None)
 
@@ -341,53 +338,111 @@ class LocalInvoker:
         )
 
 
-class _Pool:
-    """One function's environments: idle ones, and how many exist; none is used by two callers at once.
+class _Request(NamedTuple):
+    request_id: str
+    arn: str
+    payload: bytes
+    tail: int
 
-    Holds no reference to its invoker, so an invoker nobody uses any more is collected and its
-    environments closed.
+
+class _Ticket:
+    """A call waiting for an environment; it is handed one with its request already sent, or a
+    place to start one in."""
+
+    __slots__ = ("environment", "handed", "request", "sent")
+
+    def __init__(self, request: _Request) -> None:
+        self.request = request
+        self.environment: Environment | None = None
+        self.sent = 0.0
+        self.handed = threading.Lock()
+        self.handed.acquire()
+
+
+class _Pool:
+    """One function's environments: idle ones, calls waiting for one, and how many exist.
+
+    No environment serves two calls at once. A call that finds every environment busy (and no
+    room to start another) waits its turn; the call that ends with an environment sends the next
+    waiting request to it before handing it over, so the environment goes back to work at once
+    rather than when the waiting thread gets to run. Holds no reference to its invoker, so an
+    invoker nobody uses any more is collected and its environments closed.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, timeout: float) -> None:
         self.size = size
+        self._timeout = timeout  # the function's: the context's deadline is the send time plus this
         self._idle: list[Environment] = []
+        self._waiting: collections.deque[_Ticket] = collections.deque()
         self._count = 0
-        self._changed = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
 
-    def take(self, deadline: float, name: str) -> Environment | None:
-        """A warm environment, or None when the caller may start one (it is counted already)."""
-        with self._changed:
-            while True:
-                while self._idle:
-                    environment = self._idle.pop()  # the warmest
-                    if environment.alive:
-                        return environment
+    def reserve_first(self) -> bool:
+        """Room to start the first environment; False when one exists already."""
+        with self._lock:
+            if self._count:
+                return False
+            self._count += 1
+            return True
+
+    def acquire(self, request: _Request, deadline: float, name: str) -> tuple[Environment | None, float]:
+        """An environment with ``request`` sent to it, and when; ``(None, 0.0)``: start one for it."""
+        while True:
+            with self._lock:
+                environment = self._idle.pop() if self._idle else None
+                if environment is None:
+                    if self._count < self.size:
+                        self._count += 1
+                        return None, 0.0
+                    ticket = _Ticket(request)
+                    self._waiting.append(ticket)
+            if environment is None:
+                return self._wait(ticket, deadline, name)
+            try:
+                return environment, self.send(environment, request)
+            except EnvironmentGone:  # it ended while idle (a thread of the function's, say): take another
+                with self._lock:
                     self._count -= 1
-                if self._count < self.size:
-                    self._count += 1
-                    return None
-                left = deadline - time.monotonic()
-                if left <= 0:
+
+    def _wait(self, ticket: _Ticket, deadline: float, name: str) -> tuple[Environment | None, float]:
+        if not ticket.handed.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            with self._lock:
+                if ticket in self._waiting:
+                    self._waiting.remove(ticket)
                     raise InvokeError(
                         f"{name}: all {self.size} of its local environments stayed busy for the whole time "
                         "this call had; raise the check's timeout, or let more environments run"
                     )
-                self._changed.wait(left)
+            ticket.handed.acquire()  # handed over at this very moment
+        return ticket.environment, ticket.sent
 
-    def give(self, environment: Environment | None) -> None:
-        """Back after a call: warm ones wait for the next; a dead one (or a start that failed) frees its place."""
-        with self._changed:
-            if environment is not None and environment.alive:
-                self._idle.append(environment)
-            else:
-                self._count -= 1
-            self._changed.notify()
+    def send(self, environment: Environment, request: _Request) -> float:
+        deadline_ms = int((time.time() + self._timeout) * 1000)
+        return environment.send(request.request_id, request.arn, request.payload, deadline_ms=deadline_ms,
+                                tail=request.tail)
+
+    def release(self, environment: Environment | None) -> None:
+        """After a call: the environment (or, if it ended, its place) goes to the next waiting call, else idles."""
+        with self._lock:
+            ticket = self._waiting.popleft() if self._waiting else None
+            if ticket is None:
+                if environment is not None and environment.alive:
+                    self._idle.append(environment)
+                else:
+                    self._count -= 1
+                return
+        if environment is not None and environment.alive:
+            try:
+                ticket.sent = self.send(environment, ticket.request)
+                ticket.environment = environment
+            except EnvironmentGone:  # the place passes on: the waiting call starts an environment
+                pass
+        ticket.handed.release()
 
     def close(self) -> None:
-        with self._changed:
+        with self._lock:
             idle, self._idle = self._idle, []
             self._count -= len(idle)
-            self._changed.notify_all()
         for environment in idle:
             environment.close()
 
