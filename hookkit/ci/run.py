@@ -38,12 +38,15 @@ def run_command(
     clients: Clients | None = None,
 ) -> int:
     wiring = prepare(args, stderr=stderr, registry=registry or default_registry, clients=clients)
-    gc.freeze()  # the checks registered live as long as the run: the collector need not walk them again
     phases = [p for p in wiring.phases if wiring.checks(p)]
     if not phases:
         raise ConfigurationError(f"CHECKS {args.checks!r} declares no checks for --phase {args.phase}")
     progress = Progress(stderr, total=sum(len(wiring.checks(p)) for p in phases))
-    results = [wiring.run_phase(phase, wiring.checks(phase), progress.update) for phase in phases]
+    gc.freeze()  # what the run has built (thousands of checks, say) lives as long as it: the collector skips it
+    try:
+        results = [wiring.run_phase(phase, wiring.checks(phase), progress.update) for phase in phases]
+    finally:
+        gc.unfreeze()
     progress.done()
     return emit(results, junit_xml=args.junit_xml, json_path=args.json, stdout=stdout, stderr=stderr)
 
