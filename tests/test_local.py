@@ -526,6 +526,7 @@ def test_two_builds_with_the_same_module_names_do_not_share_state(
 ) -> None:
     outer_models = types.ModuleType("models")
     monkeypatch.setitem(sys.modules, "models", outer_models)  # the process has its own "models"
+    app_before = sys.modules.get("app")
     current = local(function_spec(BUILDS / "template.yaml", "Counter"), version="1")
     target = local(function_spec(BUILDS / "template.yaml", "Counter", code_uri=BUILDS / "target"), version="2")
 
@@ -539,7 +540,7 @@ def test_two_builds_with_the_same_module_names_do_not_share_state(
         {"build": "target", "counter": 2},
     ]
     assert sys.modules["models"] is outer_models
-    assert "app" not in sys.modules
+    assert sys.modules.get("app") is app_before
 
 
 def test_imports_made_during_a_call_come_from_the_functions_own_folder(local: Local) -> None:
@@ -705,12 +706,13 @@ def test_import_failures_are_configuration_errors(
 ) -> None:
     folder = code(tmp_path / "fn", **files, sibling="VALUE = 1")
     invoker = local(spec_in(folder, handler))
+    app_before = sys.modules.get("app")
     with pytest.raises(ConfigurationError) as caught:
         invoker.load()
     assert str(caught.value) == message.format(folder=folder.resolve())
     with pytest.raises(ConfigurationError):
         invoke(invoker, {})  # every call tries a new environment, and says the same
-    assert "app" not in sys.modules
+    assert sys.modules.get("app") is app_before  # nothing of the function's was imported here
 
 
 def test_import_failure_is_retried_on_the_next_call(tmp_path: Path, local: Local) -> None:
@@ -807,6 +809,17 @@ def test_the_bootstrap_runs_on_every_python_lambda_offers_with_the_standard_libr
                  if isinstance(node, ast.ImportFrom) and node.module and not node.level}
     assert imported <= sys.stdlib_module_names | {"__future__"}
     assert bootstrap.REQUEST.size and bootstrap.REPLY.size  # hookkit reads the protocol from the same module
+
+
+def test_the_environments_protocol_is_bytes_and_json_never_pickle() -> None:
+    from hookkit.local import environment, invoker
+
+    for module in (bootstrap, environment, invoker):
+        tree = ast.parse(Path(module.__file__).read_text())  # type: ignore[arg-type]
+        names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
+                 for alias in node.names} | {node.module for node in ast.walk(tree)
+                                            if isinstance(node, ast.ImportFrom) and node.module}
+        assert not names & {"pickle", "marshal", "shelve", "multiprocessing", "copyreg"}, module.__name__
 
 
 # --- processes never outlive hookkit ------------------------------------------------------------
