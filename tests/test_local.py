@@ -341,6 +341,12 @@ def test_as_many_environments_as_calls_below_the_limit(tmp_path: Path, local: Lo
     assert len({answer["pid"] for answer in overlapping(invoker, 3, 0.5)}) == 3
 
 
+def test_local_targets_need_a_posix_system(orders: FunctionSpec, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "name", "nt")
+    with pytest.raises(ConfigurationError, match=r"^OrdersFunction: local targets run the function in worker"):
+        LocalInvoker(orders)
+
+
 def test_concurrency_defaults_to_the_cpus_this_process_may_use(orders: FunctionSpec, local: Local) -> None:
     from hookkit.core.cpus import usable_cpus
 

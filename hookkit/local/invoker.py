@@ -83,6 +83,11 @@ class LocalInvoker:
     """
 
     def __init__(self, spec: FunctionSpec, *, version: str = "local", concurrency: int | None = None) -> None:
+        if os.name != "posix":
+            raise ConfigurationError(
+                f"{spec.logical_id}: local targets run the function in worker processes, which need a POSIX "
+                "system (Linux, macOS); run hookkit there, or against a deployed version (NAME:VERSION)"
+            )
         if concurrency is not None and concurrency < 1:
             raise ConfigurationError(f"concurrency {concurrency}: a function needs at least 1 environment")
         self.spec = spec
