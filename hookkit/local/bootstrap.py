@@ -317,12 +317,11 @@ def main(argv: list[str]) -> int:
     sys.stderr = _write_through(2, "backslashreplace")
     config = json.loads(argv[1])
     sys.argv = argv[:1]
-    here = os.path.dirname(os.path.abspath(__file__))
-    if sys.path and sys.path[0] == here:  # the folder of this file, not the function's
+    here = {os.path.dirname(os.path.abspath(__file__)), os.path.dirname(os.path.realpath(__file__))}
+    if sys.path and sys.path[0] in here:  # the folder of this file: hookkit's, not the function's
         del sys.path[0]
     sys.path[:0] = config["path"]
-    python = ".".join(str(part) for part in sys.version_info[:3])
-    channel.send(HELLO, json.dumps({"python": python, "executable": sys.executable}).encode())
+    channel.send(HELLO)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     _setup_logging()
     try:

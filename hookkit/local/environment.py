@@ -81,9 +81,7 @@ class Environment:
 
     def __init__(self, executable: str, *, path: list[str], cwd: str, env: dict[str, str]) -> None:
         self.started = time.monotonic()
-        self.python: str | None = None  # its version, once it said hello
-        self.init_ms = 0.0
-        self.served = 0  # requests answered
+        self.init_ms = 0.0  # how long its cold start took, once it is ready
         self._pending = b""
         log = tempfile.TemporaryFile(prefix="hookkit-log-")  # noqa: SIM115 - closed by the finalizer
         try:
@@ -117,7 +115,6 @@ class Environment:
             hello = self._receive(time.monotonic() + START_LIMIT, started=False)
             if hello.kind != HELLO:
                 raise EnvironmentGone(f"answered {hello.kind} before saying hello", self._end(), started=False)
-            self.python = json.loads(hello.answer)["python"]
             ready = self._receive(time.monotonic() + limit, started=True)
             if ready.kind == INIT_FAILED:
                 raise InitFailed(json.loads(ready.answer))
@@ -147,9 +144,7 @@ class Environment:
 
         Raises :class:`EnvironmentTimedOut` (the process is then killed) or :class:`EnvironmentGone`.
         """
-        reply = self._receive(until, started=True)
-        self.served += 1
-        return reply
+        return self._receive(until, started=True)
 
     def close(self) -> None:
         """Kill the process (and whatever it started) and release its pipes; idempotent."""
