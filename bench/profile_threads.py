@@ -3,8 +3,9 @@
     python bench/profile_threads.py OUT.pstats -m hookkit run CHECKS --target ...
     python bench/profile_threads.py OUT.pstats path/to/script.py ARGS...
 
-hookkit runs checks and local handlers in worker threads, so a plain ``python -m cProfile``
-shows the main thread waiting and nothing else. Here every thread gets its own profiler, and
+hookkit runs checks in worker threads, so a plain ``python -m cProfile`` shows the main thread
+waiting and nothing else (a local function's own code runs in its environments' processes, which
+this does not profile). Here every thread gets its own profiler, and
 the stats of all of them are merged into OUT.pstats when the command ends; read it with
 ``python -m pstats OUT.pstats`` (``sort tottime``, ``stats 30``).
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +22,7 @@ AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31
 Globals:
   Function:
-    Runtime: python3.12
+    Runtime: python{python}
     MemorySize: 256
     Timeout: 10
 Resources:
@@ -41,6 +42,9 @@ from hookkit import Phase, recorded_events
 recorded_events("events", phase=Phase.BEFORE_ALLOW_TRAFFIC)
 """
 
+#: The function's Runtime is the Python running the bench, whose packages (Powertools) it imports.
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+
 #: What a bare hand-written replay needs of the template: the handler and its environment.
 HANDLER_MODULE, HANDLER_FUNCTION = "app", "handler"
 ENVIRONMENT = {"POWERTOOLS_SERVICE_NAME": "orders"}
@@ -51,7 +55,7 @@ def build(folder: Path, events: int) -> Path:
     shutil.copytree(EXAMPLE / "v2", folder / "function")
     (folder / "schemas").mkdir()
     shutil.copy(EXAMPLE / "hooks" / "schemas" / "order.json", folder / "schemas" / "order.json")
-    (folder / "template.yaml").write_text(TEMPLATE)
+    (folder / "template.yaml").write_text(TEMPLATE.replace("{python}", PYTHON))
     (folder / "checks.py").write_text(CHECKS)
     recorded = folder / "events"
     recorded.mkdir()

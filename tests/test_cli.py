@@ -90,7 +90,6 @@ def test_parameters_override_template_defaults(capsys) -> None:
         ([CHECKS, "--target", f"local:{TEMPLATE}#ItemsFunction@{HERE / 'no-such-dir'}"], "no-such-dir"),
         ([CHECKS, "--target", GOOD, "--json", "/proc/no/such/out.json"], "--json /proc/no/such/out.json: cannot write"),
         ([CHECKS, "--target", GOOD, "--junit-xml", HERE], "--junit-xml"),
-        ([CHECKS, "--shard", "1/2", "--jobs", "2"], "--shard K/N and --jobs N do not combine"),
     ],
 )
 def test_usage_and_configuration_errors_exit_2_naming_the_input(capsys, args, fragment) -> None:
@@ -323,3 +322,18 @@ def test_an_error_in_a_checks_definition_points_at_the_users_line_not_hookkits(c
     assert code == 2
     assert f"check 'too_quick' ({checks}:4): timeout must be greater than 0" in err
     assert "registry.py" not in err and "hookkit/core" not in err
+
+
+def test_concurrency_caps_the_environments_of_a_local_target(capsys) -> None:
+    from hookkit.ci.cli import build_parser
+    from hookkit.ci.wiring import parse_target
+    from hookkit.hook.clients import Clients
+
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["run", "checks.py", "--concurrency", "0"])
+    assert stopped.value.code == 2 and "'0' is not a number of environments" in capsys.readouterr().err
+    code, out, err = run(capsys, CHECKS, "--phase", "pre", "--target", GOOD, "--current", GOOD, "--concurrency", "1")
+    assert code == 0, out + err
+    target = parse_target(GOOD, parameters={}, clients=Clients(), concurrency=3)
+    assert target.invoker.concurrency == 3  # type: ignore[attr-defined]
+    target.invoker.close()  # type: ignore[attr-defined]

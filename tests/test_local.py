@@ -1,27 +1,59 @@
-"""The in-process invoker: Lambda-shaped answers, isolation of environment and modules, timeouts."""
+"""Local execution environments: Lambda-shaped answers, a Lambda-like process per environment, timeouts.
+
+The function's code runs in worker processes (``hookkit.local.environment``), so these tests use
+real processes and small functions of their own; nothing here asserts on timing.
+"""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import itertools
 import json
 import os
+import re
+import subprocess
 import sys
 import textwrap
 import threading
+import time
 import types
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hookkit.checks.invocation import Invocation, Invoker
 from hookkit.core.errors import ConfigurationError, InvokeError, TargetError
-from hookkit.local.invoker import LOG_TAIL_BYTES, LocalInvoker
+from hookkit.local import bootstrap
+from hookkit.local.context import LocalContext
+from hookkit.local.environment import BOOTSTRAP
+from hookkit.local.invoker import LOG_TAIL_BYTES, FunctionError, LocalInvoker
 from hookkit.local.sam import FunctionSpec, function_spec
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sam"
 TEMPLATE = FIXTURES / "template.yaml"
 BUILDS = FIXTURES / "builds"
+ROOT = Path(__file__).resolve().parent.parent
+OWN_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+Local = Callable[..., LocalInvoker]
+
+
+@pytest.fixture
+def local() -> Iterator[Local]:
+    """``local(spec, **options)``: a LocalInvoker whose environments stop when the test ends."""
+    made: list[LocalInvoker] = []
+
+    def make(spec: FunctionSpec, **options: Any) -> LocalInvoker:
+        made.append(LocalInvoker(spec, **options))
+        return made[-1]
+
+    yield make
+    for invoker in made:
+        invoker.close()
 
 
 @pytest.fixture
@@ -29,17 +61,18 @@ def orders() -> FunctionSpec:
     return function_spec(TEMPLATE, "OrdersFunction")
 
 
-def invoke(invoker: LocalInvoker, event: object, *, timeout: float = 5.0) -> Invocation:
-    return invoker.invoke(json.dumps(event).encode(), qualifier="7", timeout=timeout)
+def invoke(invoker: LocalInvoker, event: object, *, timeout: float = 10.0, qualifier: str = "7") -> Invocation:
+    return invoker.invoke(json.dumps(event).encode(), qualifier=qualifier, timeout=timeout)
 
 
-def body(invocation: Invocation) -> object:
+def body(invocation: Invocation) -> Any:
     return json.loads(invocation.payload)
 
 
 def spec_in(folder: Path, handler: str = "app.handler", **changes: object) -> FunctionSpec:
+    """A function in ``folder``, declaring the Python running the tests (so no other one is looked for)."""
     fields = {
-        "logical_id": "Fn", "code_uri": folder.resolve(), "handler": handler, "runtime": "python3.12", "timeout": 3.0,
+        "logical_id": "Fn", "code_uri": folder.resolve(), "handler": handler, "runtime": OWN_RUNTIME, "timeout": 10.0,
         "memory_size": 128, "environment": {}, "function_name": "local-Fn", "routes": (), "warnings": (),
     }
     return FunctionSpec(**{**fields, **changes})  # type: ignore[arg-type]
@@ -52,13 +85,41 @@ def code(folder: Path, **files: str) -> Path:
     return folder
 
 
-def test_is_an_invoker(orders: FunctionSpec) -> None:
-    invoker: Invoker = LocalInvoker(orders)
+def request_id(invocation: Invocation) -> str:
+    return invocation.log_tail.split()[2]
+
+
+def gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (a zombie nobody reaped yet counts as ended)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        return "\nState:\tZ" in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
+    """Poll ``condition`` until it holds or ``seconds`` pass (a bound, not a measurement)."""
+    end = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+# --- answers --------------------------------------------------------------------------------
+
+def test_is_an_invoker(orders: FunctionSpec, local: Local) -> None:
+    invoker: Invoker = local(orders)
     assert callable(invoker.invoke)
 
 
-def test_return_value_is_the_json_payload(orders: FunctionSpec) -> None:
-    result = invoke(LocalInvoker(orders, version="7"), {"action": "echo", "orderId": "ORD-1"})
+def test_return_value_is_the_json_payload(orders: FunctionSpec, local: Local) -> None:
+    result = invoke(local(orders, version="7"), {"action": "echo", "orderId": "ORD-1"})
 
     assert (result.status_code, result.function_error, result.executed_version) == (200, None, "7")
     assert body(result) == {
@@ -69,35 +130,52 @@ def test_return_value_is_the_json_payload(orders: FunctionSpec) -> None:
     assert result.duration_ms > 0
 
 
-def test_module_state_persists_between_calls_of_one_invoker(orders: FunctionSpec) -> None:
-    invoker = LocalInvoker(orders)
+def test_module_state_persists_between_calls_in_a_warm_environment(orders: FunctionSpec, local: Local) -> None:
+    invoker = local(orders)
     assert [body(invoke(invoker, {}))["calls"] for _ in range(3)] == [1, 2, 3]
 
 
-def test_empty_payload_is_an_empty_event(orders: FunctionSpec) -> None:
-    result = LocalInvoker(orders).invoke(b"", qualifier="1", timeout=5)
+def test_empty_payload_is_an_empty_event(orders: FunctionSpec, local: Local) -> None:
+    result = local(orders).invoke(b"", qualifier="1", timeout=10)
     assert body(result)["event"] == {}
 
 
-def test_lambda_context(orders: FunctionSpec) -> None:
-    result = body(invoke(LocalInvoker(orders, version="12"), {"action": "context"}))
-    remaining = result.pop("remaining_ms")
-    assert result == {
+def test_the_context_has_every_field_of_lambdas(orders: FunctionSpec, local: Local) -> None:
+    result = invoke(local(orders, version="12"), {"action": "context"}, qualifier="12")
+    seen = body(result)
+    remaining, stream = seen.pop("remaining_ms"), seen.pop("log_stream_name")
+    assert seen == {
         "function_name": "local-OrdersFunction",
         "function_version": "12",
-        "memory_limit_in_mb": 256,
-        "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:local-OrdersFunction",
+        "memory_limit_in_mb": "256",  # a string, as Lambda's Python runtime reads it from the environment
+        "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:local-OrdersFunction:12",
+        "aws_request_id": request_id(result),
+        "log_group_name": "/aws/lambda/local-OrdersFunction",
+        "identity": [None, None],
+        "client_context": None,
     }
+    assert re.fullmatch(r"\d{4}/\d\d/\d\d/\[12\][0-9a-f]{32}", stream)
     assert 4000 < remaining <= 5000  # counts down from the function's Timeout: 5
 
 
-def test_handler_in_a_sub_folder() -> None:
+def test_an_unqualified_call_has_an_unqualified_arn(orders: FunctionSpec, local: Local) -> None:
+    result = invoke(local(orders), {"action": "context"}, qualifier="local")
+    assert body(result)["invoked_function_arn"].endswith(":function:local-OrdersFunction")
+
+
+def test_the_hooks_own_local_context_has_identity_and_client_context() -> None:
+    context = LocalContext()
+    assert (context.identity.cognito_identity_id, context.identity.cognito_identity_pool_id) == (None, None)
+    assert context.client_context is None
+
+
+def test_handler_in_a_sub_folder(local: Local) -> None:
     spec = function_spec(TEMPLATE, "NamedFunction")
-    assert body(invoke(LocalInvoker(spec), {})) == {"nested": True, "level": "ERROR"}
+    assert body(invoke(local(spec), {})) == {"nested": True, "level": "ERROR"}
 
 
-def test_raising_handler_is_an_unhandled_function_error(orders: FunctionSpec) -> None:
-    result = invoke(LocalInvoker(orders), {"action": "raise", "orderId": "ORD-9"})
+def test_raising_handler_is_an_unhandled_function_error(orders: FunctionSpec, local: Local) -> None:
+    result = invoke(local(orders), {"action": "raise", "orderId": "ORD-9"})
 
     assert (result.status_code, result.function_error) == (200, "Unhandled")
     error = body(result)
@@ -112,28 +190,8 @@ def test_raising_handler_is_an_unhandled_function_error(orders: FunctionSpec) ->
     assert f"START RequestId: {error['requestId']} Version: local\n" in result.log_tail
 
 
-def test_timeout_argument_shorter_than_the_function_timeout(orders: FunctionSpec) -> None:
-    result = invoke(LocalInvoker(orders), {"action": "sleep", "seconds": 2}, timeout=0.1)
-
-    assert (result.status_code, result.function_error) == (200, "Unhandled")
-    assert body(result) == {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 0.10 seconds"}
-    assert result.duration_ms == pytest.approx(100.0, abs=1.0)
-    assert " Task timed out after 0.10 seconds\nEND RequestId: " in result.log_tail
-
-
-def test_function_timeout_shorter_than_the_timeout_argument(orders: FunctionSpec) -> None:
-    result = invoke(LocalInvoker(dataclasses.replace(orders, timeout=0.15)), {"action": "sleep", "seconds": 2})
-    assert body(result) == {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 0.15 seconds"}
-
-
-def test_a_call_after_a_timeout_works(orders: FunctionSpec) -> None:
-    invoker = LocalInvoker(orders)
-    invoke(invoker, {"action": "sleep", "seconds": 1}, timeout=0.05)
-    assert body(invoke(invoker, {"action": "sleep", "seconds": 0})) == "slept"
-
-
-def test_unserialisable_result_is_a_marshal_error(orders: FunctionSpec) -> None:
-    result = invoke(LocalInvoker(orders), {"action": "set"})
+def test_unserialisable_result_is_a_marshal_error(orders: FunctionSpec, local: Local) -> None:
+    result = invoke(local(orders), {"action": "set"})
     assert result.function_error == "Unhandled"
     error = body(result)
     assert (error["errorType"], error["errorMessage"], error["stackTrace"]) == (
@@ -141,74 +199,343 @@ def test_unserialisable_result_is_a_marshal_error(orders: FunctionSpec) -> None:
     )
 
 
-def test_decimals_are_numbers_as_in_lambda(orders: FunctionSpec) -> None:
-    result = invoke(LocalInvoker(orders), {"action": "decimal"})
+def test_decimals_are_numbers_as_in_lambda(orders: FunctionSpec, local: Local) -> None:
+    result = invoke(local(orders), {"action": "decimal"})
     assert (result.payload, result.function_error) == (b'{"price": 12.5, "count": 3}', None)
 
 
-def test_latest_is_refused(orders: FunctionSpec) -> None:
+def test_bytes_are_answered_as_they_are(tmp_path: Path, local: Local) -> None:
+    folder = code(tmp_path / "fn", app="def handler(event, context):\n    return b'\\x00raw'\n")
+    assert invoke(local(spec_in(folder)), {}).payload == b"\x00raw"
+
+
+def test_latest_is_refused(orders: FunctionSpec, local: Local) -> None:
     with pytest.raises(TargetError) as caught:
-        LocalInvoker(orders).invoke(b"{}", qualifier="$LATEST", timeout=1)
+        local(orders).invoke(b"{}", qualifier="$LATEST", timeout=1)
     assert str(caught.value).startswith("local-OrdersFunction: qualifier '$LATEST' does not name the code under test")
 
 
-def test_payload_that_is_not_json(orders: FunctionSpec) -> None:
+def test_payload_that_is_not_json(orders: FunctionSpec, local: Local) -> None:
     with pytest.raises(InvokeError) as caught:
-        LocalInvoker(orders).invoke(b"{oops", qualifier="1", timeout=1)
+        local(orders).invoke(b"{oops", qualifier="1", timeout=10)
     assert str(caught.value).startswith("local-OrdersFunction: the payload is not JSON (")
     assert str(caught.value).endswith("(InvalidRequestContentException): fix the event file")
 
 
-# --- environment ----------------------------------------------------------------------------
+# --- timeouts, crashes and fresh environments ------------------------------------------------
 
-def test_environment_is_set_for_the_call_and_restored_exactly(
-    orders: FunctionSpec, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("STAGE", "outer")
-    monkeypatch.setenv("REMOVED_BY_HANDLER", "still here")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
-    monkeypatch.delenv("SERVICE", raising=False)
-    before = dict(os.environ)
-    names = [
-        "STAGE", "SERVICE", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION", "AWS_DEFAULT_REGION", "REMOVED_BY_HANDLER",
-    ]
+COUNTED = """\
+    import os, time
 
-    seen = body(invoke(LocalInvoker(orders, version="3"), {"action": "env", "names": names}))
+    INITS = int(open("inits").read()) + 1 if os.path.exists("inits") else 1
+    open("inits", "w").write(str(INITS))  # one more cold start
+    calls = 0
 
-    assert seen == {
-        "STAGE": "dev",
-        "SERVICE": "orders",
-        "AWS_LAMBDA_FUNCTION_NAME": "local-OrdersFunction",
-        "AWS_LAMBDA_FUNCTION_VERSION": "3",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "REMOVED_BY_HANDLER": None,
+    def handler(event, context):
+        global calls
+        calls += 1
+        if event.get("sleep"):
+            time.sleep(event["sleep"])
+        if event.get("exit") is not None:
+            os._exit(event["exit"])
+        if event.get("segfault"):
+            import ctypes
+            ctypes.string_at(0)
+        if event.get("sys_exit") is not None:
+            raise SystemExit(event["sys_exit"])
+        return {"pid": os.getpid(), "inits": INITS, "calls": calls}
+    """
+
+
+def test_a_call_past_the_timeout_argument_times_out(orders: FunctionSpec, local: Local) -> None:
+    invoker = local(orders)
+    invoker.load()  # warm: the whole budget goes to the call
+    result = invoke(invoker, {"action": "sleep", "seconds": 5}, timeout=0.5)
+
+    assert (result.status_code, result.function_error) == (200, "Unhandled")
+    rid = request_id(result)
+    assert body(result) == {
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": f"RequestId: {rid} Error: Task timed out after 0.50 seconds",
     }
-    assert dict(os.environ) == before  # including what the handler itself set and removed
+    assert result.duration_ms == pytest.approx(500.0, abs=1.0)
+    assert f" {rid} Task timed out after 0.50 seconds\nEND RequestId: " in result.log_tail
 
 
-def test_concurrent_calls_never_see_each_others_environment(orders: FunctionSpec) -> None:
-    blue = LocalInvoker(dataclasses.replace(orders, environment={"COLOUR": "blue"}))
-    green = LocalInvoker(dataclasses.replace(orders, environment={"COLOUR": "green"}))
-    jobs = [blue, green] * 20
+def test_a_call_past_the_functions_timeout_times_out(orders: FunctionSpec, local: Local) -> None:
+    result = invoke(local(dataclasses.replace(orders, timeout=0.5)), {"action": "sleep", "seconds": 5})
+    assert body(result)["errorMessage"].endswith(" Error: Task timed out after 0.50 seconds")
+
+
+def test_a_timeout_kills_the_environment_and_the_next_call_starts_a_fresh_one(tmp_path: Path, local: Local) -> None:
+    invoker = local(spec_in(code(tmp_path / "fn", app=COUNTED), timeout=1.0))
+    first, warm = body(invoke(invoker, {})), body(invoke(invoker, {}))
+    assert (warm["pid"], warm["inits"], warm["calls"]) == (first["pid"], 1, 2)  # warm: no second init
+
+    assert body(invoke(invoker, {"sleep": 30}))["errorType"] == "Sandbox.Timedout"
+
+    fresh = body(invoke(invoker, {}))
+    assert (fresh["inits"], fresh["calls"]) == (2, 1)  # the module's init ran again
+    assert fresh["pid"] != first["pid"] and gone(first["pid"])
+
+
+@pytest.mark.parametrize("event, reason", [
+    ({"exit": 3}, "Runtime exited with error: exit status 3"),
+    ({"segfault": True}, "Runtime exited with error: signal: segmentation fault"),
+    ({"sys_exit": 0}, "Runtime exited without providing a reason"),
+])
+def test_a_function_that_ends_its_process_is_a_runtime_exit_error(
+    tmp_path: Path, local: Local, event: dict[str, Any], reason: str
+) -> None:
+    invoker = local(spec_in(code(tmp_path / "fn", app=COUNTED)))
+    before = body(invoke(invoker, {}))
+
+    result = invoke(invoker, event)
+
+    rid = request_id(result)
+    assert result.function_error == "Unhandled"
+    assert body(result) == {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {rid} Error: {reason}"}
+    assert f"RequestId: {rid} Error: {reason}\nRuntime.ExitError\nEND RequestId: {rid}\n" in result.log_tail
+    after = body(invoke(invoker, {}))
+    assert (after["inits"], after["calls"]) == (2, 1) and after["pid"] != before["pid"]
+
+
+# --- concurrency -------------------------------------------------------------------------------
+
+SLOW = """\
+    import os, time
+
+    def handler(event, context):
+        started = time.time()
+        time.sleep(event["sleep"])
+        return {"pid": os.getpid(), "started": started, "ended": time.time()}
+    """
+
+
+def overlapping(invoker: LocalInvoker, calls: int, seconds: float) -> list[dict[str, Any]]:
+    ready = threading.Barrier(calls)
+
+    def one(_: int) -> dict[str, Any]:
+        ready.wait()
+        return dict(body(invoke(invoker, {"sleep": seconds}, timeout=60)))
+
+    with ThreadPoolExecutor(max_workers=calls) as pool:
+        return list(pool.map(one, range(calls)))
+
+
+def test_overlapping_calls_start_environments_up_to_the_limit_each_serving_one_at_a_time(
+    tmp_path: Path, local: Local
+) -> None:
+    invoker = local(spec_in(code(tmp_path / "fn", app=SLOW)), concurrency=2)
+    answers = overlapping(invoker, 6, 0.3)
+
+    pids = {answer["pid"] for answer in answers}
+    assert len(pids) == 2
+    for pid in pids:
+        runs = sorted((a["started"], a["ended"]) for a in answers if a["pid"] == pid)
+        assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(runs))
+
+
+def test_as_many_environments_as_calls_below_the_limit(tmp_path: Path, local: Local) -> None:
+    invoker = local(spec_in(code(tmp_path / "fn", app=SLOW)), concurrency=8)
+    assert len({answer["pid"] for answer in overlapping(invoker, 3, 0.5)}) == 3
+
+
+def test_local_targets_need_a_posix_system(orders: FunctionSpec, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "name", "nt")
+    with pytest.raises(ConfigurationError, match=r"^OrdersFunction: local targets run the function in worker"):
+        LocalInvoker(orders)
+
+
+def test_concurrency_defaults_to_the_cpus_this_process_may_use(orders: FunctionSpec, local: Local) -> None:
+    from hookkit.core.cpus import usable_cpus
+
+    assert local(orders).concurrency == usable_cpus()
+    with pytest.raises(ConfigurationError, match="at least 1 environment"):
+        LocalInvoker(orders, concurrency=0)
+
+
+def test_a_call_that_waits_its_whole_budget_for_an_environment_says_so(tmp_path: Path, local: Local) -> None:
+    folder = code(tmp_path / "fn", app="""\
+        import os, time
+
+        def handler(event, context):
+            open("running", "w").close()
+            while event.get("hold") and not os.path.exists("release"):
+                time.sleep(0.01)
+            return "done"
+        """)
+    invoker = local(spec_in(folder), concurrency=1)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        busy = pool.submit(invoke, invoker, {"hold": True})
+        assert wait_until(lambda: (folder / "running").exists())
+        with pytest.raises(InvokeError, match=r"^local-Fn: all 1 of its local environments stayed busy"):
+            invoke(invoker, {}, timeout=0.2)
+        (folder / "release").touch()
+        assert body(busy.result()) == "done"
+
+
+# --- the function's process, not hookkit's ----------------------------------------------------
+
+def test_the_working_directory_is_the_code_folder(tmp_path: Path, local: Local) -> None:
+    folder = code(tmp_path / "fn", app="""\
+        import json, os
+
+        PRODUCTS = json.load(open("product_list.json"))  # relative, as functions open their data
+
+        def handler(event, context):
+            return {"cwd": os.getcwd(), "products": PRODUCTS}
+        """)
+    (folder / "product_list.json").write_text('["BOOK-1984"]')
+    cwd = os.getcwd()
+    assert body(invoke(local(spec_in(folder)), {})) == {"cwd": str(folder.resolve()), "products": ["BOOK-1984"]}
+    assert os.getcwd() == cwd
+
+
+def test_sys_path_holds_the_code_folder_then_the_layers(tmp_path: Path, local: Local) -> None:
+    folder = code(tmp_path / "fn", app="""\
+        import sys
+        import shared, vendored
+
+        def handler(event, context):
+            return {"path": sys.path, "shared": shared.WHO, "vendored": vendored.WHO}
+        """)
+    first, second = tmp_path / "layer1", tmp_path / "layer2"
+    code(first / "python", shared="WHO = 'first layer'")
+    code(second / "python", shared="WHO = 'second layer'")
+    packages = second / "python" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    code(packages, vendored="WHO = 'second layer site-packages'")
+
+    seen = body(invoke(local(spec_in(folder, layers=(first, second))), {}))
+
+    assert seen["path"][:4] == [str(folder.resolve()), str(packages), str(second / "python"), str(first / "python")]
+    assert os.path.dirname(BOOTSTRAP) not in seen["path"]  # hookkit's runtime folder is not the function's
+    assert (seen["shared"], seen["vendored"]) == ("second layer", "second layer site-packages")  # later layers win
+    assert str(folder.resolve()) not in sys.path
+
+
+def test_the_functions_variables_are_lambdas_and_hookkits_are_untouched_while_it_runs(
+    tmp_path: Path, local: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = code(tmp_path / "fn", app="""\
+        import os, time
+
+        def handler(event, context):
+            open("running", "w").close()
+            while not os.path.exists("release"):
+                time.sleep(0.01)
+            return dict(os.environ)
+        """)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDCALLER")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "caller-secret")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000")
+    monkeypatch.setenv("HOOKKIT_TEST_PRIVATE", "hookkit's own")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    spec = spec_in(folder, environment={"TABLE_NAME": "orders", "AWS_REGION": "eu-west-3", "LANG": "fr_FR.UTF-8"},
+                   memory_size=512, region="eu-central-1")
+    invoker = local(spec, version="3")
+    assert invoker.warnings == [
+        "Fn: environment variable AWS_REGION is reserved by Lambda (a deployment that sets it fails); "
+        "the local run uses Lambda's value"
+    ]
+    before = dict(os.environ)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        call = pool.submit(invoke, invoker, {})
+        assert wait_until(lambda: (folder / "running").exists())
+        during = dict(os.environ)  # what a check's thread reads while the function runs
+        (folder / "release").touch()
+        seen = body(call.result())
+
+    assert during == before == dict(os.environ)
+    assert {name: seen.get(name) for name in (
+        "TABLE_NAME", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_REGION", "AWS_DEFAULT_REGION", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "_HANDLER",
+        "AWS_EXECUTION_ENV", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_INITIALIZATION_TYPE", "TZ", "LANG",
+        "AWS_XRAY_CONTEXT_MISSING", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_DYNAMODB",
+        "HOOKKIT_TEST_PRIVATE",
+    )} == {
+        "TABLE_NAME": "orders",
+        "AWS_LAMBDA_FUNCTION_NAME": "local-Fn",
+        "AWS_LAMBDA_FUNCTION_VERSION": "3",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+        "AWS_REGION": "eu-central-1",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "LAMBDA_TASK_ROOT": str(folder.resolve()),
+        "LAMBDA_RUNTIME_DIR": os.path.dirname(BOOTSTRAP),
+        "_HANDLER": "app.handler",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{OWN_RUNTIME}",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/local-Fn",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "TZ": ":UTC",
+        "LANG": "fr_FR.UTF-8",  # unreserved: the function's own value wins
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_ACCESS_KEY_ID": "AKIDCALLER",  # the caller's credentials and endpoints, as sam local passes them
+        "AWS_SECRET_ACCESS_KEY": "caller-secret",
+        "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
+        "HOOKKIT_TEST_PRIVATE": None,  # nothing else of the caller's
+    }
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", seen["_X_AMZN_TRACE_ID"])
+    assert seen["AWS_LAMBDA_LOG_STREAM_NAME"].endswith(tuple("0123456789abcdef"))
+
+
+def test_concurrent_calls_never_see_each_others_environment(orders: FunctionSpec, local: Local) -> None:
+    blue = local(dataclasses.replace(orders, environment={"COLOUR": "blue"}))
+    green = local(dataclasses.replace(orders, environment={"COLOUR": "green"}))
+    jobs = [blue, green] * 10
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         seen = list(pool.map(lambda inv: body(invoke(inv, {"action": "env", "names": ["COLOUR"]}))["COLOUR"], jobs))
 
-    assert seen == ["blue", "green"] * 20
+    assert seen == ["blue", "green"] * 10
     assert "COLOUR" not in os.environ
 
 
-# --- module isolation -----------------------------------------------------------------------
+def test_powertools_tracer_and_xray_patching_work_untraced_and_stay_in_the_function(
+    tmp_path: Path, local: Local
+) -> None:
+    import requests
 
-def test_two_builds_with_the_same_module_names_do_not_share_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    request = requests.Session.request
+    folder = code(tmp_path / "fn", app="""\
+        import os
+        import requests
+        from aws_lambda_powertools import Tracer
+        from aws_xray_sdk.core import patch_all
+
+        patch_all()
+        tracer = Tracer(service="orders-test")
+
+        @tracer.capture_method
+        def work():
+            tracer.put_annotation("order", "ORD-1")
+            return "done"
+
+        @tracer.capture_lambda_handler
+        def handler(event, context):
+            return {"work": work(), "request": type(requests.Session.request).__name__,
+                    "trace": os.environ["_X_AMZN_TRACE_ID"]}
+        """)
+    invoker = local(spec_in(folder))
+    for _ in range(2):  # the cold start's call and a warm one
+        result = invoke(invoker, {})
+        assert result.function_error is None, result.payload
+        seen = body(result)
+        assert (seen["work"], seen["request"]) == ("done", "BoundFunctionWrapper")  # patched in its process
+        assert seen["trace"].endswith(";Sampled=0")
+    assert requests.Session.request is request  # and not in hookkit's
+
+
+# --- modules: each build's own --------------------------------------------------------------
+
+def test_two_builds_with_the_same_module_names_do_not_share_state(
+    monkeypatch: pytest.MonkeyPatch, local: Local
+) -> None:
     outer_models = types.ModuleType("models")
     monkeypatch.setitem(sys.modules, "models", outer_models)  # the process has its own "models"
-    monkeypatch.delitem(sys.modules, "app", raising=False)
-    current = LocalInvoker(function_spec(BUILDS / "template.yaml", "Counter"), version="1")
-    target = LocalInvoker(function_spec(BUILDS / "template.yaml", "Counter", code_uri=BUILDS / "target"), version="2")
+    app_before = sys.modules.get("app")
+    current = local(function_spec(BUILDS / "template.yaml", "Counter"), version="1")
+    target = local(function_spec(BUILDS / "template.yaml", "Counter", code_uri=BUILDS / "target"), version="2")
 
     results = [body(invoke(inv, {})) for inv in (current, current, target, current, target)]
 
@@ -220,13 +547,12 @@ def test_two_builds_with_the_same_module_names_do_not_share_state(monkeypatch: p
         {"build": "target", "counter": 2},
     ]
     assert sys.modules["models"] is outer_models
-    assert "app" not in sys.modules
-    assert str(BUILDS.resolve() / "current") not in sys.path
+    assert sys.modules.get("app") is app_before
 
 
-def test_imports_made_during_a_call_come_from_the_functions_own_folder() -> None:
-    current = LocalInvoker(function_spec(BUILDS / "template.yaml", "LazyCounter"))
-    target = LocalInvoker(function_spec(BUILDS / "template.yaml", "LazyCounter", code_uri=BUILDS / "target"))
+def test_imports_made_during_a_call_come_from_the_functions_own_folder(local: Local) -> None:
+    current = local(function_spec(BUILDS / "template.yaml", "LazyCounter"))
+    target = local(function_spec(BUILDS / "template.yaml", "LazyCounter", code_uri=BUILDS / "target"))
 
     assert [body(invoke(inv, {})) for inv in (current, target, current)] == [
         "current helpers 1", "target helpers 1", "current helpers 2",
@@ -234,7 +560,7 @@ def test_imports_made_during_a_call_come_from_the_functions_own_folder() -> None
     assert "helpers" not in sys.modules
 
 
-def test_a_file_named_like_the_standard_library_does_not_replace_it(tmp_path: Path) -> None:
+def test_a_file_named_like_a_module_the_runtime_imported_does_not_replace_it(tmp_path: Path, local: Local) -> None:
     # Lambda's runtime imported json before the function's code ran, so the folder's json.py
     # is never what `import json` finds there either
     folder = code(tmp_path / "fn", json="def dumps(value):\n    return 'shadow'\n", app="""\
@@ -243,72 +569,72 @@ def test_a_file_named_like_the_standard_library_does_not_replace_it(tmp_path: Pa
         def handler(event, context):
             return json.dumps([1, 2])
         """)
-    assert body(invoke(LocalInvoker(spec_in(folder)), {})) == "[1, 2]"
-    assert sys.modules["json"].__file__.startswith(os.path.dirname(os.__file__))
+    assert body(invoke(local(spec_in(folder)), {})) == "[1, 2]"
 
 
-def test_path_entries_added_by_the_code_stay_with_it(tmp_path: Path) -> None:
+def test_what_the_function_does_to_its_process_stays_there(tmp_path: Path, local: Local) -> None:
     folder = code(tmp_path / "fn", app="""\
         import importlib, os, sys
         sys.path.append(os.path.join(os.path.dirname(__file__), "vendor"))
 
         def handler(event, context):
+            os.environ["SET_BY_FUNCTION"] = "1"
+            sys.modules["hookkit"] = None
             return importlib.import_module(event["module"]).NAME
         """)
     code(folder / "vendor", first="NAME = 'first'", second="NAME = 'second'")
-    invoker = LocalInvoker(spec_in(folder))
-    path_before = list(sys.path)
+    invoker = local(spec_in(folder))
+    path_before, hookkit_module = list(sys.path), sys.modules["hookkit"]
 
     assert [body(invoke(invoker, {"module": name})) for name in ("first", "second")] == ["first", "second"]
-    assert sys.path == path_before
-    assert "first" not in sys.modules
-
-
-def test_the_path_list_other_threads_may_be_walking_is_never_changed_under_them(tmp_path: Path) -> None:
-    # An import in another thread walks sys.path; an entry inserted into that very list while it
-    # does made it skip another ("No module named 'unicodedata'" in a check, seen in CI replays).
-    folder = code(tmp_path / "fn", app="""\
-        import sys
-
-        def handler(event, context):
-            return [sys.path[0], id(sys.path)]
-        """)
-    walked, before = sys.path, list(sys.path)
-
-    first_entry, list_during_the_call = body(invoke(LocalInvoker(spec_in(folder)), {}))
-    assert first_entry == str(folder.resolve())
-    assert list_during_the_call != id(walked)  # the function saw a list of its own
-    assert sys.path is walked and walked == before
+    assert sys.path == path_before and "first" not in sys.modules
+    assert sys.modules["hookkit"] is hookkit_module and "SET_BY_FUNCTION" not in os.environ
 
 
 # --- logs -----------------------------------------------------------------------------------
 
-def test_printed_and_logged_output_is_the_log_tail(orders: FunctionSpec) -> None:
-    invoker = LocalInvoker(orders, version="4")
+def test_printed_and_logged_output_is_the_log_tail(orders: FunctionSpec, local: Local) -> None:
+    invoker = local(orders, version="4")
     first = invoke(invoker, {"action": "print"})
     second = invoke(invoker, {"action": "print"})
 
-    request_id = first.log_tail.split()[2]
+    rid = request_id(first)
     lines = first.log_tail.splitlines()
-    assert lines[:4] == [f"START RequestId: {request_id} Version: 4", "cold start", "to stdout", "to stderr"]
+    assert lines[:4] == [f"START RequestId: {rid} Version: 4", "cold start", "to stdout", "to stderr"]
     level, stamp, logged_id, message = lines[4].split("\t")
-    assert (level, logged_id, message) == ("[WARNING]", request_id, "a warning from the handler")
+    assert (level, logged_id, message) == ("[WARNING]", rid, "a warning from the handler")
     assert stamp.endswith("Z") and len(stamp) == len("2024-01-01T00:00:00.000Z")
-    assert lines[5] == f"END RequestId: {request_id}"
-    assert lines[6].startswith(f"REPORT RequestId: {request_id}\tDuration: ")
-    assert lines[6].endswith("\tMemory Size: 256 MB")
+    assert lines[5] == f"END RequestId: {rid}"
+    assert re.fullmatch(
+        rf"REPORT RequestId: {rid}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 256 MB\t"
+        r"Max Memory Used: \d+ MB\tInit Duration: \d+\.\d\d ms", lines[6],
+    )
     assert len(lines) == 7
-    assert "cold start" not in second.log_tail  # module code ran once, in the first call
+    assert "cold start" not in second.log_tail  # module code ran once, in the cold start
+    assert "Init Duration" not in second.log_tail
 
 
-def test_log_tail_is_the_last_4_kb(orders: FunctionSpec) -> None:
-    tail = invoke(LocalInvoker(orders), {"action": "loud"}).log_tail
+def test_log_tail_is_the_last_4_kb(orders: FunctionSpec, local: Local) -> None:
+    tail = invoke(local(orders), {"action": "loud"}).log_tail
     assert len(tail.encode()) == LOG_TAIL_BYTES
     assert tail.startswith("x" * 100)
     assert "the end\nEND RequestId: " in tail
 
 
-def test_powertools_logger_lines_are_logged_once_per_call(tmp_path: Path) -> None:
+def test_output_of_child_processes_and_c_code_is_in_the_log(tmp_path: Path, local: Local) -> None:
+    folder = code(tmp_path / "fn", app="""\
+        import os, subprocess
+
+        def handler(event, context):
+            os.write(1, b"straight to fd 1\\n")
+            subprocess.run(["sh", "-c", "echo from a child process"], check=True)
+            return "ok"
+        """)
+    tail = invoke(local(spec_in(folder)), {}).log_tail
+    assert "\nstraight to fd 1\nfrom a child process\nEND RequestId: " in tail
+
+
+def test_powertools_logger_lines_are_logged_once_per_call(tmp_path: Path, local: Local) -> None:
     folder = code(tmp_path / "fn", app="""\
         from aws_lambda_powertools import Logger
 
@@ -319,41 +645,36 @@ def test_powertools_logger_lines_are_logged_once_per_call(tmp_path: Path) -> Non
             logger.info("order accepted", extra={"orderId": event["orderId"]})
             return "ok"
         """)
-    invoker = LocalInvoker(spec_in(folder))
+    invoker = local(spec_in(folder))
     for order in ("ORD-1", "ORD-2"):
         result = invoke(invoker, {"orderId": order})
-        request_id = result.log_tail.split()[2]
         lines = [line for line in result.log_tail.splitlines() if "order accepted" in line]
         assert len(lines) == 1
         record = json.loads(lines[0])
         assert (record["orderId"], record["function_request_id"], record["function_name"]) == (
-            order, request_id, "local-Fn",
+            order, request_id(result), "local-Fn",
         )
 
 
-def test_other_threads_output_stays_out_of_the_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    started, release = threading.Event(), threading.Event()
+def test_hookkits_own_output_stays_out_of_the_functions_log(
+    tmp_path: Path, local: Local, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = code(tmp_path / "fn", app="""\
-        import builtins
+        import os, time
 
         def handler(event, context):
-            builtins.hookkit_test_started.set()
-            builtins.hookkit_test_release.wait(5)
+            open("running", "w").close()
+            while not os.path.exists("release"):
+                time.sleep(0.01)
             print("from the function")
             return "ok"
         """)
-    import builtins
-
-    builtins.hookkit_test_started, builtins.hookkit_test_release = started, release  # type: ignore[attr-defined]
-    try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            future = pool.submit(invoke, LocalInvoker(spec_in(folder)), {})
-            assert started.wait(5)
-            print("from the test thread")
-            release.set()
-            result = future.result()
-    finally:
-        del builtins.hookkit_test_started, builtins.hookkit_test_release  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        call = pool.submit(invoke, local(spec_in(folder)), {})
+        assert wait_until(lambda: (folder / "running").exists())
+        print("from the test thread")
+        (folder / "release").touch()
+        result = call.result()
 
     assert "from the function\n" in result.log_tail
     assert "from the test thread" not in result.log_tail
@@ -379,129 +700,214 @@ def test_other_threads_output_stays_out_of_the_log(tmp_path: Path, capsys: pytes
         ({"app": "import os\nTABLE = os.environ['TABLE_NAME']\n"}, "app.handler",
          "handler 'app.handler': importing {folder}/app.py failed (KeyError: 'TABLE_NAME' (at {folder}/app.py:2)); "
          "fix the function's code"),
+        ({"app": "import sys\nsys.exit(4)\n"}, "app.handler",
+         "handler 'app.handler': importing {folder}/app.py failed (SystemExit: 4 (at {folder}/app.py:2)); "
+         "fix the function's code"),
+        ({"app": "import os\nprint('about to leave')\nos._exit(5)\n"}, "app.handler",
+         "handler 'app.handler': importing {folder}/app.py ended its process (exit status 5: about to leave); "
+         "fix the function's code"),
     ],
 )
 def test_import_failures_are_configuration_errors(
-    tmp_path: Path, files: dict[str, str], handler: str, message: str
+    tmp_path: Path, files: dict[str, str], handler: str, message: str, local: Local
 ) -> None:
     folder = code(tmp_path / "fn", **files, sibling="VALUE = 1")
-    invoker = LocalInvoker(spec_in(folder, handler))
+    invoker = local(spec_in(folder, handler))
+    app_before = sys.modules.get("app")
     with pytest.raises(ConfigurationError) as caught:
-        invoke(invoker, {})
+        invoker.load()
     assert str(caught.value) == message.format(folder=folder.resolve())
-    assert "app" not in sys.modules
+    with pytest.raises(ConfigurationError):
+        invoke(invoker, {})  # every call tries a new environment, and says the same
+    assert sys.modules.get("app") is app_before  # nothing of the function's was imported here
 
 
-def test_import_failure_is_retried_on_the_next_call(tmp_path: Path) -> None:
+def test_import_failure_is_retried_on_the_next_call(tmp_path: Path, local: Local) -> None:
     folder = code(tmp_path / "fn", app="import missing_dependency\n")
-    invoker = LocalInvoker(spec_in(folder))
+    invoker = local(spec_in(folder))
     with pytest.raises(ConfigurationError):
         invoke(invoker, {})
     code(folder, missing_dependency="", app="import missing_dependency\ndef handler(e, c):\n    return 'fixed'\n")
     assert body(invoke(invoker, {})) == "fixed"
 
 
-# --- call(): for the in-process API adapter ------------------------------------------------
+# --- the Runtime's interpreter --------------------------------------------------------------
 
-def test_call_returns_the_raw_result(orders: FunctionSpec) -> None:
-    assert LocalInvoker(orders).call({"action": "set"}) == {1, 2}
-
-
-def test_call_raises_what_the_handler_raises(orders: FunctionSpec) -> None:
-    with pytest.raises(ValueError, match=r"^order ORD-3 is invalid$"):
-        LocalInvoker(orders).call({"action": "raise", "orderId": "ORD-3"})
-
-
-def test_call_sets_the_environment(orders: FunctionSpec) -> None:
-    assert LocalInvoker(orders).call({"action": "env", "names": ["STAGE"]}) == {"STAGE": "dev"}
-    assert "STAGE" not in os.environ
+def fake_python(folder: Path, name: str, script: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+    return path
 
 
-def test_call_times_out_with_the_function_timeout(orders: FunctionSpec) -> None:
-    invoker = LocalInvoker(dataclasses.replace(orders, timeout=0.1))
-    with pytest.raises(InvokeError) as caught:
-        invoker.call({"action": "sleep", "seconds": 1})
-    assert str(caught.value) == (
-        "local-OrdersFunction: handler app.handler did not return within its Timeout of 0.10 seconds"
-    )
-
-
-def test_call_output_goes_to_the_console(orders: FunctionSpec, capsys: pytest.CaptureFixture[str]) -> None:
-    LocalInvoker(orders).call({"action": "print"})
-    captured = capsys.readouterr()
-    assert (captured.out, captured.err) == ("cold start\nto stdout\n", "to stderr\n")
-
-
-# --- one handler thread, reused ---------------------------------------------------------------
-
-THREADED = """\
-    import contextvars, threading, time
-
-    seen = contextvars.ContextVar("seen", default="unset")
+ANY_PYTHON = """\
+    import sys
 
     def handler(event, context):
-        time.sleep(event.get("sleep", 0))
-        before = seen.get()
-        seen.set("set by an earlier call")
-        return {"thread": threading.get_ident(), "context": before}
+        return list(sys.version_info[:2])
     """
 
 
-def test_calls_share_one_handler_thread_each_with_a_fresh_context(tmp_path: Path) -> None:
-    invoker = LocalInvoker(spec_in(code(tmp_path / "fn", app=THREADED)))
-    first, second = body(invoke(invoker, {})), body(invoke(invoker, {}))
-    assert first["thread"] == second["thread"]
-    assert first["context"] == second["context"] == "unset"
-
-
-def test_a_handler_past_its_timeout_keeps_its_thread_and_the_next_call_gets_another(tmp_path: Path) -> None:
-    invoker = LocalInvoker(spec_in(code(tmp_path / "fn", app=THREADED), timeout=0.1))
-    before = body(invoke(invoker, {}))["thread"]
-    assert body(invoke(invoker, {"sleep": 0.5}))["errorType"] == "Sandbox.Timedout"
-    after = body(invoke(invoker, {}))["thread"]
-    assert after != before
-
-
-# --- modules that appear between calls ----------------------------------------------------------
-
-def test_a_module_named_like_the_functions_that_appears_between_calls_is_set_aside(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_the_declared_runtimes_interpreter_runs_the_function(
+    tmp_path: Path, local: Local, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = code(tmp_path / "fn", helpers="NAME = 'the build'", app="""\
-        import importlib
+    marker = tmp_path / "ran"
+    python = fake_python(tmp_path / "bin", "python3.99", f'echo "$@" >> {marker}\nexec {sys.executable} "$@"')
+    monkeypatch.setenv("PATH", f"{python.parent}{os.pathsep}{os.environ['PATH']}")
+    invoker = local(spec_in(code(tmp_path / "fn", app=ANY_PYTHON), runtime="python3.99"))
+
+    assert body(invoke(invoker, {})) == list(sys.version_info[:2])  # the fake hands over to a real Python
+    assert (invoker.interpreter.executable, invoker.warnings) == (str(python), [])
+    assert marker.read_text().startswith(f"{BOOTSTRAP} ")
+
+
+def test_without_the_declared_runtimes_interpreter_hookkits_python_runs_it_with_a_warning(
+    tmp_path: Path, local: Local
+) -> None:
+    invoker = local(spec_in(code(tmp_path / "fn", app=ANY_PYTHON), runtime="python3.98"))
+
+    assert body(invoke(invoker, {})) == list(sys.version_info[:2])
+    assert invoker.interpreter.executable == sys.executable
+    assert invoker.warnings == [
+        f"Fn declares Runtime python3.98, but no python3.98 is on PATH: its code runs under Python "
+        f"{sys.version_info.major}.{sys.version_info.minor} (hookkit's own, {sys.executable}) instead of Python 3.98"
+    ]
+
+
+def test_an_interpreter_that_cannot_start_is_replaced_by_hookkits_with_a_warning(
+    tmp_path: Path, local: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    python = fake_python(tmp_path / "bin", "python3.97", "echo 'python3.97: command not found' >&2\nexit 127")
+    monkeypatch.setenv("PATH", f"{python.parent}{os.pathsep}{os.environ['PATH']}")
+    invoker = local(spec_in(code(tmp_path / "fn", app=ANY_PYTHON), runtime="python3.97"))
+    invoker.load()
+
+    assert invoker.interpreter.executable == sys.executable
+    assert invoker.warnings == [
+        f"Fn declares Runtime python3.97, but {python} did not start (exit status 127: python3.97: command not "
+        f"found): its code runs under Python {sys.version_info.major}.{sys.version_info.minor} (hookkit's own, "
+        f"{sys.executable}) instead of Python 3.97"
+    ]
+    assert body(invoke(invoker, {})) == list(sys.version_info[:2])
+    assert local(spec_in(tmp_path / "fn", runtime="python3.97")).warnings == invoker.warnings  # not tried again
+
+
+def test_a_missing_dependency_under_the_declared_runtime_says_where_to_install_it(
+    tmp_path: Path, local: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    python = fake_python(tmp_path / "bin", "python3.96", f'exec {sys.executable} "$@"')
+    monkeypatch.setenv("PATH", f"{python.parent}{os.pathsep}{os.environ['PATH']}")
+    invoker = local(spec_in(code(tmp_path / "fn", app="import not_installed_anywhere\n"), runtime="python3.96"))
+    with pytest.raises(ConfigurationError) as caught:
+        invoker.load()
+    assert str(caught.value).endswith(
+        f"; it runs under {python} (Python 3.96, its Runtime): install the function's dependencies for that "
+        "Python, or build the function (sam build) and point CodeUri at the build"
+    )
+
+
+def test_the_bootstrap_runs_on_every_python_lambda_offers_with_the_standard_library_alone() -> None:
+    source = Path(BOOTSTRAP).read_text()
+    tree = ast.parse(source, feature_version=(3, 9))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    assert imported <= sys.stdlib_module_names | {"__future__"}
+    assert bootstrap.REQUEST.size and bootstrap.REPLY.size  # hookkit reads the protocol from the same module
+
+
+def test_the_environments_protocol_is_bytes_and_json_never_pickle() -> None:
+    from hookkit.local import environment, invoker
+
+    for module in (bootstrap, environment, invoker):
+        tree = ast.parse(Path(module.__file__).read_text())  # type: ignore[arg-type]
+        names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
+                 for alias in node.names} | {node.module for node in ast.walk(tree)
+                                            if isinstance(node, ast.ImportFrom) and node.module}
+        assert not names & {"pickle", "marshal", "shelve", "multiprocessing", "copyreg"}, module.__name__
+
+
+# --- processes never outlive hookkit ------------------------------------------------------------
+
+def test_close_ends_every_environment(tmp_path: Path, local: Local) -> None:
+    invoker = local(spec_in(code(tmp_path / "fn", app=SLOW)), concurrency=2)
+    pids = {answer["pid"] for answer in overlapping(invoker, 2, 0.3)}
+    invoker.close()
+    assert all(gone(pid) for pid in pids)
+    assert body(invoke(invoker, {"sleep": 0}))["pid"] not in pids  # a later call starts a new one
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["idle", "mid-request"])
+def test_an_environment_ends_when_hookkits_process_dies(tmp_path: Path, busy: bool) -> None:
+    folder = code(tmp_path / "fn", app="""\
+        import os, time
 
         def handler(event, context):
-            return importlib.import_module("helpers").NAME
+            open("pid", "w").write(str(os.getpid()))
+            time.sleep(event["sleep"])
+            return "done"
         """)
-    invoker = LocalInvoker(spec_in(folder))
-    monkeypatch.delitem(sys.modules, "helpers", raising=False)
-    assert body(invoke(invoker, {"first": True})) == "the build"
-    foreign = types.ModuleType("helpers")
-    foreign.NAME = "the process"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "helpers", foreign)  # imported by the process after the first call
+    parent = textwrap.dedent(f"""\
+        import os, signal, threading, time
+        from pathlib import Path
+        from hookkit.local.invoker import LocalInvoker
+        from hookkit.local.sam import FunctionSpec
 
-    assert body(invoke(invoker, {})) == "the build"
-    assert sys.modules["helpers"] is foreign
+        spec = FunctionSpec("Fn", Path({str(folder)!r}), "app.handler", None, 120.0, 128, {{}}, "local-Fn", (), ())
+        invoker = LocalInvoker(spec)
+        invoker.invoke(b'{{"sleep": 0}}', qualifier="1", timeout=30)
+        if {busy}:
+            threading.Thread(target=invoker.invoke, args=(b'{{"sleep": 600}}',),
+                             kwargs={{"qualifier": "1", "timeout": 900}}, daemon=True).start()
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGKILL)
+        """)
+    done = subprocess.run([sys.executable, "-c", parent], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == -9, done.stderr
+    pid = int((folder / "pid").read_text())
+    assert wait_until(lambda: gone(pid)), f"environment {pid} outlived hookkit"
 
 
-def test_a_module_of_the_folder_first_imported_by_a_later_call_still_comes_from_the_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+# --- call(): for the in-process API adapter ------------------------------------------------
+
+def test_call_returns_the_decoded_answer(orders: FunctionSpec, local: Local) -> None:
+    assert local(orders).call({"action": "decimal"}) == {"price": 12.5, "count": 3}
+
+
+def test_call_raises_a_function_error_naming_what_the_handler_raised(orders: FunctionSpec, local: Local) -> None:
+    with pytest.raises(FunctionError) as caught:
+        local(orders).call({"action": "raise", "orderId": "ORD-3"})
+    assert str(caught.value) == "local-OrdersFunction: handler app.handler raised ValueError: order ORD-3 is invalid"
+    assert (caught.value.error_type, caught.value.body["errorMessage"]) == ("ValueError", "order ORD-3 is invalid")
+
+
+def test_call_raises_when_the_answer_cannot_be_marshalled(orders: FunctionSpec, local: Local) -> None:
+    with pytest.raises(FunctionError) as caught:
+        local(orders).call({"action": "set"})
+    assert caught.value.error_type == "Runtime.MarshalError"
+
+
+def test_call_sets_the_functions_environment(orders: FunctionSpec, local: Local) -> None:
+    assert local(orders).call({"action": "env", "names": ["STAGE"]}) == {"STAGE": "dev"}
+    assert "STAGE" not in os.environ
+
+
+def test_call_times_out_with_the_function_timeout(orders: FunctionSpec, local: Local) -> None:
+    invoker = local(dataclasses.replace(orders, timeout=0.5))
+    with pytest.raises(InvokeError) as caught:
+        invoker.call({"action": "sleep", "seconds": 30})
+    assert re.fullmatch(
+        r"local-OrdersFunction: handler app\.handler: RequestId: [0-9a-f-]{36} Error: Task timed out after 0\.50 "
+        r"seconds", str(caught.value),
+    )
+
+
+def test_call_output_goes_to_the_console(
+    orders: FunctionSpec, local: Local, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    folder = code(tmp_path / "fn", later="NAME = 'the build'", app="""\
-        import importlib
-
-        def handler(event, context):
-            return importlib.import_module(event["module"]).NAME if "module" in event else "no import"
-        """)
-    invoker = LocalInvoker(spec_in(folder))
-    monkeypatch.delitem(sys.modules, "later", raising=False)
-    assert body(invoke(invoker, {})) == "no import"
-    foreign = types.ModuleType("later")
-    foreign.NAME = "the process"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "later", foreign)
-
-    assert body(invoke(invoker, {"module": "later"})) == "the build"
-    assert sys.modules["later"] is foreign
-    del sys.modules["later"]
-    assert body(invoke(invoker, {"module": "later"})) == "the build"
-    assert "later" not in sys.modules
+    local(orders).call({"action": "print"})
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("cold start\nto stdout\nto stderr\n[WARNING]\t")

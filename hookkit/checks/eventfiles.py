@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import functools
 import json
 import math
 import os
@@ -104,8 +105,9 @@ def load_json(path: str | os.PathLike[str], *, what: str = "file", max_bytes: in
 
 
 def _parse(data: bytes, where: str) -> Any:
+    data = data.removeprefix(codecs.BOM_UTF8)
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode()  # the C codec: "utf-8-sig" would run Python code for every file
     except UnicodeDecodeError as exc:
         line, column = _byte_position(data, exc.start)
         raise ConfigurationError(
@@ -163,11 +165,17 @@ def load_expect(path: str | os.PathLike[str]) -> ExpectSpec:
             raise ConfigurationError(f"{where}: {key} is null; remove the key to skip that check")
     schema = data.get("schema")
     if isinstance(schema, str) and schema.strip():  # relative to this file, like a link
-        data["schema"] = Path(os.path.dirname(os.path.abspath(path)), schema)
+        data["schema"] = _relative_schema(os.path.dirname(os.path.abspath(path)), schema)
     try:
         return ExpectSpec.of(**data)
     except ConfigurationError as exc:
         raise ConfigurationError(f"{where}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _relative_schema(folder: str, schema: str) -> Path:
+    """One Path for every expect file of a folder naming one schema (a replay reads thousands)."""
+    return Path(folder, schema)
 
 
 def discover_events(folder: str | os.PathLike[str]) -> list[tuple[str, Path, Path | None]]:

@@ -1,7 +1,8 @@
 """The one interface every way of running a function sits behind.
 
-A deployed version is invoked through boto3; in CI the function's own code is called in-process.
-Both return an :class:`Invocation`, so checks, expectations and reports never know which ran.
+A deployed version is invoked through boto3; in CI the function's own code runs in local execution
+environments (``hookkit.local``). Both return an :class:`Invocation`, so checks, expectations and
+reports never know which ran.
 """
 
 from __future__ import annotations

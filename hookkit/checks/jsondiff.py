@@ -37,7 +37,7 @@ class _Missing:
     __str__ = __repr__
 
     def __reduce__(self) -> str:
-        # Copies and pickles (a runner's worker process) come back as this same sentinel.
+        # Copies (copy.deepcopy, pickle) come back as this same sentinel.
         return "MISSING"
 
 

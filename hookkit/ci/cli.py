@@ -2,17 +2,19 @@
 
     hookkit run CHECKS [--phase pre|post|all] [--target TARGET] [--current TARGET]
                        [--api URL|local[:API]] [--parameter KEY=VALUE] [--env-vars FILE]
-                       [--junit-xml FILE] [--json FILE] [--shard K/N] [--jobs N|auto] [--workers N]
+                       [--junit-xml FILE] [--json FILE] [--shard K/N] [--concurrency N] [--workers N]
                        [--deadline SECONDS] [-v]
     hookkit merge OUT IN [IN ...]
+    hookkit doctor TEMPLATE...
+    hookkit simulate TEMPLATE#LogicalId --from BUILD ...
     hookkit --version
 
-TARGET is ``local:TEMPLATE#LogicalId[@CODE_DIR]`` (the function's own code; ``@`` runs another
-build of it) or ``NAME_OR_ARN:VERSION`` (a deployed version, through boto3 as the hook does).
-``--shard K/N`` runs the K-th of N shares of the checks (one job of a CI matrix, see ``shard``);
-``hookkit merge`` joins the N reports. ``--jobs`` splits a run over processes (``split``).
-Exit codes: 0 every check passed, 1 a check did not, 2 a usage or configuration error, found
-on the command line, in the checks, or by a check that could not run as written.
+TARGET is ``local:TEMPLATE#LogicalId[@CODE_DIR]`` (the function's own code, run in local
+execution environments; ``@`` runs another build of it) or ``NAME_OR_ARN:VERSION`` (a deployed
+version, through boto3 as the hook does). ``--shard K/N`` runs the K-th of N shares of the checks
+(one job of a CI matrix, see ``shard``); ``hookkit merge`` joins the N reports. Exit codes: 0
+every check passed, 1 a check did not, 2 a usage or configuration error, found on the command
+line, in the checks, or by a check that could not run as written.
 """
 
 from __future__ import annotations
@@ -60,9 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "hookkit merge joins the N reports")
     run.add_argument("--workers", type=workers, default=DEFAULT_MAX_WORKERS, metavar="N",
                      help="checks run at once (default: %(default)s)")
-    run.add_argument("--jobs", type=_jobs, default=1, metavar="N|auto",
-                     help="split the checks over N processes, 'auto' for one per CPU: for large replays "
-                          "against a local target, whose handler calls otherwise share one CPU (default: 1)")
+    run.add_argument("--concurrency", type=_concurrency, metavar="N",
+                     help="local targets: at most N execution environments per function, as Lambda's "
+                          "concurrency (default: the CPUs this job may use)")
     run.add_argument("--deadline", type=deadline, default=DEFAULT_DEADLINE, metavar="SECONDS",
                      help="stop the whole run after this long, as a hook's Lambda would (default: %(default)s)")
     run.add_argument("-v", "--verbose", action="store_true",
@@ -88,15 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .merge import merge_command
 
             return merge_command(args, stdout=sys.stdout, stderr=sys.stderr)
-        split_share = isinstance(args.shard, tuple)  # a process of a --jobs run (split.py passes I/C/FD)
-        if args.jobs > 1 and isinstance(args.shard, Shard):
-            raise HookkitError("--shard K/N and --jobs N do not combine: run each shard's job in one process")
-        if split_share or args.jobs > 1:
-            from . import split  # not for a run in one process: it imports multiprocessing
-
-            if split_share:
-                return split.serve_share(args, stderr=sys.stderr)
-            return split.run_split(argv, args, stdout=sys.stdout, stderr=sys.stderr)
         return run_command(args, stdout=sys.stdout, stderr=sys.stderr)
     except HookkitError as exc:
         print(f"hookkit: error: {exc}", file=sys.stderr)
@@ -134,27 +127,19 @@ def _checked(check: Callable[[str], T], text: str) -> T:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def shard(text: str) -> Shard | tuple[int, int, int]:
-    """``K/N`` (1-based); ``I/C/FD`` is how a --jobs run starts its processes (``split``)."""
-    parts = text.split("/")
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
-        index, count, fd = (int(p) for p in parts)
-        return index, count, fd
+def shard(text: str) -> Shard:
+    """``K/N``, 1-based: this job's share of a run spread over a CI matrix."""
     try:
         return Shard.parse(text)
     except HookkitError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--shard {text!r}: ")) from None
 
 
-def _jobs(text: str) -> int:
-    if text == "auto":
-        from .split import usable_cpus
-
-        return usable_cpus()
+def _concurrency(text: str) -> int:
     try:
-        jobs = int(text)
+        count = int(text)
     except ValueError:
-        jobs = 0
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes; pass 1 or more, or auto")
-    return jobs
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of environments; pass 1 or more")
+    return count

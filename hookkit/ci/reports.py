@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from ..core.errors import ConfigurationError
 from ..core.outcome import Outcome, RunResult, Status, Verdict, jsonable
@@ -328,18 +327,3 @@ def check_writable(path: str | os.PathLike[str], option: str) -> None:
         ) from None
     if not existed:
         target.unlink(missing_ok=True)
-
-
-def emit(
-    results: Sequence[RunResult], *, junit_xml: str | None, json_path: str | None, stdout: TextIO, stderr: TextIO
-) -> int:
-    """The table and the files of a run without a plan (``--jobs``, which assembles its own results)."""
-    report = Report(tuple(results))
-    tty = stdout.isatty()
-    width = shutil.get_terminal_size((120, 20)).columns if tty else None
-    print(table(report, colour=tty and not os.environ.get("NO_COLOR"), width=width), file=stdout)
-    if junit_xml:
-        print(f"JUnit XML written to {write_junit(report, junit_xml)}", file=stderr)
-    if json_path:
-        print(f"JSON written to {write_json(report, json_path)}", file=stderr)
-    return report.exit_code

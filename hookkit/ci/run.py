@@ -1,10 +1,9 @@
-"""``hookkit run`` in one process: the command line made into a :class:`~hookkit.ci.wiring.RunOptions`,
-run, and reported. The processes of a split run (``split``) read their command line here too.
-"""
+"""``hookkit run``: the command line made into a :class:`~hookkit.ci.wiring.RunOptions`, run, and reported."""
 
 from __future__ import annotations
 
 import argparse
+import gc
 from typing import TextIO
 
 from ..core.errors import ConfigurationError
@@ -14,7 +13,6 @@ from . import values
 from .progress import Progress
 from .publish import Outputs, publish
 from .reports import Report
-from .shard import Shard
 from .wiring import RunOptions, Wiring, parse_phases
 
 
@@ -23,7 +21,7 @@ def options(args: argparse.Namespace) -> RunOptions:
     return RunOptions(
         checks=args.checks, phases=parse_phases(args.phase), target=args.target, current=args.current, api=args.api,
         parameters=values.parameters(args.parameter), workers=args.workers, deadline=args.deadline,
-        shard=args.shard if isinstance(args.shard, Shard) else None, env_vars=args.env_vars,
+        shard=args.shard, env_vars=args.env_vars, concurrency=args.concurrency,
     )
 
 
@@ -58,7 +56,11 @@ def run_command(
     results = []
     if phases:
         progress = Progress(stderr, total=sum(len(wiring.checks(p)) for p in phases))
-        results = [plan.judge(wiring.run_phase(phase, wiring.checks(phase), progress.update)) for phase in phases]
+        gc.freeze()  # what the run has built (thousands of checks, say) lives as long as it: the collector skips it
+        try:
+            results = [plan.judge(wiring.run_phase(phase, wiring.checks(phase), progress.update)) for phase in phases]
+        finally:
+            gc.unfreeze()
         progress.done()
     else:  # more shards than this job's share of checks: its (empty) report still completes the set
         print(f"hookkit: shard {plan.shard} has none of the run's {plan.size} check(s) to run", file=stderr)

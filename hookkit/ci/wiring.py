@@ -1,6 +1,6 @@
 """How a CI run is put together: checks imported, targets and the API made, a scope per phase.
 
-``hookkit run``, its ``--jobs`` processes and the pytest plugin all run checks the same way; this
+``hookkit run`` and the pytest plugin run checks the same way; this
 module is the one place that says how, so none of them reaches into another's internals::
 
     wiring = Wiring.prepare(RunOptions(checks="checks.py", target="local:template.yaml#Fn"))
@@ -73,6 +73,8 @@ class RunOptions:
     shard: Shard | None = None
     #: A file of environment variables for a local target (``--env-vars``, as ``sam local`` reads).
     env_vars: str | None = None
+    #: Execution environments per local function at most; None: the CPUs this process may use.
+    concurrency: int | None = None
 
 
 @dataclass
@@ -98,13 +100,14 @@ class TargetSpec:
 
 
 def parse_target(
-    text: str, *, parameters: Mapping[str, str], clients: Clients, env_vars: EnvVarsFile | str | None = None
+    text: str, *, parameters: Mapping[str, str], clients: Clients, env_vars: EnvVarsFile | str | None = None,
+    concurrency: int | None = None,
 ) -> TargetSpec:
     """``local:TEMPLATE#ID[@CODE_DIR]`` or ``NAME_OR_ARN:VERSION``; errors say which form was expected.
 
     A local target's environment is the template's, overridden by the shell's values for the
     variables it declares and then by ``env_vars`` (SAM CLI's ``--env-vars`` JSON), as ``sam
-    local`` does.
+    local`` does; it runs in at most ``concurrency`` execution environments at once.
     """
     if text.startswith("local:"):
         from ..local.invoker import LocalInvoker
@@ -123,10 +126,10 @@ def parse_target(
             template, logical, parameters=parameters, code_uri=code_dir or None, env_vars=env_vars, shell_env=os.environ
         )
         version = f"local:{code_dir}" if code_dir else "local"
-        invoker = LocalInvoker(spec, version=version)
-        _load(invoker, spec)
-        warnings = list(spec.warnings)
-        missing = requirements_warning(spec)
+        invoker = LocalInvoker(spec, version=version, concurrency=concurrency)
+        invoker.load()
+        warnings = [*spec.warnings, *invoker.warnings]
+        missing = requirements_warning(spec, python=invoker.interpreter.executable)
         if missing is not None:
             warnings.append(missing)
         return TargetSpec(text, spec.function_name, version, invoker, spec, warnings, template, list(spec.notes))
@@ -140,21 +143,6 @@ def parse_target(
         )
     require_version(name, version)
     return TargetSpec(text, name, version, LambdaInvoker(clients.factory("lambda"), name))
-
-
-def _load(invoker: Any, spec: FunctionSpec) -> None:
-    """Import the handler now; a missing package is explained with the function's requirements."""
-    from ..local.requirements import explain_missing_module
-
-    try:
-        invoker.load()
-    except ConfigurationError as exc:
-        cause = exc.__cause__
-        hint = explain_missing_module(spec, cause.name) if isinstance(cause, ModuleNotFoundError) else None
-        if hint is None or hint in str(exc):
-            raise
-        generic = "; fix the function's code"  # the invoker's advice, which the hint replaces
-        raise ConfigurationError(f"{str(exc).removesuffix(generic)}; {hint}") from cause
 
 
 def local_deployment(phase: Phase, target: TargetSpec | None, current: TargetSpec | None) -> Deployment:
@@ -384,7 +372,8 @@ class Wiring:
 
             env_vars = load_env_vars(options.env_vars)  # a bad file is an error even if nothing reads it
         target, current = (
-            parse_target(text, parameters=options.parameters, clients=clients, env_vars=env_vars) if text else None
+            parse_target(text, parameters=options.parameters, clients=clients, env_vars=env_vars,
+                         concurrency=options.concurrency) if text else None
             for text in (options.target, options.current)
         )
         said = Said()

@@ -145,15 +145,22 @@ def import_failure(exc: BaseException) -> str:
     exception and the innermost frame of its traceback that is the user's (not the import
     system's, nor hookkit's own: a RegistrationError points at the declaration that caused it)."""
     if isinstance(exc, SyntaxError):
-        where = f"{exc.filename}:{exc.lineno}" if exc.filename else "?"
-        return f"SyntaxError at {where}: {exc.msg}"
+        line = f"{exc.filename}:{exc.lineno}" if exc.filename else "?"
+        return describe_failure("SyntaxError", exc.msg, line, syntax=True)
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
     # the innermost line of the user's code: a check declared wrongly fails inside hookkit's registry
     users = [f for f in frames if not os.path.abspath(f.filename).startswith(_HOOKKIT_DIR)] or frames
-    if not users:
-        return f"{type(exc).__name__}: {exc}"
-    place = f"{users[-1].filename}:{users[-1].lineno}"
-    return f"{type(exc).__name__}: {exc}" + ("" if place in str(exc) else f" (at {place})")
+    place = f"{users[-1].filename}:{users[-1].lineno}" if users else None
+    return describe_failure(type(exc).__name__, str(exc), place)
+
+
+def describe_failure(type_name: str, message: str, where: str | None, *, syntax: bool = False) -> str:
+    """:func:`import_failure`'s words, also for a failure seen in another process (a local function's
+    environment sends the exception's type, message and ``file:line``); a message that already names
+    the place gets no second ``(at ...)``."""
+    if syntax:
+        return f"SyntaxError at {where}: {message}"
+    return f"{type_name}: {message}" + (f" (at {where})" if where and where not in message else "")
 
 
 def _path_files(path: Path, source: str) -> list[Path]:

@@ -1,7 +1,9 @@
 """A Lambda context for running hooks and functions outside Lambda (CLI, tests, the demo).
 
-It behaves like the real one where hookkit and user code look: the identity fields and a
-``get_remaining_time_in_millis`` that counts down from the function's configured timeout.
+It behaves like the real one where hookkit and user code look: the identity fields, an empty
+Cognito ``identity`` and no ``client_context`` (as for any direct invoke), and a
+``get_remaining_time_in_millis`` that counts down from the function's configured timeout. (A local
+function's own code gets the context of its execution environment, ``bootstrap.LambdaContext``.)
 """
 
 from __future__ import annotations
@@ -9,6 +11,15 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class CognitoIdentity:
+    """``context.identity``: set only when Amazon Cognito authorised the call."""
+
+    cognito_identity_id: str | None = None
+    cognito_identity_pool_id: str | None = None
 
 
 @dataclass
@@ -23,6 +34,8 @@ class LocalContext:
     account_id: str = "123456789012"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.monotonic)
+    identity: CognitoIdentity = field(default_factory=CognitoIdentity)
+    client_context: Any = None  # set only for calls from the AWS mobile SDKs
 
     @property
     def invoked_function_arn(self) -> str:

@@ -1,527 +1,472 @@
-"""Run a SAM function's own code in-process, answering like Lambda does.
+"""Run a SAM function's own code locally, in execution environments, answering like Lambda does.
 
 This is the CI target: the checks that guard production invoke the function's code with no AWS
-and no Docker. The invoker imports the handler as Lambda's Python runtime would (the code folder
-first on ``sys.path``, the function's environment set during import and calls), and returns an
-:class:`~hookkit.checks.invocation.Invocation` shaped like a real ``lambda.invoke``: function errors as
-``errorType``/``errorMessage`` JSON, a log tail, ``Sandbox.Timedout`` after the timeout.
+and no Docker. As in Lambda, the code runs in execution environments, here worker processes
+(:mod:`.environment` running :mod:`.bootstrap`): each is started on first use, where its cold
+start imports the handler with the function's environment variables, in its code folder, under
+the declared ``Runtime``'s Python when the machine has it; then it stays warm and serves one
+request at a time. Calls that overlap start more environments, up to ``concurrency`` (the CPUs
+this process may use, by default); beyond that a call waits for one to be free.
 
-Two builds of one function (current and target) usually share module names (``app``,
-``models``), so each invoker keeps the modules of its folder to itself: they are in
-``sys.modules`` only while that invoker runs, and same-named modules of the process are put back
-afterwards.
-
-Limits of doing this in one process: a handler that times out keeps running in its daemon thread
-(a thread cannot be killed, only abandoned), outside the function's environment once the call has
-returned; and threads the handler starts itself are not captured in its log.
+Nothing of the function's runs in hookkit's process, so nothing process-wide is swapped around a
+call: hookkit's environment variables, modules and streams are its own while checks run. A call
+past the function's ``Timeout`` kills its environment and answers ``Sandbox.Timedout``; a function
+that ends its process (``os._exit``, a segfault) answers ``Runtime.ExitError``; the next call starts
+a fresh environment either way. Answers are :class:`~hookkit.checks.invocation.Invocation` shaped
+like a real ``lambda.invoke``: function errors as ``errorType``/``errorMessage`` JSON, and the log's
+last 4 KB (``LogType=Tail``) with its ``START``/``END``/``REPORT`` lines.
 """
 
 from __future__ import annotations
 
-import contextvars
-import decimal
-import importlib
-import io
+import collections
 import json
-import logging
 import math
 import os
-import queue
+import re
 import sys
 import threading
 import time
-import traceback
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from types import ModuleType
-from typing import Any, TextIO, cast
+import uuid
+import weakref
+from types import TracebackType
+from typing import Any, NamedTuple
 
 from ..checks.invocation import Invocation
+from ..core.cpus import usable_cpus
 from ..core.errors import ConfigurationError, InvokeError, TargetError
-from ..core.loader import import_failure, is_missing
-from .context import LocalContext
+from ..core.loader import describe_failure
+from .bootstrap import ERROR, INVALID
+from .environment import BOOTSTRAP, Environment, EnvironmentGone, EnvironmentTimedOut, InitFailed
+from .intrinsics import LOCAL_ACCOUNT_ID
+from .requirements import explain_missing_module
+from .runtime import OWN, Interpreter, code_path, fallback_warning, find_interpreter, lambda_environment
 from .sam import FunctionSpec
 
 LOG_TAIL_BYTES = 4096  # what LogType=Tail returns
+#: What ``call`` passes on to the console of the function's output, at most, per call.
+CONSOLE_LOG_BYTES = 64 * 1024
+#: Lambda's limit for a function's initialisation; a longer Timeout raises it to the Timeout.
+INIT_LIMIT = 10.0
 
-# os.environ, sys.path, sys.modules and sys.stdout/stderr belong to the whole process, and the
-# runner calls invokers from several threads: two local calls at once would see each other's
-# environment variables and modules. So every local call, in every invoker, holds this one lock
-# from setting the function's world up until it is torn down.
-_PROCESS_LOCK = threading.Lock()
-
-_capture = threading.local()  # .buffer / .request_id, set in the thread running a handler
-
-
-def _held_lock() -> threading.Lock:
-    lock = threading.Lock()  # a bare lock, released by the handler's thread: the cheapest signal
-    lock.acquire()
-    return lock
+# Interpreters that were found but did not run the bootstrap, and why: every function of a run
+# that declares that Runtime then uses hookkit's own Python without trying it again.
+_broken_interpreters: dict[str, str] = {}
+_MISSING_MODULE = re.compile(r"No module named '([^']+)'")
+_interpreters_lock = threading.Lock()
 
 
-@dataclass
-class _Run:
-    """What happened in the handler's thread; written by that thread, read once ``done`` is released."""
+class FunctionError(InvokeError):
+    """The function raised (or could not answer): ``error_type`` and ``body`` are Lambda's error answer."""
+
+    def __init__(self, message: str, error_type: str, body: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.body = body
+
+
+class _Call(NamedTuple):
+    """What one request came to, before it is shaped into an answer."""
 
     request_id: str
-    limit: float
-    buffer: io.StringIO = field(default_factory=io.StringIO)
-    done: threading.Lock = field(default_factory=_held_lock)
-    finished: bool = False
-    result: Any = None
-    error: BaseException | None = None
-    load_error: ConfigurationError | None = None
-    duration_ms: float = 0.0
+    answer: bytes
+    function_error: str | None
+    log: str  # the function's output and the runtime's lines, without START/END/REPORT
+    duration_ms: float
+    memory_mb: int
+    init_ms: float | None  # set for the cold start's request
 
 
 class LocalInvoker:
-    """Invokes one build of one function in this process (an :class:`~hookkit.checks.invocation.Invoker`).
+    """Invokes one build of one function in local execution environments (an
+    :class:`~hookkit.checks.invocation.Invoker`).
 
-    The handler is imported on first use, inside the first call, so module-level code sees the
-    function's environment variables as it would in Lambda, and its output lands in that call's
-    log.
+    ``warnings`` lists what differs from Lambda (a declared ``Runtime`` this machine does not
+    have, reserved variables the function sets); :meth:`close` (or leaving a ``with`` block, or
+    the end of the process) stops its environments.
     """
 
-    def __init__(self, spec: FunctionSpec, *, version: str = "local") -> None:
+    def __init__(self, spec: FunctionSpec, *, version: str = "local", concurrency: int | None = None) -> None:
+        if os.name != "posix":
+            raise ConfigurationError(
+                f"{spec.logical_id}: local targets run the function in worker processes, which need a POSIX "
+                "system (Linux, macOS); run hookkit there, or against a deployed version (NAME:VERSION)"
+            )
+        if concurrency is not None and concurrency < 1:
+            raise ConfigurationError(f"concurrency {concurrency}: a function needs at least 1 environment")
         self.spec = spec
         self.version = version
-        self._root = str(spec.code_uri)
-        self._prefix = os.path.join(self._root, "")
-        self._handler: Callable[[Any, Any], Any] | None = None
-        self._modules: dict[str, ModuleType] = {}
-        self._path: list[str] = [self._root]
-        self._shadowed: frozenset[str] | None = None  # the folder's top-level names, but the stdlib's
-        self._seen: set[str] = set()  # sys.modules' names at the previous call
-        self._shape: tuple[int, str | None] | None = None  # and its _shape then, while they are valid
-        self._named_like_mine: set[str] = set()  # of those, names in this folder's namespace
-        self._variables: dict[Any, Any] | None = None  # the function's environment, encoded
+        self.concurrency = concurrency or usable_cpus()
+        self.warnings: list[str] = []
+        caller = dict(os.environ)
+        interpreter, warning = find_interpreter(spec, caller.get("PATH"))
+        with _interpreters_lock:
+            if interpreter.executable in _broken_interpreters:
+                interpreter, warning = OWN, fallback_warning(spec, _broken_interpreters[interpreter.executable])
+        self._interpreter = interpreter
+        if warning:
+            self.warnings.append(warning)
+        self._variables, reserved = lambda_environment(
+            spec, version=version, runtime_dir=os.path.dirname(BOOTSTRAP), caller=caller
+        )
+        self.warnings += reserved
+        self._path = code_path(spec)
+        self._init_limit = max(INIT_LIMIT, spec.timeout)
+        self._arns: dict[str, str] = {}
+        self._pool = _Pool(self.concurrency, spec.timeout)
+        weakref.finalize(self, self._pool.close)
+
+    @property
+    def interpreter(self) -> Interpreter:
+        """The Python the function's environments run under."""
+        return self._interpreter
+
+    # --- the Invoker interface -----------------------------------------------------------------
 
     def invoke(self, payload: bytes, *, qualifier: str, timeout: float) -> Invocation:
-        """Run the handler with ``payload`` as the event; ``qualifier`` only has to be safe."""
+        """Run the handler with ``payload`` as the event; ``qualifier`` only has to be safe.
+
+        ``timeout`` bounds the whole call: waiting for a free environment, a cold start, the run.
+        """
         if qualifier == "$LATEST":
             raise TargetError(
                 f"{self.spec.function_name}: qualifier '$LATEST' does not name the code under "
                 "test; pass the version to check (locally, any other value runs this invoker's "
-                f"build at {self._root})"
+                f"build at {self.spec.code_uri})"
             )
-        try:
-            event = json.loads(payload) if payload.strip() else {}
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvokeError(
-                f"{self.spec.function_name}: the payload is not JSON ({exc}); Lambda would refuse "
-                "it (InvalidRequestContentException): fix the event file"
-            ) from None
-        run = self._run(event, budget=timeout, capture=True)
-        if run.load_error is not None:
-            raise run.load_error
-        body, function_error = self._answer(run)
+        call = self._call(payload, budget=timeout, arn=self._arn(qualifier), tail=LOG_TAIL_BYTES)
         return Invocation(
             status_code=200,
-            payload=body.encode(),
-            function_error=function_error,
-            log_tail=self._log_tail(run),
+            payload=call.answer,
+            function_error=call.function_error,
+            log_tail=self._log_tail(call),
             executed_version=self.version,
-            duration_ms=run.duration_ms,
+            duration_ms=call.duration_ms,
         )
 
-    def _answer(self, run: _Run) -> tuple[str, str | None]:
-        """The payload Lambda would return and its FunctionError; failures are logged as Lambda does."""
-        if not run.finished:
-            message = f"Task timed out after {run.limit:.2f} seconds"
-            run.buffer.write(f"{_timestamp(time.time())} {run.request_id} {message}\n")
-            run.duration_ms = run.limit * 1000
-            return json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}), "Unhandled"
-        if run.error is not None:
-            return json.dumps(_error_body(run.error, run.request_id, run.buffer)), "Unhandled"
-        try:
-            return json.dumps(run.result, default=_lambda_json_default), None
-        except (TypeError, ValueError) as exc:
-            message = f"Unable to marshal response: {exc}"
-            run.buffer.write(f"[ERROR] Runtime.MarshalError: {message}\n")
-            body = {"errorType": "Runtime.MarshalError", "errorMessage": message,
-                    "requestId": run.request_id, "stackTrace": []}
-            return json.dumps(body), "Unhandled"
-
     def load(self) -> None:
-        """Import the handler now, in the function's environment, instead of at the first call.
+        """Start an environment now, which imports the handler, rather than at the first call.
 
         The CLI does this before running any check, so a handler that does not import is a
         configuration error (exit 2, naming the handler) rather than every check erroring.
         """
-        with _PROCESS_LOCK, self._environment(), self._own_modules():
-            self._load()
+        if self._pool.reserve_first():
+            environment = None
+            try:
+                environment = self._start(time.monotonic() + self._init_limit)
+            finally:
+                self._pool.release(environment)
 
     def call(self, event: Any) -> Any:
-        """Run the handler on an event object; return what it returns, raise what it raises.
+        """Run the handler on an event object; return its answer decoded, raise if it failed.
 
-        For the in-process API adapter, which turns results and exceptions into HTTP answers
-        itself. Output is not captured: it goes to the console, where a CI log shows it.
+        For the in-process API adapter, which turns answers and exceptions into HTTP answers
+        itself. A function error raises :class:`FunctionError`, a timeout or a crash
+        :class:`~hookkit.core.errors.InvokeError`. The function's output goes to hookkit's
+        stderr, where a CI log shows it. Waiting for an environment and its cold start get the
+        init limit on top of the function's ``Timeout``.
         """
-        run = self._run(event, budget=self.spec.timeout, capture=False)
-        if run.load_error is not None:
-            raise run.load_error
-        if not run.finished:
-            raise InvokeError(
-                f"{self.spec.function_name}: handler {self.spec.handler} did not return within its "
-                f"Timeout of {run.limit:.2f} seconds"
-            )
-        if run.error is not None:
-            raise run.error
-        return run.result
-
-    # --- one call ------------------------------------------------------------------------
-
-    def _run(self, event: Any, *, budget: float, capture: bool) -> _Run:
-        """Run the handler in a daemon thread: a thread cannot be killed, but it can be abandoned."""
-        started = time.monotonic()
-        if not _PROCESS_LOCK.acquire(timeout=max(budget, 0.0)):
-            raise InvokeError(
-                f"{self.spec.function_name}: other local invocations held the process for the "
-                f"whole {budget:.2f} second budget of this call; raise the check's timeout or run "
-                "fewer local checks at once"
-            )
-        try:
-            limit = max(0.0, min(self.spec.timeout, budget - (time.monotonic() - started)))
-            context = LocalContext(
-                function_name=self.spec.function_name,
-                function_version=self.version,
-                timeout_s=self.spec.timeout,
-                memory_limit_in_mb=self.spec.memory_size,
-                region=self.spec.region,
-            )
-            run = _Run(request_id=context.aws_request_id, limit=limit)
-            with self._environment(), self._own_modules(), _captured(streams=capture):
-                _HandlerThread.submit(self._work, event, context, run, capture,
-                                      name=f"hookkit-local-{self.spec.logical_id}")
-                run.finished = run.done.acquire(timeout=limit)
-                if not run.finished:
-                    _HandlerThread.abandon()
-            return run
-        finally:
-            _PROCESS_LOCK.release()
-
-    def _work(self, event: Any, context: LocalContext, run: _Run, capture: bool) -> None:
-        _capture.buffer = run.buffer if capture else None
-        _capture.request_id = run.request_id
-        try:
+        payload = json.dumps(event).encode()
+        call = self._call(payload, budget=self._init_limit + self.spec.timeout, arn=self._arn(None),
+                          tail=CONSOLE_LOG_BYTES)
+        if call.log:
+            sys.stderr.write(call.log)
+        if call.function_error is None:
             try:
-                handler = self._load()
-            except ConfigurationError as exc:
-                run.load_error = exc
-                return
-            started = time.perf_counter()
-            try:
-                run.result = handler(event, context)
-            except BaseException as exc:  # noqa: BLE001 - the function's failure is data, as in Lambda
-                run.error = exc
-            finally:
-                run.duration_ms = (time.perf_counter() - started) * 1000
-        finally:
-            _capture.buffer = None
-            run.done.release()
-
-    def _log_tail(self, run: _Run) -> str:
-        rid = run.request_id
-        text = (
-            f"START RequestId: {rid} Version: {self.version}\n{run.buffer.getvalue()}"
-            f"END RequestId: {rid}\nREPORT RequestId: {rid}\tDuration: {run.duration_ms:.2f} ms\t"
-            f"Billed Duration: {math.ceil(run.duration_ms)} ms\tMemory Size: {self.spec.memory_size} MB\n"
+                return json.loads(call.answer)
+            except ValueError:  # a handler that returned bytes
+                return call.answer
+        body = json.loads(call.answer)
+        error_type = str(body.get("errorType"))
+        if error_type in ("Sandbox.Timedout", "Runtime.ExitError"):
+            raise InvokeError(f"{self.spec.function_name}: handler {self.spec.handler}: {body.get('errorMessage')}")
+        raise FunctionError(
+            f"{self.spec.function_name}: handler {self.spec.handler} raised {error_type}: {body.get('errorMessage')}",
+            error_type, body,
         )
+
+    def close(self) -> None:
+        """Stop this function's environments; a later call starts new ones."""
+        self._pool.close()
+
+    def __enter__(self) -> LocalInvoker:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    # --- one call --------------------------------------------------------------------------------
+
+    def _call(self, payload: bytes, *, budget: float, arn: str, tail: int) -> _Call:
+        deadline = time.monotonic() + budget
+        request = _Request(str(uuid.uuid4()), arn, payload, tail)
+        environment, sent = self._pool.acquire(request, deadline, self.spec.function_name)
+        cold = environment is None
+        try:
+            if environment is None:  # no warm one: a cold start, in this call
+                try:
+                    environment = self._start(deadline)
+                except EnvironmentTimedOut as timed_out:  # the call's budget ran out in the cold start
+                    return self._timed_out(request.request_id, budget, timed_out.output)
+                sent = time.monotonic()
+                sent = self._pool.send(environment, request)
+            limit = max(0.0, min(self.spec.timeout, deadline - sent))
+            reply = environment.receive(sent + limit)
+        except EnvironmentTimedOut as timed_out:
+            return self._timed_out(request.request_id, limit, timed_out.output)
+        except EnvironmentGone as gone:
+            return self._exited(request.request_id, gone, (time.monotonic() - sent) * 1000)
+        finally:
+            self._pool.release(environment)
+        if reply.kind == INVALID:
+            raise InvokeError(
+                f"{self.spec.function_name}: the payload is not JSON ({reply.answer.decode(errors='replace')}); "
+                "Lambda would refuse it (InvalidRequestContentException): fix the event file"
+            )
+        return _Call(request.request_id, reply.answer, "Unhandled" if reply.kind == ERROR else None,
+                     reply.log.decode(errors="replace"), reply.duration_ms, reply.memory_mb,
+                     environment.init_ms if cold else None)
+
+    def _timed_out(self, request_id: str, limit: float, output: bytes) -> _Call:
+        message = f"Task timed out after {limit:.2f} seconds"
+        log = f"{output.decode(errors='replace')}{_timestamp(time.time())} {request_id} {message}\n"
+        body = {"errorType": "Sandbox.Timedout", "errorMessage": f"RequestId: {request_id} Error: {message}"}
+        return _Call(request_id, json.dumps(body).encode(), "Unhandled", log, limit * 1000, 0, None)
+
+    def _exited(self, request_id: str, gone: EnvironmentGone, duration_ms: float) -> _Call:
+        reason = ("Runtime exited without providing a reason" if gone.status == "exit status 0"
+                  else f"Runtime exited with error: {gone.status}")
+        message = f"RequestId: {request_id} Error: {reason}"
+        log = f"{gone.output.decode(errors='replace')}{message}\nRuntime.ExitError\n"
+        body = {"errorType": "Runtime.ExitError", "errorMessage": message}
+        return _Call(request_id, json.dumps(body).encode(), "Unhandled", log, duration_ms, 0, None)
+
+    def _log_tail(self, call: _Call) -> str:
+        rid = call.request_id
+        init = f"\tInit Duration: {call.init_ms:.2f} ms" if call.init_ms is not None else ""
+        text = (
+            f"START RequestId: {rid} Version: {self.version}\n{call.log}END RequestId: {rid}\n"
+            f"REPORT RequestId: {rid}\tDuration: {call.duration_ms:.2f} ms\tBilled Duration: "
+            f"{math.ceil(call.duration_ms)} ms\tMemory Size: {self.spec.memory_size} MB\t"
+            f"Max Memory Used: {call.memory_mb} MB{init}\n"
+        )
+        if len(text) * 4 <= LOG_TAIL_BYTES:  # short enough in any encoding
+            return text
         return text.encode()[-LOG_TAIL_BYTES:].decode("utf-8", errors="ignore")
 
-    # --- the function's world ------------------------------------------------------------
+    def _arn(self, qualifier: str | None) -> str:
+        """The invoked function's ARN, qualified when a version number was invoked (as Lambda shows it)."""
+        key = qualifier or ""
+        arn = self._arns.get(key)
+        if arn is None:
+            arn = f"arn:aws:lambda:{self.spec.region}:{LOCAL_ACCOUNT_ID}:function:{self.spec.function_name}"
+            if key.isdigit():
+                arn += f":{key}"
+            self._arns[key] = arn
+        return arn
 
-    @contextmanager
-    def _environment(self) -> Iterator[None]:
-        """The function's variables during the call, then the process's exactly as they were."""
-        if self._variables is None:
-            self._variables = _encoded({
-                **self.spec.environment,
-                "AWS_LAMBDA_FUNCTION_NAME": self.spec.function_name,
-                "AWS_LAMBDA_FUNCTION_VERSION": self.version,
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.spec.memory_size),
-                "AWS_REGION": self.spec.region,
-                "AWS_DEFAULT_REGION": self.spec.region,
-            })
-        saved = _ENVIRON.copy()
-        _environ_update(self._variables)
-        ours = _ENVIRON.copy()
-        try:
-            yield
-        finally:
-            if ours == _ENVIRON:  # the usual case: the handler left the environment alone
-                _environ_restore(saved, self._variables.keys())
-            else:
-                _environ_restore(saved, _ENVIRON.keys() | saved.keys())
+    # --- environments ----------------------------------------------------------------------------
 
-    @contextmanager
-    def _own_modules(self) -> Iterator[None]:
-        """Put this build's modules (and path entries) in place; take them back out afterwards.
+    def _start(self, deadline: float) -> Environment:
+        """A new environment, its cold start done; ConfigurationError if the handler does not import.
 
-        Modules that would hide this folder's (named like its top-level files and folders, or
-        like the modules it loaded before) are evicted for the call; after it, this folder's
-        modules are taken out and kept for the next call. Standard-library names are left
-        alone: Lambda's runtime has imported those before the function's code runs, so a
-        same-named file in the folder never replaces them there either.
-
-        CI makes thousands of calls in a process holding a thousand modules, so sys.modules is
-        not searched on every call: importing appends a name to it and dropping one shortens
-        it, so while its size and last name stay as they were, so do its names.
+        Raises :class:`EnvironmentTimedOut` when the cold start outlasts ``deadline`` before the
+        init limit.
         """
-        # A new list rather than the old one changed in place: another thread importing at this
-        # moment walks sys.path, and an entry inserted under its feet makes it skip another
-        # (seen: "No module named 'unicodedata'" in a check importing while a handler ran).
-        saved_path = sys.path
-        sys.path = [*self._path, *saved_path]
-        modules = sys.modules
-        if _shape(modules) != self._shape:  # something was imported or dropped since the last call
-            self._rescan(modules)
-        before = self._seen
-        suspects = self._named_like_mine | self._modules.keys()
-        evicted = {name: modules.pop(name) for name in suspects if name in modules and not self._is_mine(modules[name])}
-        inserted = {name for name in self._modules if name not in modules}
-        modules.update(self._modules)
-        during = _shape(modules)
+        interpreter = self._interpreter
+        limit = min(self._init_limit, deadline - time.monotonic())
+        variables = dict(self._variables, AWS_LAMBDA_LOG_STREAM_NAME=_log_stream(self.version))
+        environment = Environment(interpreter.executable, path=self._path, cwd=str(self.spec.code_uri), env=variables)
         try:
-            yield
-        finally:
-            imported = _shape(modules) != during
-            if imported:  # by the call, or by another thread meanwhile
-                suspects |= modules.keys() - before
-            mine = {name: modules.pop(name) for name in suspects if name in modules and self._is_mine(modules[name])}
-            self._modules = mine if self._handler is not None else {}
-            # entries the code added (a vendor folder, say) stay with it for the next call
-            added = [entry for entry in sys.path if entry not in saved_path and entry != self._root]
-            self._path = [self._root, *added]
-            sys.path = saved_path
-            modules.update(evicted)
-            # unless the call left the names as they were, look again next time
-            self._shape = None if imported or mine.keys() != inserted else _shape(modules)
-
-    def _rescan(self, modules: dict[str, ModuleType]) -> None:
-        """Note the names that appeared since the last call which belong to this folder's namespace."""
-        if self._shadowed is None:
-            self._shadowed = _top_level_names(self._root) - sys.stdlib_module_names
-        names = set(modules)
-        self._named_like_mine = (self._named_like_mine & names) | {
-            name for name in names - self._seen if name.partition(".")[0] in self._shadowed
-        }
-        self._seen = names
-
-    def _is_mine(self, module: ModuleType | None) -> bool:
-        location = _module_location(module)
-        return location is not None and location.startswith(self._prefix)
-
-    def _load(self) -> Callable[[Any, Any], Any]:
-        """Import the handler as Lambda does: ``path/to/module.function``, module on sys.path."""
-        if self._handler is not None:
-            return self._handler
-        handler = self.spec.handler
-        module_name, _, function_name = handler.rpartition(".")
-        module_name = module_name.replace("/", ".")
-        expected = os.path.join(self._root, *module_name.split(".")) + ".py"
-        if not module_name or not function_name:
+            environment.wait_ready(limit)
+        except EnvironmentGone as gone:
+            if not gone.started and not interpreter.own:  # that Python cannot run the bootstrap
+                self._fall_back(interpreter, gone)
+                return self._start(deadline)
+            raise self._init_error(gone) from None
+        except InitFailed as failed:
+            raise self._import_error(failed.info, interpreter) from None
+        except EnvironmentTimedOut:
+            if limit < self._init_limit:
+                raise
             raise ConfigurationError(
+                f"handler {self.spec.handler!r}: importing {self._expected()} did not finish within "
+                f"{limit:.2f} seconds, Lambda's limit for a function's initialisation; make the module's "
+                "top-level code do less"
+            ) from None
+        return environment
+
+    def _fall_back(self, interpreter: Interpreter, gone: EnvironmentGone) -> None:
+        said = gone.output.decode(errors="replace").strip().splitlines()[:1]
+        why = f"{interpreter.executable} did not start ({': '.join([gone.status, *said])})"
+        with _interpreters_lock:
+            _broken_interpreters[interpreter.executable] = why
+            if self._interpreter == interpreter:
+                self._interpreter = OWN
+                self.warnings.append(fallback_warning(self.spec, why))
+
+    def _expected(self) -> str:
+        module = self.spec.handler.rpartition(".")[0].replace("/", ".")
+        return os.path.join(self.spec.code_uri, *module.split(".")) + ".py"
+
+    def _import_error(self, info: dict[str, Any], interpreter: Interpreter) -> ConfigurationError:
+        handler, root, expected = self.spec.handler, self.spec.code_uri, self._expected()
+        kind = info.get("kind")
+        if kind == "bad_handler":
+            return ConfigurationError(
                 f"handler {handler!r}: must be module.function (e.g. app.lambda_handler); fix Handler"
             )
-        importlib.invalidate_caches()
-        try:
-            module = importlib.import_module(module_name)
-        except BaseException as exc:
-            if is_missing(module_name, exc):
-                raise ConfigurationError(
-                    f"handler {handler!r}: no module {module_name!r} in {self._root} (expected "
-                    f"{expected}); fix Handler or CodeUri"
-                ) from exc
-            raise ConfigurationError(
-                f"handler {handler!r}: importing {expected} failed ({import_failure(exc)}); fix the function's code"
-            ) from exc
-        function = getattr(module, function_name, None)
-        if not callable(function):
-            raise ConfigurationError(
-                f"handler {handler!r}: {getattr(module, '__file__', None) or expected} has no "
-                f"function {function_name!r}; fix Handler or define the function"
+        if kind == "missing":
+            return ConfigurationError(
+                f"handler {handler!r}: no module {info.get('module')!r} in {root} (expected {expected}); "
+                "fix Handler or CodeUri"
             )
-        self._handler = cast(Callable[[Any, Any], Any], function)
-        return self._handler
+        if kind == "no_function":
+            function = handler.rpartition(".")[2]
+            return ConfigurationError(
+                f"handler {handler!r}: {info.get('file') or expected} has no function {function!r}; "
+                "fix Handler or define the function"
+            )
+        failure = describe_failure(str(info.get("type")), str(info.get("message")), info.get("where"),
+                                   syntax=bool(info.get("syntax")))
+        hint = "fix the function's code"
+        if info.get("type") == "ModuleNotFoundError":
+            missing = _MISSING_MODULE.search(str(info.get("message")))
+            explained = explain_missing_module(
+                self.spec, missing.group(1) if missing else None, python=interpreter.executable
+            )
+            if explained is not None:
+                hint = explained
+            elif not interpreter.own:
+                hint = (
+                    f"it runs under {interpreter.executable} (Python {interpreter.version}, its Runtime): install "
+                    "the function's dependencies for that Python, or build the function (sam build) and point "
+                    "CodeUri at the build"
+                )
+        return ConfigurationError(f"handler {handler!r}: importing {expected} failed ({failure}); {hint}")
+
+    def _init_error(self, gone: EnvironmentGone) -> ConfigurationError:
+        last = gone.output.decode(errors="replace").strip().splitlines()[-1:]
+        said = f": {last[0]}" if last else ""
+        where = "importing " + self._expected() if gone.started else f"starting {self._interpreter.executable}"
+        return ConfigurationError(
+            f"handler {self.spec.handler!r}: {where} ended its process ({gone.status}{said}); fix the function's code"
+        )
 
 
-# os.environ is a mapping over _ENVIRON, its variables encoded as the platform stores them
-# (bytes on POSIX), kept in step with the C environment by putenv/unsetenv. A local call sets
-# the function's variables and puts the process's back for every event of a CI replay; working
-# on the stored form costs a dict copy and one putenv per variable, where going through
-# os.environ's mapping decodes every variable of the process twice per call.
-_ENVIRON: dict[Any, Any] = os.environ._data  # type: ignore[attr-defined]
+class _Request(NamedTuple):
+    request_id: str
+    arn: str
+    payload: bytes
+    tail: int
 
 
-def _encoded(variables: dict[str, str]) -> dict[Any, Any]:
-    return {os.environ.encodekey(k): os.environ.encodevalue(v) for k, v in variables.items()}
+class _Ticket:
+    """A call waiting for an environment; it is handed one with its request already sent, or a
+    place to start one in."""
+
+    __slots__ = ("environment", "handed", "request", "sent")
+
+    def __init__(self, request: _Request) -> None:
+        self.request = request
+        self.environment: Environment | None = None
+        self.sent = 0.0
+        self.handed = threading.Lock()
+        self.handed.acquire()
 
 
-def _environ_update(variables: dict[Any, Any]) -> None:
-    for key, value in variables.items():
-        os.putenv(key, value)
-        _ENVIRON[key] = value
+class _Pool:
+    """One function's environments: idle ones, calls waiting for one, and how many exist.
 
-
-def _environ_restore(saved: dict[Any, Any], keys: Iterable[Any]) -> None:
-    """Put ``keys`` back as they are in ``saved`` (absent ones removed), C environment included."""
-    for key in keys:
-        value = saved.get(key)
-        if value is None:
-            if _ENVIRON.pop(key, None) is not None:
-                os.unsetenv(key)
-        elif _ENVIRON.get(key) != value:
-            os.putenv(key, value)
-            _ENVIRON[key] = value
-
-
-def _shape(modules: dict[str, ModuleType]) -> tuple[int, str | None]:
-    return len(modules), next(reversed(modules), None)
-
-
-def _top_level_names(folder: str) -> frozenset[str]:
-    names = set()
-    for entry in os.scandir(folder):
-        name = entry.name.split(".", 1)[0] if entry.is_file() else entry.name
-        if name.isidentifier() and (entry.is_dir() or entry.name.endswith((".py", ".pyc", ".so", ".pyd"))):
-            names.add(name)
-    return frozenset(names)
-
-
-def _module_location(module: ModuleType | None) -> str | None:
-    try:
-        location = getattr(module, "__file__", None)
-        if location is None:  # a namespace package has only __path__
-            location = next(iter(getattr(module, "__path__", None) or ()), None)
-    except Exception:  # noqa: BLE001 - odd objects in sys.modules (lazy proxies) are never ours
-        return None
-    return os.path.normpath(location) if isinstance(location, str) else None
-
-
-class _HandlerThread:
-    """The daemon thread handlers run in, reused from call to call while none hangs.
-
-    A handler runs in a thread other than the caller's so that a call can give up on it at the
-    function's timeout; starting a thread per call costs more than many handlers take. Calls hold
-    ``_PROCESS_LOCK``, so one thread serves every invoker; when a handler overruns its timeout the
-    thread is abandoned to it and the next call starts a new one. Each call runs in a fresh
-    ``contextvars`` context, as it would in a thread of its own.
+    No environment serves two calls at once. A call that finds every environment busy (and no
+    room to start another) waits its turn; the call that ends with an environment sends the next
+    waiting request to it before handing it over, so the environment goes back to work at once
+    rather than when the waiting thread gets to run. Holds no reference to its invoker, so an
+    invoker nobody uses any more is collected and its environments closed.
     """
 
-    _current: _HandlerThread | None = None
+    def __init__(self, size: int, timeout: float) -> None:
+        self.size = size
+        self._timeout = timeout  # the function's: the context's deadline is the send time plus this
+        self._idle: list[Environment] = []
+        self._waiting: collections.deque[_Ticket] = collections.deque()
+        self._count = 0
+        self._lock = threading.Lock()
 
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...], str] | None] = queue.SimpleQueue()
-        threading.Thread(target=self._serve, name="hookkit-local", daemon=True).start()
+    def reserve_first(self) -> bool:
+        """Room to start the first environment; False when one exists already."""
+        with self._lock:
+            if self._count:
+                return False
+            self._count += 1
+            return True
 
-    @classmethod
-    def submit(cls, work: Callable[..., None], *args: Any, name: str) -> None:
-        """Run ``work(*args)`` in the handler thread (callers hold ``_PROCESS_LOCK``)."""
-        if cls._current is None:
-            cls._current = cls()
-        cls._current._jobs.put((work, args, name))
+    def acquire(self, request: _Request, deadline: float, name: str) -> tuple[Environment | None, float]:
+        """An environment with ``request`` sent to it, and when; ``(None, 0.0)``: start one for it."""
+        while True:
+            with self._lock:
+                environment = self._idle.pop() if self._idle else None
+                if environment is None:
+                    if self._count < self.size:
+                        self._count += 1
+                        return None, 0.0
+                    ticket = _Ticket(request)
+                    self._waiting.append(ticket)
+            if environment is None:
+                return self._wait(ticket, deadline, name)
+            try:
+                return environment, self.send(environment, request)
+            except EnvironmentGone:  # it ended while idle (a thread of the function's, say): take another
+                with self._lock:
+                    self._count -= 1
 
-    @classmethod
-    def abandon(cls) -> None:
-        """Leave the current thread to its hung handler; it exits once the handler returns."""
-        if cls._current is not None:
-            cls._current._jobs.put(None)
-            cls._current = None
+    def _wait(self, ticket: _Ticket, deadline: float, name: str) -> tuple[Environment | None, float]:
+        if not ticket.handed.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            with self._lock:
+                if ticket in self._waiting:
+                    self._waiting.remove(ticket)
+                    raise InvokeError(
+                        f"{name}: all {self.size} of its local environments stayed busy for the whole time "
+                        "this call had; raise the check's timeout, or let more environments run"
+                    )
+            ticket.handed.acquire()  # handed over at this very moment
+        return ticket.environment, ticket.sent
 
-    def _serve(self) -> None:
-        thread = threading.current_thread()
-        while (job := self._jobs.get()) is not None:
-            work, args, thread.name = job
-            contextvars.Context().run(work, *args)
+    def send(self, environment: Environment, request: _Request) -> float:
+        deadline_ms = int((time.time() + self._timeout) * 1000)
+        return environment.send(request.request_id, request.arn, request.payload, deadline_ms=deadline_ms,
+                                tail=request.tail)
 
+    def release(self, environment: Environment | None) -> None:
+        """After a call: the environment (or, if it ended, its place) goes to the next waiting call, else idles."""
+        with self._lock:
+            ticket = self._waiting.popleft() if self._waiting else None
+            if ticket is None:
+                if environment is not None and environment.alive:
+                    self._idle.append(environment)
+                else:
+                    self._count -= 1
+                return
+        if environment is not None and environment.alive:
+            try:
+                ticket.sent = self.send(environment, ticket.request)
+                ticket.environment = environment
+            except EnvironmentGone:  # the place passes on: the waiting call starts an environment
+                pass
+        ticket.handed.release()
 
-# --- capturing what the handler prints and logs --------------------------------------------
-
-class _RoutedStream:
-    """Stands in for sys.stdout/stderr: a capturing thread's writes go to its buffer.
-
-    Routing by thread keeps other threads' output (the runner, other checks) out of the
-    function's log. Objects that kept a reference to it (a logging handler created at import
-    time) keep working after the call: with no capture active they write to the stream it
-    replaced.
-    """
-
-    def __init__(self, fallback: TextIO) -> None:
-        self._fallback = fallback
-
-    def write(self, text: str) -> int:
-        buffer = getattr(_capture, "buffer", None)
-        if buffer is None:
-            return self._fallback.write(text)
-        return int(buffer.write(text))
-
-    def flush(self) -> None:
-        if getattr(_capture, "buffer", None) is None:
-            self._fallback.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._fallback, name)
-
-
-class _LambdaLogHandler(logging.Handler):
-    """Writes a capturing thread's log records the way Lambda's runtime formats them."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        buffer = getattr(_capture, "buffer", None)
-        if buffer is None:
-            return
-        try:
-            buffer.write(
-                f"[{record.levelname}]\t{_timestamp(record.created)}\t{_capture.request_id}\t"
-                f"{self.format(record)}\n"
-            )
-        except Exception:  # noqa: BLE001 - logging's own contract
-            self.handleError(record)
-
-
-# One instance for the whole process: filters that libraries add to the root logger's handlers
-# when the function's code configures logging (Powertools' Logger adds one so its records are
-# not written twice) must still be on it in later calls.
-_LOG_HANDLER = _LambdaLogHandler()
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._count -= len(idle)
+        for environment in idle:
+            environment.close()
 
 
-@contextmanager
-def _captured(streams: bool) -> Iterator[None]:
-    """Route the handler thread's log records (and, if ``streams``, its stdout/stderr) to its log."""
-    stdout, stderr = sys.stdout, sys.stderr
-    if streams:
-        sys.stdout, sys.stderr = _RoutedStream(stdout), _RoutedStream(stderr)
-    root = logging.getLogger()
-    root.addHandler(_LOG_HANDLER)
-    try:
-        yield
-    finally:
-        root.removeHandler(_LOG_HANDLER)
-        sys.stdout, sys.stderr = stdout, stderr
+def _log_stream(version: str) -> str:
+    """A log stream's name as Lambda makes one per environment: ``2024/05/02/[7]0f3e...``."""
+    return f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{version}]{uuid.uuid4().hex}"
 
 
 def _timestamp(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds % 1 * 1000):03d}Z"
-
-
-# --- Lambda's answer shapes ----------------------------------------------------------------
-
-def _lambda_json_default(value: Any) -> Any:
-    # Lambda's runtime writes Decimals (what DynamoDB hands back) as JSON numbers
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value.is_finite() and value == value.to_integral_value() else float(value)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-def _error_body(error: BaseException, request_id: str, log: io.StringIO) -> dict[str, Any]:
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename != __file__]
-    stack = traceback.format_list(frames)
-    log.write(f"[ERROR] {type(error).__name__}: {error}\nTraceback (most recent call last):\n{''.join(stack)}")
-    return {
-        "errorMessage": str(error),
-        "errorType": type(error).__name__,
-        "requestId": request_id,
-        "stackTrace": stack,
-    }

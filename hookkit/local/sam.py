@@ -99,6 +99,7 @@ class FunctionSpec:
     routes: tuple[ApiRoute, ...]
     warnings: tuple[str, ...]
     region: str = "us-east-1"
+    #: Layer content roots, each laid out as Lambda's ``/opt``: ``python/`` holds its modules.
     layers: tuple[Path, ...] = ()
     remote_layers: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()

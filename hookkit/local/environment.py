@@ -1,0 +1,245 @@
+"""One execution environment of a local function: a process running :mod:`.bootstrap`, hookkit's side.
+
+An :class:`Environment` starts the process (its own session, so that killing it takes whatever
+the function started too), waits for its cold start, sends it one request at a time and reads
+the reply within a time limit. Past the limit the process is killed: a call cannot be
+interrupted any other way, and Lambda too discards an environment whose invocation timed out.
+What the function printed is in a file hookkit holds open, so even a crash leaves its log.
+
+Processes never outlive hookkit: each is killed when its Environment is closed, collected, or
+at the interpreter's exit, and the bootstrap exits by itself when hookkit's end of its request
+pipe closes (hookkit died) or its parent changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import select
+import signal
+import subprocess
+import tempfile
+import time
+import weakref
+from collections.abc import Callable
+from typing import IO, Any, NamedTuple
+
+from . import bootstrap
+from .bootstrap import HELLO, INIT_FAILED, READY, REPLY, REQUEST
+
+BOOTSTRAP = os.path.abspath(bootstrap.__file__)
+#: How long an interpreter may take to start running the bootstrap, before the function's code runs.
+START_LIMIT = 30.0
+#: How much of a dead environment's last output is kept, for its log.
+OUTPUT_BYTES = 256 * 1024
+
+
+class EnvironmentGone(Exception):
+    """The process ended before it answered; ``status`` says how (``exit status 1``, ``signal: killed``).
+
+    ``output`` is the end of what it wrote since its last reply; ``started`` is False when the
+    interpreter never ran the bootstrap (a broken interpreter, or one too old for it).
+    """
+
+    def __init__(self, status: str, output: bytes, *, started: bool) -> None:
+        super().__init__(status)
+        self.status = status
+        self.output = output
+        self.started = started
+
+
+class EnvironmentTimedOut(Exception):
+    """No answer within the limit; the process has been killed. ``output``: what it wrote meanwhile."""
+
+    def __init__(self, output: bytes) -> None:
+        super().__init__("timed out")
+        self.output = output
+
+
+class InitFailed(Exception):
+    """The handler did not import; ``info`` is the bootstrap's description of why."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        super().__init__(info.get("kind"))
+        self.info = info
+
+
+class Reply(NamedTuple):
+    """One answer: ``kind`` is ``bootstrap.RESULT``, ``ERROR`` or ``INVALID``."""
+
+    kind: int
+    answer: bytes
+    log: bytes
+    duration_ms: float
+    memory_mb: int
+
+
+class Environment:
+    """A worker process for one build of one function, used by one caller at a time."""
+
+    def __init__(self, executable: str, *, path: list[str], cwd: str, env: dict[str, str]) -> None:
+        self.started = time.monotonic()
+        self.init_ms = 0.0  # how long its cold start took, once it is ready
+        self._pending = b""
+        log = tempfile.TemporaryFile(prefix="hookkit-log-")  # noqa: SIM115 - closed by the finalizer
+        try:
+            _append_only(log.fileno())
+            process = subprocess.Popen(  # noqa: S603 - an interpreter and hookkit's own bootstrap, no shell
+                [executable, BOOTSTRAP, json.dumps({"path": path})],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=cwd, env=env,
+                start_new_session=True,
+            )
+        except BaseException:
+            log.close()
+            raise
+        self.process = process
+        self._log = log
+        self._requests = process.stdin.fileno()  # type: ignore[union-attr]
+        self._replies = process.stdout.fileno()  # type: ignore[union-attr]
+        self._wait: Callable[[float], bool] = _waiter(self._replies)
+        self._close = weakref.finalize(self, _kill, process, log)
+
+    @property
+    def alive(self) -> bool:
+        return self._close.alive
+
+    def wait_ready(self, limit: float) -> None:
+        """Wait for the cold start: the interpreter runs the bootstrap, which imports the handler.
+
+        Raises :class:`EnvironmentGone`, :class:`EnvironmentTimedOut` or :class:`InitFailed`; the
+        process is killed in every case.
+        """
+        try:
+            hello = self._receive(time.monotonic() + START_LIMIT, started=False)
+            if hello.kind != HELLO:
+                raise EnvironmentGone(f"answered {hello.kind} before saying hello", self._end(), started=False)
+            ready = self._receive(time.monotonic() + limit, started=True)
+            if ready.kind == INIT_FAILED:
+                raise InitFailed(json.loads(ready.answer))
+            if ready.kind != READY:
+                raise EnvironmentGone(f"answered {ready.kind} instead of READY", self._end(), started=True)
+        except BaseException:
+            self.close()
+            raise
+        self.init_ms = (time.monotonic() - self.started) * 1000
+
+    def send(self, request_id: str, arn: str, payload: bytes, *, deadline_ms: int, tail: int) -> float:
+        """Send one request (the environment serves one at a time); returns when, on the monotonic clock.
+
+        Raises :class:`EnvironmentGone` when the process has ended (it is then closed).
+        """
+        meta = f"{request_id}\0{arn}".encode()
+        data = memoryview(REQUEST.pack(len(meta), len(payload), deadline_ms, tail) + meta + payload)
+        try:
+            while data:
+                data = data[os.write(self._requests, data):]
+        except OSError:  # the process ended (a broken pipe)
+            raise self._gone(started=True) from None
+        return time.monotonic()
+
+    def receive(self, until: float) -> Reply:
+        """The reply to the request sent, waiting until ``until`` (monotonic) at most.
+
+        Raises :class:`EnvironmentTimedOut` (the process is then killed) or :class:`EnvironmentGone`.
+        """
+        return self._receive(until, started=True)
+
+    def close(self) -> None:
+        """Kill the process (and whatever it started) and release its pipes; idempotent."""
+        self._close()
+
+    # --- reading replies ------------------------------------------------------------------------
+
+    def _receive(self, deadline: float, *, started: bool) -> Reply:
+        header = self._read(REPLY.size, deadline, started)
+        kind, answer_length, log_length, duration_ms, memory_mb = REPLY.unpack(header)
+        body = self._read(answer_length + log_length, deadline, started)
+        return Reply(kind, body[:answer_length], body[answer_length:], duration_ms, memory_mb)
+
+    def _read(self, size: int, deadline: float, started: bool) -> bytes:
+        while len(self._pending) < size:
+            if not self._wait(deadline - time.monotonic()):
+                raise EnvironmentTimedOut(self._end())
+            chunk = os.read(self._replies, max(65536, size - len(self._pending)))
+            if not chunk:
+                raise self._gone(started=started)
+            self._pending += chunk
+        if len(self._pending) == size:
+            data, self._pending = self._pending, b""
+            return data
+        data, self._pending = self._pending[:size], self._pending[size:]
+        return data
+
+    def _gone(self, *, started: bool) -> EnvironmentGone:
+        """The process closed its end: wait for it (it is exiting) and say how it ended."""
+        with contextlib.suppress(subprocess.TimeoutExpired):  # closed its output but lives on: ended below
+            self.process.wait(timeout=5)
+        output = self._end()
+        return EnvironmentGone(exit_status(self.process.returncode), output, started=started)
+
+    def _end(self) -> bytes:
+        """Kill the process, then return the end of what it wrote since its last reply, then close."""
+        if self.process.returncode is None:
+            _kill_group(self.process)
+            self.process.wait()
+        try:
+            size = os.fstat(self._log.fileno()).st_size
+            return os.pread(self._log.fileno(), min(size, OUTPUT_BYTES), max(0, size - OUTPUT_BYTES))
+        except (OSError, ValueError):  # already closed
+            return b""
+        finally:
+            self.close()
+
+
+def exit_status(code: int) -> str:
+    """How Lambda words a runtime's end: ``exit status 3``, ``signal: segmentation fault``."""
+    if code < 0:
+        try:
+            name = signal.strsignal(-code) or f"signal {-code}"
+        except ValueError:
+            name = f"signal {-code}"
+        return f"signal: {name.lower()}"
+    return f"exit status {code}"
+
+
+def _kill(process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    if process.returncode is None:
+        _kill_group(process)
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            pipe.close()
+    process.wait()
+    log.close()
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # its own session: what the function started goes too
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+
+
+def _append_only(fd: int) -> None:
+    """Writes go to the end of the log, which the bootstrap empties after each request."""
+    import fcntl
+
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+
+
+def _waiter(fd: int) -> Callable[[float], bool]:
+    """``wait(seconds)``: True once ``fd`` can be read (or is closed), False after ``seconds``."""
+    if hasattr(select, "poll"):
+        poll = select.poll()
+        poll.register(fd, select.POLLIN)
+
+        def wait(seconds: float) -> bool:
+            return bool(poll.poll(max(0, math.ceil(seconds * 1000))))
+
+        return wait
+
+    def wait_select(seconds: float) -> bool:
+        return bool(select.select([fd], [], [], max(0.0, seconds))[0])
+
+    return wait_select
