@@ -144,3 +144,28 @@ def test_the_examples_v3_differs_from_v2_only_by_reserving_stock():
     recorded = " ".join(p.read_text() for p in (orders / "hooks" / "events").rglob("*.json"))
     assert "POSTER-KOI" not in recorded  # what the hooks send never reaches the bug
     assert "POSTER-KOI" in (orders / "traffic" / "05_create_order_poster.json").read_text()
+
+
+def test_a_rehearsal_never_hands_a_build_this_machines_aws_credentials(tmp_path, monkeypatch):
+    """The builds' AWS calls go to the stand-ins, signed with dummy credentials: even a function
+    that ignores the endpoint variables has nothing real to sign with."""
+    import sys
+
+    from hookkit.ci.simulate.environments import DUMMY_KEY, aws_edge, build_environment
+    from hookkit.local.sam import FunctionSpec
+
+    (tmp_path / "app.py").write_text(
+        "import os\n"
+        "def handler(event, context):\n"
+        "    return {k: os.environ.get(k) for k in ('AWS_ACCESS_KEY_ID', 'AWS_PROFILE', 'AWS_ENDPOINT_URL')}\n"
+    )
+    spec = FunctionSpec(
+        logical_id="Fn", code_uri=tmp_path, handler="app.handler",
+        runtime=f"python{sys.version_info.major}.{sys.version_info.minor}", timeout=10.0, memory_size=128,
+        environment={}, function_name="local-Fn", routes=(), warnings=(),
+    )
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALKEY")
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    with build_environment(spec, "2", edge=aws_edge("http://127.0.0.1:9", "us-east-1")) as build:
+        answer = json.loads(build.invoke(b"{}", qualifier="2", timeout=10).payload)
+    assert answer == {"AWS_ACCESS_KEY_ID": DUMMY_KEY, "AWS_PROFILE": None, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}

@@ -29,6 +29,7 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, NamedTuple
 
@@ -86,7 +87,10 @@ class LocalInvoker:
     the end of the process) stops its environments.
     """
 
-    def __init__(self, spec: FunctionSpec, *, version: str = "local", concurrency: int | None = None) -> None:
+    def __init__(
+        self, spec: FunctionSpec, *, version: str = "local", concurrency: int | None = None,
+        caller: Mapping[str, str] | None = None,
+    ) -> None:
         if os.name != "posix":
             raise ConfigurationError(
                 f"{spec.logical_id}: local targets run the function in worker processes, which need a POSIX "
@@ -98,7 +102,7 @@ class LocalInvoker:
         self.version = version
         self.concurrency = concurrency or usable_cpus()
         self.warnings: list[str] = []
-        caller = dict(os.environ)
+        caller = dict(os.environ if caller is None else caller)  # whose credentials and endpoints it passes on
         interpreter, warning = find_interpreter(spec, caller.get("PATH"))
         with _interpreters_lock:
             if interpreter.executable in _broken_interpreters:

@@ -196,8 +196,8 @@ class Simulation:
             stack.callback(standins.server_close)
             edge = aws_edge(standins.url, self.plan.target.region)
             # nothing the function does may reach AWS either
-            current = build_environment(_with_environment(self.plan.current, edge), CURRENT_VERSION)
-            self._builds[TARGET_VERSION] = build_environment(_with_environment(self.plan.target, edge), TARGET_VERSION)
+            current = build_environment(self.plan.current, CURRENT_VERSION, edge=edge)
+            self._builds[TARGET_VERSION] = build_environment(self.plan.target, TARGET_VERSION, edge=edge)
             self._builds[CURRENT_VERSION] = current
             try:
                 current.load()

@@ -61,8 +61,11 @@ def aws_edge(endpoint: str, region: str) -> dict[str, str]:
     }
 
 
-def build_environment(spec: FunctionSpec, version: str) -> LocalInvoker:
-    return LocalInvoker(spec, version=version)
+def build_environment(spec: FunctionSpec, version: str, *, edge: Mapping[str, str]) -> LocalInvoker:
+    """A build's environments, which get the stand-ins' endpoints and dummy credentials as the
+    machine's: a rehearsal never hands the function this machine's AWS credentials."""
+    caller = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    return LocalInvoker(spec, version=version, caller={**caller, **edge})
 
 
 def hook_environment(spec: FunctionSpec, *, edge: Mapping[str, str]) -> WorkerEnvironment:
