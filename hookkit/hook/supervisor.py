@@ -43,6 +43,7 @@ Work = Callable[[Sink], None]
 
 #: More than this from one child is not outcomes but a runaway: the run fails rather than the parent's memory.
 MAX_WIRE_BYTES = 32 * 2**20
+_GATHER_S = 0.002  # how long the parent lets a child's steps gather between reads
 _unreaped: dict[int, int | None] = {}  # children killed and not yet gone, with their pidfd: see reap_killed()
 
 
@@ -133,8 +134,15 @@ class _Supervision:
                     return Ending.deadline()
                 wait = left if pidfd is not None else min(left, 0.02)  # without a pidfd, look at the child often
                 events = dict(poller.poll(math.ceil(wait * 1000)))
-                if self.reading and self.read_fd in events and not self._read():
-                    poller.unregister(self.read_fd)
+                if self.reading and self.read_fd in events:
+                    if not self._read():
+                        poller.unregister(self.read_fd)
+                    elif pidfd is not None and not self.decoder.finished:
+                        # Let a few more steps gather in the pipe: waking for each one costs the child
+                        # (on a small machine) more than this delay, and an exit still wakes at once.
+                        exited, _, _ = select.select([pidfd], [], [], min(_GATHER_S, max(0.0, left)))
+                        if exited:
+                            events[pidfd] = select.POLLIN
                 if (pidfd in events) if pidfd is not None else self._exited():
                     return self._after_exit()
         finally:
