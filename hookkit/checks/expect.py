@@ -42,6 +42,7 @@ modification time, or per inline schema's canonical JSON.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import re
@@ -291,13 +292,26 @@ def _validator(checked: Mapping[str, Any] | Path, base_dir: str | os.PathLike[st
         raise ConfigurationError(
             f"schema file {path}{relative} not found; {missing_file_hint(path)}, or the check's base_dir"
         ) from None
-    return _file_validator(str(path), stat.st_mtime_ns, stat.st_size)
+    return _file_validator(path, stat.st_mtime_ns, stat.st_size)
 
 
-def _schema_file(schema: Path, base_dir: str | os.PathLike[str] | None) -> Path:
-    """The schema's absolute path, normalised without touching the disk (the stat that follows does)."""
-    path = schema if schema.is_absolute() or base_dir is None else Path(base_dir) / schema
-    return Path(os.path.abspath(path))
+def _schema_file(schema: Path, base_dir: str | os.PathLike[str] | None) -> str:
+    """The schema's absolute path, normalised without touching the disk (the stat that follows does).
+
+    Worked out once per schema and base folder when neither depends on the working directory: a
+    replay applies one schema to thousands of answers.
+    """
+    if schema.is_absolute():
+        return _absolute(schema, None)
+    base = None if base_dir is None else os.fspath(base_dir)
+    if base is None or not os.path.isabs(base):
+        return os.path.abspath(schema if base is None else os.path.join(base, schema))
+    return _absolute(schema, base)
+
+
+@functools.lru_cache(maxsize=1024)
+def _absolute(schema: Path, base: str | None) -> str:
+    return os.path.abspath(schema if base is None else os.path.join(base, schema))
 
 
 # -- decoding ---------------------------------------------------------------------------------
@@ -446,12 +460,17 @@ def _body_differences(
 
 
 def _schema_differences(validator: Validator, body: Any, where: Callable[[], str]) -> list[Difference]:
-    from referencing.exceptions import Unresolvable
-
     try:
-        errors = sorted(validator.iter_errors(body), key=_error_order)
-    except Unresolvable as exc:
-        raise _unresolvable(exc, where()) from None
+        errors = list(validator.iter_errors(body))
+    except Exception as exc:
+        from referencing.exceptions import Unresolvable  # here: imported once a $ref fails, not per answer
+
+        if isinstance(exc, Unresolvable):
+            raise _unresolvable(exc, where()) from None
+        raise
+    if not errors:
+        return []
+    errors.sort(key=_error_order)
     # jsonschema raises `required` once per missing property, each carrying the whole list
     found: list[Difference] = []
     for difference in (d for e in errors for d in _violation(e)):

@@ -23,10 +23,12 @@ this shard still stops the run before it starts; another shard's files are never
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigurationError, RegistrationError
@@ -36,7 +38,7 @@ from ..core.registry import Check, HookRegistry, default_registry, options_for
 from .eventfiles import ExpectSpec, discover_events, event_payload, load_expect
 
 if TYPE_CHECKING:
-    from .target import Target
+    from .target import InvokeResult, PendingResult, Target
 
 #: Inside :func:`deferred_reading`: register recorded events without reading their files yet.
 _deferred: ContextVar[bool] = ContextVar("hookkit_recorded_deferred", default=False)
@@ -144,10 +146,54 @@ class Replay:
         return self.payload
 
     def __call__(self, target: Target) -> None:
-        from .expect import expectation_failed, spec_differences  # not at import: declaring checks stays cheap
+        self.judge(target.invoke_payload(self.load(), str(self.event_path)))
 
-        result = target.invoke_payload(self.load(), str(self.event_path))
+    def begin_stage(self, notify: Callable[[], None], /, target: Target) -> ReplayStage | None:
+        """The replay with no thread waiting for the function's answer, when the target allows it
+        (a local one; see ``hookkit.core.stages``); ``None`` otherwise, having done nothing."""
+        pending = target.begin_payload(self.load(), str(self.event_path), notify)
+        return None if pending is None else ReplayStage(self, pending)
+
+    def judge(self, result: InvokeResult) -> None:
+        """Apply the expect file to the answer; ExpectationFailed lists every difference."""
+        expect = _expect()
         result.examined = True  # the expect file (or its absence: "must not raise") is the check
-        found = spec_differences(result.observed, self.spec, base_dir=result.base_dir)
+        found = expect.spec_differences(result.observed, self.spec, base_dir=result.base_dir)
         if found:
-            raise expectation_failed(result.observed, found)
+            raise expect.expectation_failed(result.observed, found)
+
+
+@functools.cache
+def _expect() -> ModuleType:
+    """:mod:`.expect`, imported when a replay first runs: declaring checks stays cheap."""
+    from . import expect
+
+    return expect
+
+
+class ReplayStage:
+    """A replay under way in the runner's thread (a :class:`~hookkit.core.stages.Stage`)."""
+
+    __slots__ = ("_answer", "_pending", "_replay")
+
+    def __init__(self, replay: Replay, pending: PendingResult) -> None:
+        self._replay, self._pending = replay, pending
+        self._answer: InvokeResult | None = None
+
+    @property
+    def wake_at(self) -> float:
+        return self._pending.wake_at
+
+    def fileno(self) -> int | None:
+        return self._pending.fileno()
+
+    def step(self, readable: bool) -> bool:
+        self._answer = self._pending.step(readable)
+        return self._answer is not None
+
+    def result(self) -> None:
+        assert self._answer is not None, "result() before the replay's answer came"  # noqa: S101 - the protocol's order
+        self._replay.judge(self._answer)
+
+    def cancel(self) -> None:
+        self._pending.cancel()

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
@@ -26,7 +26,7 @@ from ..core.retry import call_with_retries
 from .aws import error_code, error_message, is_access_denied, is_throttling, is_transient, permission
 from .eventfiles import event_payload
 from .expect import Expectable, Observed, observe_invocation
-from .invocation import Invocation, Invoker
+from .invocation import BeginsInvocations, Invocation, Invoker, PendingInvocation
 from .jsondiff import diff
 
 _VERSION = re.compile(r"^[0-9]+$")
@@ -271,6 +271,18 @@ class Target:
         need not read each file again.
         """
         invocation = self.invoker.invoke(payload, qualifier=self.version, timeout=timeout or self.timeout)
+        return self._result(invocation, label)
+
+    def begin_payload(self, payload: bytes, label: str, notify: Callable[[], None]) -> PendingResult | None:
+        """:meth:`invoke_payload` with no thread waiting for the answer, when the invoker can do that
+        (a local target's; see ``hookkit.core.stages``); ``None``, having done nothing, otherwise."""
+        if getattr(self.invoker, "begin", None) is None:
+            return None
+        invoker = cast(BeginsInvocations, self.invoker)
+        pending = invoker.begin(payload, qualifier=self.version, timeout=self.timeout, notify=notify)
+        return None if pending is None else PendingResult(self, pending, label)
+
+    def _result(self, invocation: Invocation, label: str) -> InvokeResult:
         result = InvokeResult(
             invocation, subject=f"invoke {self.function_name}:{self.version} with {label}", base_dir=self.base_dir
         )
@@ -330,6 +342,29 @@ class Target:
             raise ConfigurationError(
                 f"the event is not JSON-serialisable ({exc}); pass a dict or a path to a .json file"
             ) from None
+
+
+class PendingResult:
+    """An invoke begun with :meth:`Target.begin_payload`: stepped until its :class:`InvokeResult` is there."""
+
+    __slots__ = ("_label", "_pending", "_target")
+
+    def __init__(self, target: Target, pending: PendingInvocation, label: str) -> None:
+        self._target, self._pending, self._label = target, pending, label
+
+    @property
+    def wake_at(self) -> float:
+        return self._pending.wake_at
+
+    def fileno(self) -> int | None:
+        return self._pending.fileno()
+
+    def step(self, readable: bool) -> InvokeResult | None:
+        invocation = self._pending.step(readable)
+        return None if invocation is None else self._target._result(invocation, self._label)
+
+    def cancel(self) -> None:
+        self._pending.cancel()
 
 
 def _behaviour_diff(current: Observed, new: Observed, ignore: list[str]) -> list[Difference]:

@@ -419,6 +419,6 @@ class Wiring:
         """Run ``checks`` of ``phase``; the whole run stops at ``options.deadline`` from :meth:`prepare`."""
         return run_phase(
             checks, phase, provide=self.scope(phase).provide, deadline=self.started + self.options.deadline,
-            max_workers=self.options.workers, on_outcome=on_outcome,
+            max_workers=self.options.workers, on_outcome=on_outcome, staged=True,  # its resources are made at once
         )
 
