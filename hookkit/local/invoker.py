@@ -119,6 +119,8 @@ class LocalInvoker:
         self._init_limit = max(INIT_LIMIT, spec.timeout)
         self._arns: dict[str, str] = {}
         self._pool = _Pool(self.concurrency, spec.timeout)
+        self._loading: tuple[Environment, Interpreter, float, float] | None = None  # begin_load's, for load
+        self._loading_lock = threading.Lock()
         weakref.finalize(self, self._pool.close)
 
     @property
@@ -147,6 +149,8 @@ class LocalInvoker:
         process to start and import the handler, which only :meth:`invoke` does.
         """
         self._refuse_latest(qualifier)
+        if self._loading is not None:
+            self.load()
         deadline = time.monotonic() + timeout
         request = _Request(_request_id(), self._arn(qualifier), payload, LOG_TAIL_BYTES)
         environment, sent, ticket = self._pool.try_acquire(request, notify)
@@ -158,14 +162,36 @@ class LocalInvoker:
         """Start an environment now, which imports the handler, rather than at the first call.
 
         The CLI does this before running any check, so a handler that does not import is a
-        configuration error (exit 2, naming the handler) rather than every check erroring.
+        configuration error (exit 2, naming the handler) rather than every check erroring. It
+        waits for the cold start :meth:`begin_load` began, if it did.
         """
-        if self._pool.reserve_first():
+        self.begin_load()
+        with self._loading_lock:
+            loading, self._loading = self._loading, None
+            if loading is None:
+                return
             environment = None
             try:
-                environment = self._start(time.monotonic() + self._init_limit)
+                environment = self._ready(*loading, whole=True)
             finally:
                 self._pool.release(environment)
+
+    def begin_load(self) -> None:
+        """Start the first environment's cold start and return at once; :meth:`load` waits for it.
+
+        The CLI reads the recorded events meanwhile: the function imports in its process while
+        hookkit works in its own.
+        """
+        with self._loading_lock:
+            if self._loading is not None or not self._pool.reserve_first():
+                return
+            try:
+                environment, interpreter = self._spawn()
+            except BaseException:
+                self._pool.give_back()
+                raise
+            until = time.monotonic() + self._init_limit
+            self._loading = (environment, interpreter, until, until)
 
     def call(self, event: Any) -> Any:
         """Run the handler on an event object; return its answer decoded, raise if it failed.
@@ -227,6 +253,8 @@ class LocalInvoker:
         )
 
     def _call(self, payload: bytes, *, budget: float, arn: str, tail: int) -> _Call:
+        if self._loading is not None:
+            self.load()
         deadline = time.monotonic() + budget
         request = _Request(_request_id(), arn, payload, tail)
         environment, sent = self._pool.acquire(request, deadline, self.spec.function_name)
@@ -305,12 +333,25 @@ class LocalInvoker:
         Raises :class:`EnvironmentTimedOut` when the cold start outlasts ``deadline`` before the
         init limit.
         """
+        now = time.monotonic()
+        whole = deadline - now >= self._init_limit
+        environment, interpreter = self._spawn()
+        return self._ready(environment, interpreter, min(now + self._init_limit, deadline), deadline, whole=whole)
+
+    def _spawn(self) -> tuple[Environment, Interpreter]:
+        """A new environment's process, started: its cold start under way."""
         interpreter = self._interpreter
-        limit = min(self._init_limit, deadline - time.monotonic())
         variables = dict(self._variables, AWS_LAMBDA_LOG_STREAM_NAME=_log_stream(self.version))
         environment = Environment(interpreter.executable, path=self._path, cwd=str(self.spec.code_uri), env=variables)
+        return environment, interpreter
+
+    def _ready(
+        self, environment: Environment, interpreter: Interpreter, until: float, deadline: float, *, whole: bool
+    ) -> Environment:
+        """``environment`` once its cold start is done, by ``until``; ``whole``: that is Lambda's whole init
+        limit. Another interpreter tried instead gets until ``deadline``."""
         try:
-            environment.wait_ready(limit)
+            environment.wait_ready(max(0.0, until - time.monotonic()))
         except EnvironmentGone as gone:
             if not gone.started and not interpreter.own:  # that Python cannot run the bootstrap
                 self._fall_back(interpreter, gone)
@@ -319,12 +360,12 @@ class LocalInvoker:
         except InitFailed as failed:
             raise self._import_error(failed.info, interpreter) from None
         except EnvironmentTimedOut:
-            if limit < self._init_limit:
+            if not whole:
                 raise
             raise ConfigurationError(
                 f"handler {self.spec.handler!r}: importing {self._expected()} did not finish within "
-                f"{limit:.2f} seconds, Lambda's limit for a function's initialisation; make the module's "
-                "top-level code do less"
+                f"{self._init_limit:.2f} seconds, Lambda's limit for a function's initialisation; make the "
+                "module's top-level code do less"
             ) from None
         return environment
 
