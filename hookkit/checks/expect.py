@@ -282,7 +282,7 @@ def schema_validator(
 
 def _validator(checked: Mapping[str, Any] | Path, base_dir: str | os.PathLike[str] | None) -> Validator:
     """:func:`schema_validator` for a schema :class:`ExpectSpec` has already checked."""
-    if isinstance(checked, Mapping):
+    if not isinstance(checked, Path):  # a mapping: an inline schema
         return _inline_validator(_canonical(checked))
     path = _schema_file(checked, base_dir)
     try:

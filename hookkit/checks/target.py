@@ -140,6 +140,7 @@ class InvokeResult(Expectable):
         self.subject = subject
         self.base_dir = base_dir
         self.examined = False
+        self._observed: Observed | None = None
 
     def _expecting(self) -> None:
         self.examined = True
@@ -154,9 +155,12 @@ class InvokeResult(Expectable):
         """
         return self.expect()
 
-    @cached_property
+    @property
     def observed(self) -> Observed:
-        return observe_invocation(self.subject, self.invocation)
+        observed = self._observed
+        if observed is None:  # worked out once (not a cached_property: its lock costs more than this check)
+            observed = self._observed = observe_invocation(self.subject, self.invocation)
+        return observed
 
     @cached_property
     def payload(self) -> Any:
