@@ -290,25 +290,35 @@ class _Run:
         return True
 
     def _wait_for_stages(self, wake: float) -> None:
-        """Wait on every staged attempt's pipe (and the wake-up pipe); step each that is ready or due."""
+        """Wait on every staged attempt's pipe (and the wake-up pipe); step each that is ready or due.
+
+        Every stage that can go on does before any that ended is judged: a local environment that
+        answered is handed its next request first, and works while this thread judges the answer.
+        """
         delay = 0 if not self.results.queue.empty() or self.notified else math.ceil((wake - self.clock()) * 1000)
+        ended = []
         for fd, _ in self.poller.poll(max(0, delay)):
             state = self.polled.get(fd)
             if state is not None:
-                self._step(state, True)
+                if self._step(state, True):
+                    ended.append(state)
             elif self.wakeup is not None and fd == self.wakeup[0]:
                 os.read(fd, 4096)
         now = self.clock()
         for state in [s for s in self.polled.values() if s.stage.wake_at <= now]:  # type: ignore[union-attr]
-            self._step(state, False)
+            if self._step(state, False):
+                ended.append(state)
         while self.notified:  # stages handed what they waited for (their environment) go on
             handed = self.staged.get(self.notified.popleft())
-            if handed is not None:
-                self._step(handed, False)
+            if handed is not None and self._step(handed, False):
+                ended.append(handed)
+        for state in ended:
+            self._judge(state)
         while not self.results.queue.empty():
             self._result(*self.results.queue.get())
 
-    def _step(self, state: _CheckState, readable: bool) -> None:
+    def _step(self, state: _CheckState, readable: bool) -> bool:
+        """Step a stage; True when its attempt came to an end and waits to be judged (:meth:`_judge`)."""
         stage, context, token = state.stage, state.context, state.token
         try:
             done = context.run(stage.step, readable)  # type: ignore[union-attr]
@@ -316,15 +326,22 @@ class _Run:
             self._unstage(state)
             _POOL.submit(state.check, self.provide, self.around, max(0.0, state.deadline - self.clock()), token,
                          self.results)
-            return
+            return False
         except BaseException as exc:  # noqa: BLE001 - the check's own failure, as in call_check
             self._unstage(state)
             self._result(token, _failure(exc, max(0.0, state.deadline - state.attempt_started)))
-            return
-        if not done:
+            return False
+        if done:
+            self._unpoll(state)
+        else:
             self._poll(state)  # a stage handed its environment now waits on its pipe
+        return bool(done)
+
+    def _judge(self, state: _CheckState) -> None:
+        stage, context, resources, token = state.stage, state.context, state.resources, state.token
+        if stage is None or context is None or resources is None:  # abandoned meanwhile
             return
-        attempt = context.run(_judge_stage, stage, state.resources)  # type: ignore[arg-type, union-attr]
+        attempt = context.run(_judge_stage, stage, resources)
         self._unstage(state)
         self._result(token, attempt)
 

@@ -97,6 +97,7 @@ class Environment:
             log.close()
             raise
         self.process = process
+        _as_batch_work(process.pid)
         self._log = log
         self._requests = process.stdin.fileno()  # type: ignore[union-attr]
         #: The pipe its replies come on: readable once a reply (or the end of the process) is there.
@@ -251,6 +252,18 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)  # its own session: what the function started goes too
     except (ProcessLookupError, PermissionError):
         process.kill()
+
+
+def _as_batch_work(pid: int) -> None:
+    """Let Linux schedule the environment as batch work: it still gets its fair share of the CPUs,
+    but waking it (sending it a request) no longer hands it the CPU of the hookkit process that woke
+    it, which has the next answer to judge. Without this, on a machine with as many environments as
+    CPUs, each request cost hookkit's process the CPU until the woken environment blocked again.
+    Elsewhere (macOS), or where the system refuses, nothing changes."""
+    setscheduler, batch = getattr(os, "sched_setscheduler", None), getattr(os, "SCHED_BATCH", None)
+    if setscheduler is not None and batch is not None:
+        with contextlib.suppress(OSError):  # it ended already, or a sandbox forbids it
+            setscheduler(pid, batch, os.sched_param(0))
 
 
 def _append_only(fd: int) -> None:
