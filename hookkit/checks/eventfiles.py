@@ -312,16 +312,22 @@ def _read(path: str | os.PathLike[str], where: str, max_bytes: int | None) -> by
 
 
 def _read_all(fd: int, size: int | None, max_bytes: int | None) -> bytes:
-    """To the end of a regular file (``size`` known); at most ``max_bytes + 1`` of anything else."""
+    """To the end of a regular file (``size`` known); at most ``max_bytes + 1`` of anything else.
+
+    A regular file is read in one call when its size holds: a read that returns less than it
+    asked for has met the end of the file (Linux and macOS read regular files in full).
+    """
     limit = None if size is not None or max_bytes is None else max_bytes + 1
     chunks, total = [], 0
     while limit is None or total < limit:
-        want = size + 1 if size else 65536  # one read for a regular file, when its size holds
+        want = size + 1 if size else 65536
         chunk = os.read(fd, want if limit is None else min(want, limit - total))
         if not chunk:
             break
         chunks.append(chunk)
         total += len(chunk)
+        if size and len(chunk) < want:  # the whole regular file: no second read to learn that it ended
+            break
         size = None
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
