@@ -187,8 +187,11 @@ def _base_dir(func: Callable[..., Any]) -> Path | None:
 def _requested_params(func: Callable[..., Any], name: str) -> tuple[str, ...]:
     """The resource names ``func`` asks for; a RegistrationError names what it cannot be given."""
     plain = _plain_params(func)
-    if plain is not None:
-        return plain
+    return plain if plain is not None else _signature_params(func, name)
+
+
+def _signature_params(func: Callable[..., Any], name: str) -> tuple[str, ...]:
+    """:func:`_requested_params` as ``inspect.signature`` reads any callable."""
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError) as exc:
