@@ -144,6 +144,7 @@ class _Run:
         self.poller: Any = None  # a select.poll, with the wake-up pipe, once an attempt is staged
         self.wakeup: tuple[int, int] | None = None
         self.notified: collections.deque[int] = collections.deque()  # tokens of stages whose notify was called
+        self.wakeup_lock = threading.Lock()
         self.owner = threading.get_ident()
 
     def run(self) -> list[Outcome]:
@@ -389,14 +390,16 @@ class _Run:
         self.results.wake = self._wake
 
     def _wake(self) -> None:
-        wakeup = self.wakeup
-        if wakeup is not None:
-            with contextlib.suppress(OSError):  # full (a wake-up is pending anyway) or closed (the run ended)
-                os.write(wakeup[1], b"\0")
+        with self.wakeup_lock:  # never into a pipe closed meanwhile, whose number may be another file's now
+            if self.wakeup is not None:
+                with contextlib.suppress(BlockingIOError):  # full: a wake-up is pending anyway
+                    os.write(self.wakeup[1], b"\0")
 
     def _close_wakeup(self) -> None:
-        self.results.wake = None
-        wakeup, self.wakeup = self.wakeup, None
+        """At the end of the run; a worker thread still running an abandoned attempt wakes nobody."""
+        with self.wakeup_lock:
+            self.results.wake = None
+            wakeup, self.wakeup = self.wakeup, None
         if wakeup is not None:
             for fd in wakeup:
                 os.close(fd)
