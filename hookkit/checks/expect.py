@@ -49,11 +49,9 @@ import re
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from email.message import Message
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, cast
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from ..core.errors import ConfigurationError, Difference, ExpectationFailed, describe
 from ..core.redact import REDACTED, is_secret_name, redact_text, redact_value
@@ -335,6 +333,8 @@ def _parse_text(text: str) -> tuple[Any, bool]:
 def _charset(content_type: str | None) -> str:
     if not content_type:
         return "utf-8"
+    from email.message import Message  # here: an HTTP answer with a content type; a replay never needs it
+
     header = Message()
     header["content-type"] = content_type
     charset = header.get_content_charset() or "utf-8"
@@ -670,6 +670,8 @@ class _LocalSchemas:
         if self.base is None or parts.scheme not in ("", "file") or parts.netloc:
             raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # an attrs field mypy does not see
         if uri not in self.loaded:
+            from urllib.request import url2pathname  # here: a $ref to another file; most schemas have none
+
             path = Path(url2pathname(parts.path))
             contents = load_json(path if path.is_absolute() else self.base / path, what="schema file")
             self.loaded[uri] = Resource.from_contents(contents, default_specification=self.dialect)

@@ -15,19 +15,19 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Self, cast
-
-from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from ..core import settings
 from ..core.deployment import Deployment, LambdaTarget
 from ..core.errors import ConfigurationError, Difference, ExpectationFailed, InvokeError, TargetError
 from ..core.retry import call_with_retries
-from .aws import error_code, error_message, is_access_denied, is_throttling, is_transient, permission
 from .eventfiles import event_payload
 from .expect import Expectable, Observed, observe_invocation
 from .invocation import BeginsInvocations, Invocation, Invoker, PendingInvocation
 from .jsondiff import diff
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError as BotoClientError
 
 _VERSION = re.compile(r"^[0-9]+$")
 #: What a check may invoke with: an event as JSON data, or the path of a recorded event file.
@@ -70,6 +70,10 @@ class LambdaInvoker:
         self.function_name = unqualified_name(function_name)
 
     def invoke(self, payload: bytes, *, qualifier: str, timeout: float) -> Invocation:
+        from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError  # a local run never needs them
+
+        from .aws import is_transient
+
         version = require_version(self.function_name, qualifier)
         started = time.monotonic()
 
@@ -106,7 +110,9 @@ class LambdaInvoker:
             duration_ms=elapsed_ms,
         )
 
-    def _explain(self, exc: ClientError, version: str, elapsed: float) -> InvokeError:
+    def _explain(self, exc: BotoClientError, version: str, elapsed: float) -> InvokeError:
+        from .aws import error_code, error_message, is_access_denied, is_throttling, permission
+
         code, message = error_code(exc), error_message(exc)
         name = f"{self.function_name}:{version}"
         if code == "ResourceNotFoundException":
