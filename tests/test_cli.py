@@ -337,3 +337,60 @@ def test_concurrency_caps_the_environments_of_a_local_target(capsys) -> None:
     target = parse_target(GOOD, parameters={}, clients=Clients(), concurrency=3)
     assert target.invoker.concurrency == 3  # type: ignore[attr-defined]
     target.invoker.close()  # type: ignore[attr-defined]
+
+
+REPLAYED = """\
+import json, os, time
+
+def handler(event, context):
+    kind = event["kind"]
+    if kind == "sleep":
+        time.sleep(30)
+    if kind == "exit":
+        os._exit(7)
+    if kind == "raise":
+        raise ValueError("no such order")
+    status = 500 if kind == "wrong" else 200
+    return {"statusCode": status, "body": json.dumps({"orderId": "ORD-1", "pid": os.getpid()})}
+"""
+
+
+@pytest.mark.parametrize("workers", ["32", "1"])
+def test_a_replay_through_the_local_environments_ends_each_event_as_its_answer_says(
+    capsys, tmp_path: Path, workers: str
+) -> None:
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "app.py").write_text(REPLAYED)
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+        f"      CodeUri: fn/\n      Handler: app.handler\n      Runtime: python{sys.version_info.major}."
+        f"{sys.version_info.minor}\n      Timeout: 1\n"
+    )
+    events = tmp_path / "events"
+    events.mkdir()
+    schema = {"type": "object", "required": ["orderId"], "properties": {"orderId": {"type": "string"}}}
+    (tmp_path / "order.json").write_text(json.dumps(schema))
+    cases = {"ok": "passed", "wrong": "failed", "sleep": "failed", "exit": "failed", "raise": "failed"}
+    for n in range(3):  # more events than environments: they wait in line, and environments are reused
+        for kind in cases:
+            (events / f"{kind}{n}.json").write_text(json.dumps({"kind": kind}))
+            (events / f"{kind}{n}.expect.json").write_text(json.dumps({"status": 200, "schema": "../order.json"}))
+    (tmp_path / "checks.py").write_text("from hookkit import Phase, recorded_events\n"
+                                        "recorded_events('events', phase=Phase.BEFORE_ALLOW_TRAFFIC)\n")
+
+    code, out, err = run(capsys, tmp_path / "checks.py", "--target", f"local:{tmp_path / 'template.yaml'}#Fn",
+                         "--phase", "pre", "--workers", workers, "--json", tmp_path / "out.json")
+
+    assert code == 1, out + err
+    report = json.loads((tmp_path / "out.json").read_text())
+    checks = {c["name"].split("/")[1]: c for c in report["phases"][0]["checks"]}
+    assert {name: c["status"] for name, c in checks.items()} == {
+        f"{kind}{n}": status for n in range(3) for kind, status in cases.items()}
+    assert all(c["attempts"] == 1 for c in checks.values())
+    messages = {kind: checks[f"{kind}0"] for kind in cases}
+    assert messages["wrong"]["differences"] == [{"path": "status", "expected": 200, "actual": 500}]
+    assert "Sandbox.Timedout: RequestId: " in messages["sleep"]["message"]
+    assert "Task timed out after 1.00 seconds" in messages["sleep"]["message"]
+    assert "Runtime.ExitError" in messages["exit"]["message"]
+    assert "exit status 7" in messages["exit"]["message"]
+    assert "ValueError: no such order" in messages["raise"]["message"]

@@ -428,3 +428,35 @@ def test_a_missing_or_empty_folder_is_an_error(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"events folder {tmp_path} has no NAME.json event files; record at least one event there"
     )
+
+
+def test_expect_files_with_the_same_bytes_are_read_once_per_folder(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder in (one, two):
+        folder.mkdir()
+        for name in ("a", "b"):
+            write(folder / f"{name}.expect.json", '{"status": 200, "schema": "order.json"}')
+    write(one / "c.expect.json", '{"status": 201, "schema": "order.json"}')
+
+    a, b, c = (load_expect(one / f"{name}.expect.json") for name in ("a", "b", "c"))
+    other = load_expect(two / "a.expect.json")
+
+    assert a is b  # the same document in the same folder: parsed and checked once
+    assert (c.status, c.schema) == (201, one / "order.json")
+    assert other.schema == two / "order.json"  # a relative schema starts at each file's own folder
+    write(one / "d.expect.json", '{"status": 200, "schema": "order.json", "status": 201}')
+    with pytest.raises(ConfigurationError, match=r"^expect file .*d\.expect\.json: duplicate key 'status'"):
+        load_expect(one / "d.expect.json")  # a broken file is never a cached one
+
+
+def test_list_events_is_discover_events_without_paths(tmp_path: Path) -> None:
+    for name in ["b.json", "a.json", "a.expect.json", ".c.json"]:
+        write(tmp_path / name, "{}")
+    assert eventfiles.list_events(tmp_path) == [("a", True), ("b", False)]
+    assert [(name, expect is not None) for name, _, expect in discover_events(tmp_path)] == [("a", True), ("b", False)]
+
+
+def test_a_file_read_in_one_call_is_the_whole_file(tmp_path: Path) -> None:
+    data = json.dumps({"items": ["x" * 1000] * 100}).encode()
+    assert event_payload(write(tmp_path / "big.json", data)) == data
+    assert event_payload(write(tmp_path / "empty-ish.json", b"0")) == b"0"

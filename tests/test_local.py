@@ -375,6 +375,138 @@ def test_a_call_that_waits_its_whole_budget_for_an_environment_says_so(tmp_path:
         assert body(busy.result()) == "done"
 
 
+# --- invokes begun without a thread (hookkit run's replays) ------------------------------------
+
+def finish(pending: Any, seconds: float = 30.0) -> Invocation:
+    """Step a begun invoke as the runner does: wait on its pipe (or until its wake_at), then step it."""
+    import select
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        fd = pending.fileno()
+        readable = False
+        if fd is not None:
+            wait = max(0.0, min(pending.wake_at, end) - time.monotonic())
+            readable = bool(select.select([fd], [], [], wait)[0])
+        elif pending.wake_at > time.monotonic():
+            time.sleep(0.01)
+        answer = pending.step(readable)
+        if answer is not None:
+            return answer  # type: ignore[no-any-return]
+    raise AssertionError("the begun invoke never answered")
+
+
+def begin(invoker: LocalInvoker, event: object, *, timeout: float = 10.0, notify: Callable[[], None] = lambda: None):
+    return invoker.begin(json.dumps(event).encode(), qualifier="7", timeout=timeout, notify=notify)
+
+
+def test_a_begun_invoke_answers_as_invoke_does(orders: FunctionSpec, local: Local) -> None:
+    invoker = local(orders, version="7")
+    invoker.load()
+    pending = begin(invoker, {"action": "echo", "orderId": "ORD-1"})
+    assert pending is not None and pending.fileno() is not None  # a warm environment has its request already
+
+    result = finish(pending)
+
+    assert (result.status_code, result.function_error, result.executed_version) == (200, None, "7")
+    assert body(result)["event"] == {"action": "echo", "orderId": "ORD-1"}
+    rid = request_id(result)
+    assert result.log_tail.startswith(f"START RequestId: {rid} Version: 7\n")
+    assert f"END RequestId: {rid}\nREPORT RequestId: {rid}\tDuration: " in result.log_tail
+    assert body(invoke(invoker, {"action": "echo"}))["calls"] == 2  # the same warm environment served both
+
+
+def test_a_begun_invoke_that_would_need_a_cold_start_does_nothing(tmp_path: Path, local: Local) -> None:
+    invoker = local(spec_in(code(tmp_path / "fn", app=COUNTED)))
+    assert begin(invoker, {}) is None  # starting a process is for invoke(), on a thread
+    assert not (tmp_path / "fn" / "inits").exists()
+    assert body(invoke(invoker, {}))["inits"] == 1
+
+
+def test_a_begun_invoke_waits_in_line_and_is_handed_the_environment(tmp_path: Path, local: Local) -> None:
+    invoker = local(spec_in(code(tmp_path / "fn", app=COUNTED)), concurrency=1)
+    invoker.load()
+    first = begin(invoker, {"sleep": 0.2})
+    handed = threading.Event()
+    second = begin(invoker, {}, notify=handed.set)
+    assert first is not None and second is not None
+    assert second.fileno() is None and not handed.is_set()  # in line: the only environment is busy
+
+    one = body(finish(first))
+
+    assert handed.is_set()  # the first call's end sent the second's request and said so
+    two = body(finish(second))
+    assert (one["pid"], one["calls"], two["calls"]) == (two["pid"], 1, 2)
+
+
+def test_a_begun_invoke_past_the_functions_timeout_is_a_timeout_and_a_fresh_environment_follows(
+    tmp_path: Path, local: Local
+) -> None:
+    invoker = local(spec_in(code(tmp_path / "fn", app=COUNTED), timeout=0.5))
+    before = body(invoke(invoker, {}))
+    pending = begin(invoker, {"sleep": 30}, timeout=20)
+
+    result = finish(pending)
+
+    rid = request_id(result)
+    assert body(result) == {"errorType": "Sandbox.Timedout",
+                            "errorMessage": f"RequestId: {rid} Error: Task timed out after 0.50 seconds"}
+    assert f" {rid} Task timed out after 0.50 seconds\nEND RequestId: " in result.log_tail
+    assert wait_until(lambda: gone(before["pid"]))
+    after = body(invoke(invoker, {}))
+    assert (after["inits"], after["calls"]) == (2, 1)
+
+
+def test_a_begun_invoke_whose_function_ends_its_process_is_a_runtime_exit_error(tmp_path: Path, local: Local) -> None:
+    invoker = local(spec_in(code(tmp_path / "fn", app=COUNTED)))
+    invoke(invoker, {})
+    result = finish(begin(invoker, {"exit": 3}))
+    assert body(result)["errorType"] == "Runtime.ExitError"
+    assert body(result)["errorMessage"].endswith(" Error: Runtime exited with error: exit status 3")
+    assert body(invoke(invoker, {}))["inits"] == 2
+
+
+def test_a_begun_invoke_given_up_stops_its_environment_or_leaves_the_line(tmp_path: Path, local: Local) -> None:
+    invoker = local(spec_in(code(tmp_path / "fn", app=COUNTED)), concurrency=1)
+    warm = body(invoke(invoker, {}))
+    running = begin(invoker, {"sleep": 30})
+    waiting = begin(invoker, {})
+    assert running is not None and waiting is not None and waiting.fileno() is None
+
+    waiting.cancel()  # out of line: nothing was sent
+    running.cancel()  # the function was running: its environment is stopped
+
+    assert wait_until(lambda: gone(warm["pid"]))
+    after = body(invoke(invoker, {}, timeout=30))  # the place came back: a new environment serves
+    assert (after["inits"], after["calls"]) == (2, 1)
+
+
+def test_a_begun_invoke_refuses_latest(orders: FunctionSpec, local: Local) -> None:
+    with pytest.raises(TargetError, match=r"qualifier '\$LATEST' does not name the code under test"):
+        local(orders).begin(b"{}", qualifier="$LATEST", timeout=10, notify=lambda: None)
+
+
+def test_load_waits_for_the_cold_start_begin_load_began(tmp_path: Path, local: Local) -> None:
+    folder = code(tmp_path / "fn", app=COUNTED)
+    invoker = local(spec_in(folder))
+    invoker.begin_load()
+    invoker.begin_load()  # once: one environment
+    invoker.load()
+    assert body(invoke(invoker, {}))["inits"] == 1
+
+    broken = local(spec_in(code(tmp_path / "broken", app="raise RuntimeError('boom at import')\n")))
+    broken.begin_load()  # returns at once; the failure is load()'s to say
+    with pytest.raises(ConfigurationError, match=r"importing .* failed \(RuntimeError: boom at import"):
+        broken.load()
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="Linux's scheduling policies")
+def test_environments_are_batch_work_for_the_scheduler(tmp_path: Path, local: Local) -> None:
+    invoker = local(spec_in(code(tmp_path / "fn", app=COUNTED)))
+    pid = body(invoke(invoker, {}))["pid"]
+    assert os.sched_getscheduler(pid) == os.SCHED_BATCH
+
+
 # --- the function's process, not hookkit's ----------------------------------------------------
 
 def test_the_working_directory_is_the_code_folder(tmp_path: Path, local: Local) -> None:

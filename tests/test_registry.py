@@ -276,3 +276,59 @@ def test_a_module_imported_under_a_second_name_redeclares_its_checks_in_place(tm
 
     with pytest.raises(RegistrationError, match=r"'first' is already registered for BeforeAllowTraffic \(declared at "):
         registry.pre_traffic(first)
+
+
+def _one(target): ...
+def _two(deployment, target, api): ...
+def _defaulted(target, extra=1): ...
+def _keyword_only(target, *, api, flag=False): ...
+def _keyword_only_required(target, *, unknown): ...
+def _positional_default_then_keyword(target, retries=3, *, api=None): ...
+def _unknown(target, whatever): ...
+def _star_args(*args): ...
+def _star_kwargs(target, **kwargs): ...
+def _positional_only(target, /): ...
+def _nothing(): ...
+
+
+@functools.wraps(_two)
+def _wraps_two(*args, **kwargs): ...
+
+
+@pytest.mark.parametrize("func", [
+    _one, _two, _defaulted, _keyword_only, _keyword_only_required, _positional_default_then_keyword, _unknown,
+    _star_args, _star_kwargs, _positional_only, _nothing, _wraps_two, lambda target, api=None: None,
+])
+def test_parameters_read_from_the_code_are_what_the_signature_says(func) -> None:
+    """Plain functions are read from their code (registering thousands is cheap); the answer, or the
+    refusal, is the one inspect.signature gives, which everything else still goes through."""
+    from hookkit.core import registry as module
+
+    def by_signature() -> tuple[str, ...] | str:
+        try:
+            return module._signature_params(func, "c")
+        except RegistrationError as exc:
+            return str(exc)
+
+    def as_registered() -> tuple[str, ...] | str:
+        try:
+            return module._requested_params(func, "c")
+        except RegistrationError as exc:
+            return str(exc)
+
+    assert as_registered() == by_signature()
+
+
+def test_every_object_of_a_checked_class_is_still_judged_by_what_its_call_runs() -> None:
+    class Fine:
+        def __call__(self, target): ...
+
+    registry = HookRegistry()
+    for n in range(3):
+        registry.add_check(Fine(), "pre", name=f"fine{n}")
+    Fine.__call__ = CallableGenerator.__call__  # type: ignore[method-assign]  # another method now runs
+    with pytest.raises(RegistrationError, match="is a generator function"):
+        registry.add_check(Fine(), "pre", name="now_a_generator")
+    with pytest.raises(RegistrationError, match="is a generator function"):
+        registry.add_check(CallableGenerator(), "pre", name="generator")
+    assert len(registry) == 3

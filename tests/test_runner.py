@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import threading
 import time
@@ -12,6 +14,7 @@ from hookkit import Difference, ExpectationFailed, HookRegistry, Phase
 from hookkit.core.errors import ConfigurationError
 from hookkit.core.outcome import Outcome, Status, Verdict, decide
 from hookkit.core.runner import run_checks, run_phase
+from hookkit.core.stages import Unstaged
 
 PRE = Phase.BEFORE_ALLOW_TRAFFIC
 
@@ -555,3 +558,205 @@ def test_an_async_check_gets_its_resources_and_a_raised_function_error_must_be_e
     (outcome,) = run(registry, provide=lambda name, check, timeout: Target())
     assert outcome.status is Status.FAILED
     assert outcome.message.startswith("the function raised and the check never examined it")
+
+
+# --- checks that run without a thread of their own (hookkit.core.stages) ---------------------------
+
+class Staged:
+    """A check object that can begin an attempt as a stage: its answer comes on a pipe.
+
+    ``outcomes`` says, attempt by attempt, what each one does: ``"pass"``, ``"fail"`` (an
+    ExpectationFailed), ``"false"`` (returns False), ``"raise"``, ``"config"``, ``"hang"`` (never
+    answers), ``"thread"`` (``begin_stage`` declines: it runs as a plain call), ``"unstage"``
+    (its first step asks for a thread). A plain call (on a worker thread) does the same without a pipe.
+    """
+
+    def __init__(self, *outcomes: str, answer_after: float = 0.0) -> None:
+        self.outcomes = list(outcomes)
+        self.answer_after = answer_after
+        self.begun = self.called = self.cancelled = 0
+        self.threads: set[str] = set()
+        self.__name__ = "staged"
+
+    def _next(self) -> str:
+        return self.outcomes.pop(0) if len(self.outcomes) > 1 else self.outcomes[0]
+
+    def __call__(self, target=None):
+        self.called += 1
+        self.threads.add(threading.current_thread().name)
+        return _settle(self._next(), target)
+
+    def begin_stage(self, notify, /, target=None):
+        if self.outcomes[0] == "thread":
+            self.outcomes.pop(0)
+            return None
+        self.begun += 1
+        return _Stage(self, self._next(), target)
+
+
+def _settle(what: str, target=None):
+    if what == "fail":
+        raise ExpectationFailed("invoke f:1 with event.json", [Difference("status", 200, 500)])
+    if what == "raise":
+        raise KeyError("orderId")
+    if what == "config":
+        raise ConfigurationError("schema file schemas/order.json not found")
+    if what == "hang":
+        threading.Event().wait(60)
+    return False if what == "false" else target
+
+
+class _Stage:
+    def __init__(self, check: Staged, what: str, target) -> None:
+        self.check, self.what, self.target = check, what, target
+        self.read, self.write = os.pipe()
+        self.wake_at = float("inf")
+        if what != "hang":
+            threading.Timer(check.answer_after, os.write, (self.write, b"x")).start()
+
+    def fileno(self):
+        return self.read
+
+    def step(self, readable: bool) -> bool:
+        if self.what == "unstage":
+            self.check.outcomes.insert(0, "pass")
+            raise Unstaged("needs a thread")
+        return readable
+
+    def result(self):
+        os.close(self.read)  # answered: its timer is done with the pipe
+        os.close(self.write)
+        return _settle(self.what, self.target)
+
+    def cancel(self) -> None:
+        self.check.cancelled += 1
+
+
+def staged_run(registry: HookRegistry, **kwargs):
+    return run(registry, provide=kwargs.pop("provide", lambda name, check, timeout: "the target"), staged=True,
+               **kwargs)
+
+
+def test_staged_checks_end_as_called_checks_do() -> None:
+    registry = HookRegistry()
+    for what in ("pass", "fail", "false", "raise", "config"):
+        registry.add_check(Staged(what), PRE, name=what)
+    staged, called = by_name(staged_run(registry)), by_name(run(registry, provide=lambda *a: "the target"))
+
+    assert {n: (o.status, o.message, o.differences, o.configuration) for n, o in staged.items()} == {
+        n: (o.status, o.message, o.differences, o.configuration) for n, o in called.items()}
+    assert staged["fail"].differences == (Difference("status", 200, 500),)
+    assert staged["config"].configuration is True
+    assert all(registry.checks(PRE)[i].func.begun == 1 for i in range(5))  # each ran as a stage in the staged run
+
+
+def test_staged_checks_run_in_the_runners_thread_until_they_ask_for_one() -> None:
+    registry = HookRegistry()
+    stays, declines, unstages = Staged("pass"), Staged("thread", "pass"), Staged("unstage")
+    for name, check in (("stays", stays), ("declines", declines), ("unstages", unstages)):
+        registry.add_check(check, PRE, name=name)
+    got = by_name(staged_run(registry))
+
+    assert all(o.status is Status.PASSED and o.attempts == 1 for o in got.values())
+    assert (stays.begun, stays.called) == (1, 0)
+    assert (declines.begun, declines.called) == (0, 1)  # begin_stage said None: called on a worker thread
+    assert (unstages.begun, unstages.called) == (1, 1)  # its stage asked for a thread: called from the start
+    assert all(name.startswith("hookkit-check") for name in declines.threads | unstages.threads)
+
+
+def test_without_staged_the_runner_never_begins_a_stage() -> None:
+    registry = HookRegistry()
+    check = Staged("pass")
+    registry.add_check(check, PRE, name="c")
+    assert run(registry, provide=lambda *a: "the target")[0].status is Status.PASSED
+    assert (check.begun, check.called) == (0, 1)
+    around_calls = []
+
+    @contextlib.contextmanager
+    def around(c):
+        around_calls.append(c.name)
+        yield
+
+    assert staged_run(registry, around=around)[0].status is Status.PASSED  # instrumentation needs the thread
+    assert (check.begun, check.called, around_calls) == (0, 2, ["c"])
+
+
+def test_a_staged_attempt_past_its_timeout_is_cancelled_and_retried() -> None:
+    registry = HookRegistry()
+    check = Staged("hang", "pass")
+    registry.add_check(check, PRE, name="slow", timeout=0.2, retries=1, retry_delay=0)
+    (outcome,) = staged_run(registry)
+    assert (outcome.status, outcome.attempts, check.cancelled) == (Status.PASSED, 2, 1)
+
+    registry = HookRegistry()
+    registry.add_check(Staged("hang"), PRE, name="hangs", timeout=0.2)
+    (outcome,) = staged_run(registry)
+    assert (outcome.status, outcome.message) == (Status.TIMED_OUT, "did not finish within its timeout of 0.2 s")
+
+
+def test_the_deadline_cancels_staged_attempts_and_skips_unstarted_checks() -> None:
+    registry = HookRegistry()
+    hangs = Staged("hang")
+    registry.add_check(hangs, PRE, name="hangs", timeout=60)
+    registry.add_check(Staged("pass"), PRE, name="never_started")
+    got = by_name(staged_run(registry, deadline_s=0.3, max_workers=1))
+    assert got["hangs"].status is Status.TIMED_OUT and "deadline" in got["hangs"].message
+    assert hangs.cancelled == 1
+    assert got["never_started"].status is Status.SKIPPED
+
+
+def test_staged_and_threaded_checks_run_together_and_each_ends_once() -> None:
+    registry = HookRegistry()
+    seen: list[Outcome] = []
+    for i in range(30):
+        registry.add_check(Staged("pass", answer_after=0.01 * (i % 3)), PRE, name=f"staged{i}")
+        registry.pre_traffic(lambda: time.sleep(0.01), name=f"plain{i}")
+    outcomes = staged_run(registry, max_workers=8, on_outcome=seen.append)
+    assert [o.name for o in outcomes] == [c.name for c in registry.checks(PRE)]
+    assert all(o.status is Status.PASSED for o in outcomes)
+    assert sorted(o.name for o in seen) == sorted(o.name for o in outcomes)
+
+
+def test_a_stage_handed_what_it_waits_for_by_another_thread_goes_on() -> None:
+    class InLine:
+        """fileno() is None until another thread gives it a pipe and calls notify."""
+
+        __name__ = "in_line"
+
+        def begin_stage(self, notify, /):
+            stage = _Stage(Staged("hang"), "pass", None)
+            fd, stage.fileno = stage.fileno(), lambda: None  # type: ignore[method-assign]
+
+            def hand_over() -> None:
+                stage.fileno = lambda: fd  # type: ignore[method-assign]
+                os.write(stage.write, b"x")
+                notify()
+
+            threading.Timer(0.05, hand_over).start()
+            return stage
+
+        def __call__(self):
+            raise AssertionError("called on a thread")
+
+    registry = HookRegistry()
+    registry.add_check(InLine(), PRE, name="in_line", timeout=10)
+    (outcome,) = staged_run(registry)
+    assert outcome.status is Status.PASSED
+
+
+def test_each_staged_attempt_starts_with_a_fresh_context() -> None:
+    import contextvars
+
+    var = contextvars.ContextVar("var", default="unset")
+    seen = []
+
+    class Sets(Staged):
+        def begin_stage(self, notify, /, target=None):
+            seen.append(var.get())
+            var.set("set by an attempt")
+            return super().begin_stage(notify, target=target)
+
+    registry = HookRegistry()
+    registry.add_check(Sets("fail", "pass"), PRE, name="twice", retries=1, retry_delay=0)
+    (outcome,) = staged_run(registry)
+    assert (outcome.status, outcome.attempts, seen) == (Status.PASSED, 2, ["unset", "unset"])

@@ -484,6 +484,10 @@ def test_template_without_resources(tmp_path: Path) -> None:
          "seconds; fix it in the template"),
         ("CodeUri: src\nHandler: app.handler\nMemorySize: 1.5\n", "Fn: MemorySize 1.5 is not a number of MB; "
          "fix it in the template"),
+        ("CodeUri: src\nHandler: app.handler\nTimeout: -1\n", "Fn: Timeout -1 must be more than 0 seconds; "
+         "fix it in the template"),
+        ("CodeUri: src\nHandler: app.handler\nMemorySize: 0\n", "Fn: MemorySize 0 must be more than 0 MB; "
+         "fix it in the template"),
         ("CodeUri: src\nHandler: app.handler\nEnvironment: {Variables: [A]}\n", "Fn: Environment.Variables must "
          "be a mapping of names to values"),
         ("CodeUri: src\nHandler: app.handler\nEvents:\n  Get: {Type: Api, Properties: {Path: /x}}\n", "Fn: Api "

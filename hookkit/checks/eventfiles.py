@@ -35,12 +35,16 @@ from ..core.errors import ConfigurationError, describe
 from .jsondiff import split_pointer, to_pointer
 
 __all__ = [
+    "EVENT_SUFFIX",
     "EXPECT_KEYS",
+    "EXPECT_SUFFIX",
     "MAX_EVENT_BYTES",
+    "NO_EXPECTATIONS",
     "ExpectSpec",
     "discover_events",
     "event_payload",
     "is_http_status",
+    "list_events",
     "load_event",
     "load_expect",
     "load_json",
@@ -51,8 +55,8 @@ __all__ = [
 # event could never reach the deployed version; say so instead of reading it.
 MAX_EVENT_BYTES = 6 * 1024 * 1024
 
-_EVENT_SUFFIX = ".json"
-_EXPECT_SUFFIX = ".expect.json"
+EVENT_SUFFIX = ".json"
+EXPECT_SUFFIX = ".expect.json"
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,8 @@ class ExpectSpec:
 
 
 EXPECT_KEYS: tuple[str, ...] = tuple(f.name for f in fields(ExpectSpec))
+#: No expect file: the function must only answer without raising.
+NO_EXPECTATIONS = ExpectSpec()
 
 
 def load_json(path: str | os.PathLike[str], *, what: str = "file", max_bytes: int | None = None) -> Any:
@@ -147,9 +153,29 @@ def event_payload(path: str | os.PathLike[str]) -> bytes:
 
 
 def load_expect(path: str | os.PathLike[str]) -> ExpectSpec:
-    """An ``NAME.expect.json`` file: a JSON object whose keys are ``differences()`` keywords."""
+    """An ``NAME.expect.json`` file: a JSON object whose keys are ``differences()`` keywords.
+
+    The expect files of a replay mostly hold the same few documents; one already read in the same
+    folder (where its relative schema path starts) is not parsed and checked again.
+    """
     where = f"expect file {os.fspath(path)}"
-    data = _parse(_read(path, where, None), where)
+    data = _read(path, where, None)
+    text = os.fspath(path)
+    key = (os.path.dirname(text if os.path.isabs(text) else os.path.abspath(text)), data)
+    spec = _expect_files.get(key)
+    if spec is None:
+        spec = _load_expect(data, path, where)
+        if len(_expect_files) < _EXPECT_FILES:
+            _expect_files[key] = spec
+    return spec
+
+
+_EXPECT_FILES = 1024
+_expect_files: dict[tuple[str, bytes], ExpectSpec] = {}  # (folder, the file's bytes): its spec
+
+
+def _load_expect(raw: bytes, path: str | os.PathLike[str], where: str) -> ExpectSpec:
+    data = _parse(raw, where)
     if not isinstance(data, dict):
         raise ConfigurationError(
             f'{where}: expected a JSON object such as {{"status": 200}}, got {describe(data)}'
@@ -185,6 +211,15 @@ def discover_events(folder: str | os.PathLike[str]) -> list[tuple[str, Path, Pat
     event is an error: it is almost always a typo that would silently drop a check.
     """
     root = Path(folder)
+    return [
+        (name, root / f"{name}{EVENT_SUFFIX}", root / f"{name}{EXPECT_SUFFIX}" if has_expect else None)
+        for name, has_expect in list_events(root)
+    ]
+
+
+def list_events(folder: str | os.PathLike[str]) -> list[tuple[str, bool]]:
+    """:func:`discover_events` as ``(name, whether it has an expect file)``, without a Path per file."""
+    root = Path(folder)
     if not root.is_dir():
         raise ConfigurationError(
             f"events folder {root} does not exist or is not a folder; create it with one "
@@ -198,13 +233,13 @@ def discover_events(folder: str | os.PathLike[str]) -> list[tuple[str, Path, Pat
     except OSError as exc:
         raise ConfigurationError(f"events folder {root}: cannot list it ({exc.strerror})") from None
     for name in names:
-        if name.endswith(_EXPECT_SUFFIX):
-            expects.add(name[: -len(_EXPECT_SUFFIX)])
-        elif name.endswith(_EVENT_SUFFIX):
-            events.add(name[: -len(_EVENT_SUFFIX)])
+        if name.endswith(EXPECT_SUFFIX):
+            expects.add(name[: -len(EXPECT_SUFFIX)])
+        elif name.endswith(EVENT_SUFFIX):
+            events.add(name[: -len(EVENT_SUFFIX)])
     orphans = sorted(expects - events)
     if orphans:
-        shown = ", ".join(f"{o}{_EXPECT_SUFFIX}" for o in orphans)
+        shown = ", ".join(f"{o}{EXPECT_SUFFIX}" for o in orphans)
         raise ConfigurationError(
             f"events folder {root}: {shown} has no event file ({orphans[0]}.json); "
             "rename it to match its event or remove it"
@@ -213,10 +248,7 @@ def discover_events(folder: str | os.PathLike[str]) -> list[tuple[str, Path, Pat
         raise ConfigurationError(
             f"events folder {root} has no NAME.json event files; record at least one event there"
         )
-    return [
-        (name, root / f"{name}{_EVENT_SUFFIX}", root / f"{name}{_EXPECT_SUFFIX}" if name in expects else None)
-        for name in sorted(events)
-    ]
+    return [(name, name in expects) for name in sorted(events)]
 
 
 class _Refused(Exception):
@@ -280,16 +312,22 @@ def _read(path: str | os.PathLike[str], where: str, max_bytes: int | None) -> by
 
 
 def _read_all(fd: int, size: int | None, max_bytes: int | None) -> bytes:
-    """To the end of a regular file (``size`` known); at most ``max_bytes + 1`` of anything else."""
+    """To the end of a regular file (``size`` known); at most ``max_bytes + 1`` of anything else.
+
+    A regular file is read in one call when its size holds: a read that returns less than it
+    asked for has met the end of the file (Linux and macOS read regular files in full).
+    """
     limit = None if size is not None or max_bytes is None else max_bytes + 1
     chunks, total = [], 0
     while limit is None or total < limit:
-        want = size + 1 if size else 65536  # one read for a regular file, when its size holds
+        want = size + 1 if size else 65536
         chunk = os.read(fd, want if limit is None else min(want, limit - total))
         if not chunk:
             break
         chunks.append(chunk)
         total += len(chunk)
+        if size and len(chunk) < want:  # the whole regular file: no second read to learn that it ended
+            break
         size = None
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 

@@ -42,17 +42,16 @@ modification time, or per inline schema's canonical JSON.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import re
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from email.message import Message
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, cast
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from ..core.errors import ConfigurationError, Difference, ExpectationFailed, describe
 from ..core.redact import REDACTED, is_secret_name, redact_text, redact_value
@@ -281,7 +280,7 @@ def schema_validator(
 
 def _validator(checked: Mapping[str, Any] | Path, base_dir: str | os.PathLike[str] | None) -> Validator:
     """:func:`schema_validator` for a schema :class:`ExpectSpec` has already checked."""
-    if isinstance(checked, Mapping):
+    if not isinstance(checked, Path):  # a mapping: an inline schema
         return _inline_validator(_canonical(checked))
     path = _schema_file(checked, base_dir)
     try:
@@ -291,13 +290,26 @@ def _validator(checked: Mapping[str, Any] | Path, base_dir: str | os.PathLike[st
         raise ConfigurationError(
             f"schema file {path}{relative} not found; {missing_file_hint(path)}, or the check's base_dir"
         ) from None
-    return _file_validator(str(path), stat.st_mtime_ns, stat.st_size)
+    return _file_validator(path, stat.st_mtime_ns, stat.st_size)
 
 
-def _schema_file(schema: Path, base_dir: str | os.PathLike[str] | None) -> Path:
-    """The schema's absolute path, normalised without touching the disk (the stat that follows does)."""
-    path = schema if schema.is_absolute() or base_dir is None else Path(base_dir) / schema
-    return Path(os.path.abspath(path))
+def _schema_file(schema: Path, base_dir: str | os.PathLike[str] | None) -> str:
+    """The schema's absolute path, normalised without touching the disk (the stat that follows does).
+
+    Worked out once per schema and base folder when neither depends on the working directory: a
+    replay applies one schema to thousands of answers.
+    """
+    if schema.is_absolute():
+        return _absolute(schema, None)
+    base = None if base_dir is None else os.fspath(base_dir)
+    if base is None or not os.path.isabs(base):
+        return os.path.abspath(schema if base is None else os.path.join(base, schema))
+    return _absolute(schema, base)
+
+
+@functools.lru_cache(maxsize=1024)
+def _absolute(schema: Path, base: str | None) -> str:
+    return os.path.abspath(schema if base is None else os.path.join(base, schema))
 
 
 # -- decoding ---------------------------------------------------------------------------------
@@ -321,6 +333,8 @@ def _parse_text(text: str) -> tuple[Any, bool]:
 def _charset(content_type: str | None) -> str:
     if not content_type:
         return "utf-8"
+    from email.message import Message  # here: an HTTP answer with a content type; a replay never needs it
+
     header = Message()
     header["content-type"] = content_type
     charset = header.get_content_charset() or "utf-8"
@@ -446,12 +460,17 @@ def _body_differences(
 
 
 def _schema_differences(validator: Validator, body: Any, where: Callable[[], str]) -> list[Difference]:
-    from referencing.exceptions import Unresolvable
-
     try:
-        errors = sorted(validator.iter_errors(body), key=_error_order)
-    except Unresolvable as exc:
-        raise _unresolvable(exc, where()) from None
+        errors = list(validator.iter_errors(body))
+    except Exception as exc:
+        from referencing.exceptions import Unresolvable  # here: imported once a $ref fails, not per answer
+
+        if isinstance(exc, Unresolvable):
+            raise _unresolvable(exc, where()) from None
+        raise
+    if not errors:
+        return []
+    errors.sort(key=_error_order)
     # jsonschema raises `required` once per missing property, each carrying the whole list
     found: list[Difference] = []
     for difference in (d for e in errors for d in _violation(e)):
@@ -651,6 +670,8 @@ class _LocalSchemas:
         if self.base is None or parts.scheme not in ("", "file") or parts.netloc:
             raise NoSuchResource(ref=uri)  # type: ignore[call-arg]  # an attrs field mypy does not see
         if uri not in self.loaded:
+            from urllib.request import url2pathname  # here: a $ref to another file; most schemas have none
+
             path = Path(url2pathname(parts.path))
             contents = load_json(path if path.is_absolute() else self.base / path, what="schema file")
             self.loaded[uri] = Resource.from_contents(contents, default_specification=self.dialect)

@@ -7,6 +7,7 @@ reports never know which ran.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,3 +38,32 @@ class Invoker(Protocol):
     """
 
     def invoke(self, payload: bytes, *, qualifier: str, timeout: float) -> Invocation: ...
+
+
+class PendingInvocation(Protocol):
+    """An invoke under way that no thread waits for; :meth:`step` never blocks.
+
+    Its driver waits until :meth:`fileno` is readable (``None``: until the ``notify`` given to
+    ``begin`` is called) or :attr:`wake_at` (monotonic) comes, then calls :meth:`step`.
+    """
+
+    @property
+    def wake_at(self) -> float: ...
+
+    def fileno(self) -> int | None: ...
+
+    def step(self, readable: bool) -> Invocation | None: ...
+
+    def cancel(self) -> None: ...
+
+
+class BeginsInvocations(Invoker, Protocol):
+    """An invoker that can also begin an invoke without a thread waiting for it (a local target's).
+
+    ``begin`` returns ``None``, having done nothing, when the invoke cannot go on that way (it
+    needs a process started first): :meth:`Invoker.invoke` then does it.
+    """
+
+    def begin(
+        self, payload: bytes, *, qualifier: str, timeout: float, notify: Callable[[], None]
+    ) -> PendingInvocation | None: ...

@@ -23,20 +23,22 @@ this shard still stops the run before it starts; another shard's files are never
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigurationError, RegistrationError
 from ..core.loader import importing_folder
 from ..core.phases import Phase
-from ..core.registry import Check, HookRegistry, default_registry, options_for
-from .eventfiles import ExpectSpec, discover_events, event_payload, load_expect
+from ..core.registry import Check, CheckOptions, HookRegistry, default_registry, options_for
+from .eventfiles import EVENT_SUFFIX, EXPECT_SUFFIX, NO_EXPECTATIONS, event_payload, list_events, load_expect
 
 if TYPE_CHECKING:
-    from .target import Target
+    from .target import InvokeResult, PendingResult, Target
 
 #: Inside :func:`deferred_reading`: register recorded events without reading their files yet.
 _deferred: ContextVar[bool] = ContextVar("hookkit_recorded_deferred", default=False)
@@ -92,16 +94,24 @@ def recorded_events(
     prefix = f"{Path(folder).name}/" if prefix is None else prefix
     checks = []
     defer = _deferred.get()
-    for name, event_path, expect_path in discover_events(root):
-        replay = Replay(event_path, expect_path)
+    folder_text = str(root)
+    checked: CheckOptions | None = None  # the same options for every event: checked once
+    for name, has_expect in list_events(root):
+        event_path = os.path.join(folder_text, f"{name}{EVENT_SUFFIX}")
+        replay = Replay(event_path, os.path.join(folder_text, f"{name}{EXPECT_SUFFIX}") if has_expect else None)
         if not defer:  # read now: a broken file must fail the import, not the deployment
             replay.load()
         check_name = f"{prefix}{name}"
+        if checked is None:
+            checked = options_for(check_name, replay, **options)
         checks.append(registry.add(Check(
-            name=check_name, func=replay, phase=phase, options=options_for(check_name, replay, **options),
-            params=("target",), base_dir=root, source=(str(event_path), 1),
+            name=check_name, func=replay, phase=phase, options=checked, params=_TARGET, base_dir=root,
+            source=(event_path, 1),
         )))
     return checks
+
+
+_TARGET = ("target",)
 
 
 def _folder(folder: str | os.PathLike[str], base_dir: str | os.PathLike[str] | None) -> Path:
@@ -126,28 +136,81 @@ class Replay:
     check someone runs directly still works.
     """
 
-    def __init__(self, event_path: Path, expect_path: Path | None) -> None:
-        self.event_path, self.expect_path = event_path, expect_path
+    def __init__(self, event_path: str | os.PathLike[str], expect_path: str | os.PathLike[str] | None) -> None:
+        self._event = os.fspath(event_path)
+        self._expect = None if expect_path is None else os.fspath(expect_path)
         self.payload: bytes | None = None
-        self.spec = ExpectSpec()
-        self.__name__ = self.__qualname__ = f"replay_{event_path.stem}"
+        self.spec = NO_EXPECTATIONS
+        self.__name__ = self.__qualname__ = f"replay_{os.path.splitext(os.path.basename(self._event))[0]}"
+
+    @property
+    def event_path(self) -> Path:
+        return Path(self._event)
+
+    @property
+    def expect_path(self) -> Path | None:
+        return None if self._expect is None else Path(self._expect)
 
     def __repr__(self) -> str:
-        return f"<recorded event {self.event_path}>"
+        return f"<recorded event {self._event}>"
 
     def load(self) -> bytes:
         """The event's bytes, its file and the expect file read and checked on the first call."""
         if self.payload is None:
-            payload = event_payload(self.event_path)
-            self.spec = load_expect(self.expect_path) if self.expect_path else ExpectSpec()
+            payload = event_payload(self._event)
+            self.spec = load_expect(self._expect) if self._expect else NO_EXPECTATIONS
             self.payload = payload
         return self.payload
 
     def __call__(self, target: Target) -> None:
-        from .expect import expectation_failed, spec_differences  # not at import: declaring checks stays cheap
+        self.judge(target.invoke_payload(self.load(), self._event))
 
-        result = target.invoke_payload(self.load(), str(self.event_path))
+    def begin_stage(self, notify: Callable[[], None], /, target: Target) -> ReplayStage | None:
+        """The replay with no thread waiting for the function's answer, when the target allows it
+        (a local one; see ``hookkit.core.stages``); ``None`` otherwise, having done nothing."""
+        pending = target.begin_payload(self.load(), self._event, notify)
+        return None if pending is None else ReplayStage(self, pending)
+
+    def judge(self, result: InvokeResult) -> None:
+        """Apply the expect file to the answer; ExpectationFailed lists every difference."""
+        expect = _expect()
         result.examined = True  # the expect file (or its absence: "must not raise") is the check
-        found = spec_differences(result.observed, self.spec, base_dir=result.base_dir)
+        found = expect.spec_differences(result.observed, self.spec, base_dir=result.base_dir)
         if found:
-            raise expectation_failed(result.observed, found)
+            raise expect.expectation_failed(result.observed, found)
+
+
+@functools.cache
+def _expect() -> ModuleType:
+    """:mod:`.expect`, imported when a replay first runs: declaring checks stays cheap."""
+    from . import expect
+
+    return expect
+
+
+class ReplayStage:
+    """A replay under way in the runner's thread (a :class:`~hookkit.core.stages.Stage`)."""
+
+    __slots__ = ("_answer", "_pending", "_replay")
+
+    def __init__(self, replay: Replay, pending: PendingResult) -> None:
+        self._replay, self._pending = replay, pending
+        self._answer: InvokeResult | None = None
+
+    @property
+    def wake_at(self) -> float:
+        return self._pending.wake_at
+
+    def fileno(self) -> int | None:
+        return self._pending.fileno()
+
+    def step(self, readable: bool) -> bool:
+        self._answer = self._pending.step(readable)
+        return self._answer is not None
+
+    def result(self) -> None:
+        assert self._answer is not None, "result() before the replay's answer came"  # noqa: S101 - the protocol's order
+        self._replay.judge(self._answer)
+
+    def cancel(self) -> None:
+        self._pending.cancel()

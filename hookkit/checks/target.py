@@ -15,19 +15,19 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Self
-
-from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from ..core import settings
 from ..core.deployment import Deployment, LambdaTarget
 from ..core.errors import ConfigurationError, Difference, ExpectationFailed, InvokeError, TargetError
 from ..core.retry import call_with_retries
-from .aws import error_code, error_message, is_access_denied, is_throttling, is_transient, permission
 from .eventfiles import event_payload
 from .expect import Expectable, Observed, observe_invocation
-from .invocation import Invocation, Invoker
+from .invocation import BeginsInvocations, Invocation, Invoker, PendingInvocation
 from .jsondiff import diff
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError as BotoClientError
 
 _VERSION = re.compile(r"^[0-9]+$")
 #: What a check may invoke with: an event as JSON data, or the path of a recorded event file.
@@ -70,6 +70,10 @@ class LambdaInvoker:
         self.function_name = unqualified_name(function_name)
 
     def invoke(self, payload: bytes, *, qualifier: str, timeout: float) -> Invocation:
+        from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError  # a local run never needs them
+
+        from .aws import is_transient
+
         version = require_version(self.function_name, qualifier)
         started = time.monotonic()
 
@@ -106,7 +110,9 @@ class LambdaInvoker:
             duration_ms=elapsed_ms,
         )
 
-    def _explain(self, exc: ClientError, version: str, elapsed: float) -> InvokeError:
+    def _explain(self, exc: BotoClientError, version: str, elapsed: float) -> InvokeError:
+        from .aws import error_code, error_message, is_access_denied, is_throttling, permission
+
         code, message = error_code(exc), error_message(exc)
         name = f"{self.function_name}:{version}"
         if code == "ResourceNotFoundException":
@@ -140,6 +146,7 @@ class InvokeResult(Expectable):
         self.subject = subject
         self.base_dir = base_dir
         self.examined = False
+        self._observed: Observed | None = None
 
     def _expecting(self) -> None:
         self.examined = True
@@ -154,9 +161,12 @@ class InvokeResult(Expectable):
         """
         return self.expect()
 
-    @cached_property
+    @property
     def observed(self) -> Observed:
-        return observe_invocation(self.subject, self.invocation)
+        observed = self._observed
+        if observed is None:  # worked out once (not a cached_property: its lock costs more than this check)
+            observed = self._observed = observe_invocation(self.subject, self.invocation)
+        return observed
 
     @cached_property
     def payload(self) -> Any:
@@ -271,6 +281,18 @@ class Target:
         need not read each file again.
         """
         invocation = self.invoker.invoke(payload, qualifier=self.version, timeout=timeout or self.timeout)
+        return self._result(invocation, label)
+
+    def begin_payload(self, payload: bytes, label: str, notify: Callable[[], None]) -> PendingResult | None:
+        """:meth:`invoke_payload` with no thread waiting for the answer, when the invoker can do that
+        (a local target's; see ``hookkit.core.stages``); ``None``, having done nothing, otherwise."""
+        if getattr(self.invoker, "begin", None) is None:
+            return None
+        invoker = cast(BeginsInvocations, self.invoker)
+        pending = invoker.begin(payload, qualifier=self.version, timeout=self.timeout, notify=notify)
+        return None if pending is None else PendingResult(self, pending, label)
+
+    def _result(self, invocation: Invocation, label: str) -> InvokeResult:
         result = InvokeResult(
             invocation, subject=f"invoke {self.function_name}:{self.version} with {label}", base_dir=self.base_dir
         )
@@ -330,6 +352,29 @@ class Target:
             raise ConfigurationError(
                 f"the event is not JSON-serialisable ({exc}); pass a dict or a path to a .json file"
             ) from None
+
+
+class PendingResult:
+    """An invoke begun with :meth:`Target.begin_payload`: stepped until its :class:`InvokeResult` is there."""
+
+    __slots__ = ("_label", "_pending", "_target")
+
+    def __init__(self, target: Target, pending: PendingInvocation, label: str) -> None:
+        self._target, self._pending, self._label = target, pending, label
+
+    @property
+    def wake_at(self) -> float:
+        return self._pending.wake_at
+
+    def fileno(self) -> int | None:
+        return self._pending.fileno()
+
+    def step(self, readable: bool) -> InvokeResult | None:
+        invocation = self._pending.step(readable)
+        return None if invocation is None else self._target._result(invocation, self._label)
+
+    def cancel(self) -> None:
+        self._pending.cancel()
 
 
 def _behaviour_diff(current: Observed, new: Observed, ignore: list[str]) -> list[Difference]:

@@ -20,6 +20,8 @@ line, in the checks, or by a check that could not run as written.
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import sys
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -79,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the command line: this process ends with the command
+        atexit.register(gc.freeze)  # what the run built is freed with the process: the collector need not walk it
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if args.command == "doctor":

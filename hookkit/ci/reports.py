@@ -130,6 +130,8 @@ def failure_text(outcome: Outcome) -> list[str]:
 
 def summary_cell(outcome: Outcome, *, shown: int = 3) -> str:
     """One line for the table: the message's first line, or the differences' count and the first few."""
+    if not outcome.message and not outcome.differences:  # a check that passed, most often
+        return ""
     if outcome.differences:
         differences = [render_difference(d) for d in cleaned(outcome)["differences"]]
         more = "; ..." if len(differences) > shown else ""
@@ -150,9 +152,11 @@ def table(report: Report, *, colour: bool = False, width: int | None = None) -> 
     """One row per check, then the verdicts. ``width`` cuts the message column (a terminal); ``None`` never."""
     rows = [("check", "phase", "status", "time", "message")]
     statuses = []
+    phases: dict[Phase, str] = {}
     for o in report.outcomes:
         name = o.name if o.blocking else f"{o.name} (non-blocking)"
-        rows.append((name, short_phase(o.phase), o.status.value, f"{o.duration_ms / 1000:.2f}s", summary_cell(o)))
+        phase = phases.get(o.phase) or phases.setdefault(o.phase, short_phase(o.phase))
+        rows.append((name, phase, o.status.value, f"{o.duration_ms / 1000:.2f}s", summary_cell(o)))
         statuses.append(o.status)
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     room = max(20, width - sum(widths) - 8) if width else None

@@ -47,7 +47,11 @@ def run_command(
 ) -> int:
     to = outputs(args)
     to.check()  # before the run: a report that cannot be written is a configuration error now, not later
-    wiring = prepare(args, stderr=stderr, registry=registry or default_registry, clients=clients)
+    gc.disable()  # checks and their recorded events are made and read by the thousand, all kept: nothing to collect
+    try:
+        wiring = prepare(args, stderr=stderr, registry=registry or default_registry, clients=clients)
+    finally:
+        gc.enable()
     plan = wiring.plan
     if not plan.size:
         raise ConfigurationError(f"CHECKS {args.checks!r} declares no checks for --phase {args.phase}")

@@ -73,7 +73,11 @@ class Shard:
 
 def check_key(phase: Phase, name: str) -> str:
     """The check's place in the deal: stable across machines and Python versions."""
-    return hashlib.sha256(f"{phase.value}\0{name}".encode()).hexdigest()
+    return _key(f"{phase.value}\0{name}")
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ class Plan:
     @classmethod
     def of(cls, checks: Mapping[Phase, Sequence[Check]], shard: Shard | None = None) -> Plan:
         checks = {phase: list(found) for phase, found in checks.items()}
-        everything = [(check_key(phase, c.name), phase, c) for phase, found in checks.items() for c in found]
+        everything = [(_key(f"{phase.value}\0{c.name}"), phase, c) for phase, found in checks.items() for c in found]
         everything.sort(key=lambda item: item[0])
         if shard is None:
             mine = frozenset((phase, c.name) for _, phase, c in everything)
@@ -101,9 +105,9 @@ class Plan:
                 (phase, c.name) for rank, (_, phase, c) in enumerate(everything)
                 if rank % shard.count == shard.index - 1
             )
-        digest = hashlib.sha256()
-        for key, _, check in everything:
-            digest.update(f"{key} {'blocking' if check.blocking else 'non-blocking'}\n".encode())
+        digest = hashlib.sha256("".join(
+            f"{key} {'blocking' if check.options.blocking else 'non-blocking'}\n" for key, _, check in everything
+        ).encode())
         return cls(checks, shard, mine, digest.hexdigest())
 
     @property
@@ -117,6 +121,8 @@ class Plan:
 
     def share(self, phase: Phase) -> list[Check]:
         """This job's checks of ``phase``, in declaration order."""
+        if self.shard is None:  # every check
+            return list(self.checks.get(phase, ()))
         return [c for c in self.checks.get(phase, ()) if (phase, c.name) in self.mine]
 
     def positions(self) -> dict[CheckId, int]:

@@ -97,17 +97,26 @@ class TargetSpec:
     warnings: list[str] = field(default_factory=list)
     template: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: A local target made with ``ready=False``: waits for its first environment's cold start.
+    waiting: Callable[[], None] | None = None
+
+    def ready(self) -> None:
+        """Wait for a local target's first environment; a handler that does not import is a ConfigurationError."""
+        waiting, self.waiting = self.waiting, None
+        if waiting is not None:
+            waiting()
 
 
 def parse_target(
     text: str, *, parameters: Mapping[str, str], clients: Clients, env_vars: EnvVarsFile | str | None = None,
-    concurrency: int | None = None,
+    concurrency: int | None = None, ready: bool = True,
 ) -> TargetSpec:
     """``local:TEMPLATE#ID[@CODE_DIR]`` or ``NAME_OR_ARN:VERSION``; errors say which form was expected.
 
     A local target's environment is the template's, overridden by the shell's values for the
     variables it declares and then by ``env_vars`` (SAM CLI's ``--env-vars`` JSON), as ``sam
-    local`` does; it runs in at most ``concurrency`` execution environments at once.
+    local`` does; it runs in at most ``concurrency`` execution environments at once. Its first
+    environment starts now; with ``ready=False`` nothing waits for it until :meth:`TargetSpec.ready`.
     """
     if text.startswith("local:"):
         from ..local.invoker import LocalInvoker
@@ -127,12 +136,22 @@ def parse_target(
         )
         version = f"local:{code_dir}" if code_dir else "local"
         invoker = LocalInvoker(spec, version=version, concurrency=concurrency)
-        invoker.load()
-        warnings = [*spec.warnings, *invoker.warnings]
-        missing = requirements_warning(spec, python=invoker.interpreter.executable)
-        if missing is not None:
-            warnings.append(missing)
-        return TargetSpec(text, spec.function_name, version, invoker, spec, warnings, template, list(spec.notes))
+        invoker.begin_load()  # the function imports in its process while this one goes on
+        python = invoker.interpreter.executable
+        missing = requirements_warning(spec, python=python)
+        target = TargetSpec(text, spec.function_name, version, invoker, spec, [], template, list(spec.notes))
+
+        def wait() -> None:
+            invoker.load()
+            found = missing
+            if invoker.interpreter.executable != python:  # the declared Python could not run it: hookkit's own does
+                found = requirements_warning(spec, python=invoker.interpreter.executable)
+            target.warnings[:] = [*spec.warnings, *invoker.warnings, *([found] if found else [])]
+
+        target.waiting = wait
+        if ready:
+            target.ready()
+        return target
     from ..checks.target import LambdaInvoker, require_version
 
     name, sep, version = text.rpartition(":")
@@ -143,6 +162,24 @@ def parse_target(
         )
     require_version(name, version)
     return TargetSpec(text, name, version, LambdaInvoker(clients.factory("lambda"), name))
+
+
+_Targets = tuple[TargetSpec | None, TargetSpec | None, "EnvVarsFile | None"]
+
+
+def _targets(options: RunOptions, clients: Clients) -> _Targets:
+    """``--target`` and ``--current`` made (local ones with their first environment starting), and ``--env-vars``."""
+    env_vars: EnvVarsFile | None = None
+    if options.env_vars is not None:
+        from ..local.envvars import load_env_vars
+
+        env_vars = load_env_vars(options.env_vars)  # a bad file is an error even if nothing reads it
+    target, current = (
+        parse_target(text, parameters=options.parameters, clients=clients, env_vars=env_vars,
+                     concurrency=options.concurrency, ready=False) if text else None
+        for text in (options.target, options.current)
+    )
+    return target, current, env_vars
 
 
 def local_deployment(phase: Phase, target: TargetSpec | None, current: TargetSpec | None) -> Deployment:
@@ -357,25 +394,26 @@ class Wiring:
         registry = registry if registry is not None else default_registry
         import_deferred(options.checks, registry=registry, source=source)
         plan = make_plan(options, registry)
+        clients = clients if clients is not None else Clients()
+        try:  # local targets' environments start now, and import the function while the events are read
+            targets = _targets(options, clients)
+        except ConfigurationError:
+            read_events(plan.selected())  # a broken recorded event is said first, as it always was
+            raise
         read_events(plan.selected())
-        return cls.build(options, registry, plan, clients=clients)
+        return cls.build(options, registry, plan, clients=clients, targets=targets)
 
     @classmethod
     def build(
-        cls, options: RunOptions, registry: HookRegistry, plan: Plan, *, clients: Clients | None = None
+        cls, options: RunOptions, registry: HookRegistry, plan: Plan, *, clients: Clients | None = None,
+        targets: _Targets | None = None,
     ) -> Wiring:
-        """Make the targets and the API for checks already imported and planned."""
+        """Make the targets (unless ``targets`` has them) and the API for checks already imported and planned."""
         clients = clients if clients is not None else Clients()
-        env_vars: EnvVarsFile | None = None
-        if options.env_vars is not None:
-            from ..local.envvars import load_env_vars
-
-            env_vars = load_env_vars(options.env_vars)  # a bad file is an error even if nothing reads it
-        target, current = (
-            parse_target(text, parameters=options.parameters, clients=clients, env_vars=env_vars,
-                         concurrency=options.concurrency) if text else None
-            for text in (options.target, options.current)
-        )
+        target, current, env_vars = targets if targets is not None else _targets(options, clients)
+        for spec in (target, current):
+            if spec is not None:
+                spec.ready()
         said = Said()
         if env_vars is not None and not any(spec is not None and spec.local for spec in (target, current)):
             said.warnings.append(f"--env-vars {options.env_vars} is not used: it sets variables of local targets only")
@@ -419,6 +457,6 @@ class Wiring:
         """Run ``checks`` of ``phase``; the whole run stops at ``options.deadline`` from :meth:`prepare`."""
         return run_phase(
             checks, phase, provide=self.scope(phase).provide, deadline=self.started + self.options.deadline,
-            max_workers=self.options.workers, on_outcome=on_outcome,
+            max_workers=self.options.workers, on_outcome=on_outcome, staged=True,  # its resources are made at once
         )
 

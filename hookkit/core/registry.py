@@ -14,6 +14,8 @@ import functools
 import inspect
 import math
 import os
+import types
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +88,22 @@ def source_of(func: Callable[..., Any]) -> tuple[str, int] | None:
     code = getattr(inspect.unwrap(func), "__code__", None)
     if code is None:
         return None
-    return os.path.abspath(code.co_filename), code.co_firstlineno
+    return _absolute(code.co_filename), code.co_firstlineno
+
+
+def _absolute(file: str) -> str:
+    """``os.path.abspath``, worked out once per file when the working directory plays no part."""
+    return _normalised(file) if os.path.isabs(file) else os.path.abspath(file)
+
+
+@functools.lru_cache(maxsize=256)
+def _normalised(file: str) -> str:
+    return os.path.abspath(file)
+
+
+@functools.lru_cache(maxsize=256)
+def _folder(file: str) -> Path:
+    return Path(os.path.dirname(file))
 
 
 def where(func: Callable[..., Any]) -> str:
@@ -132,6 +149,8 @@ def refuse_non_checks(func: Callable[..., Any], name: str) -> None:
     called = func
     if not (inspect.isfunction(func) or inspect.ismethod(func) or isinstance(func, functools.partial)):
         called = type(func).__call__  # an object with __call__: that method is what runs
+        if called in _runs_its_body:  # thousands of objects of one class (recorded events): judged once
+            return
     if inspect.isasyncgenfunction(called):
         raise RegistrationError(
             f"check {name!r} ({where(func)}) is an async generator function (async def with yield): calling it "
@@ -143,6 +162,13 @@ def refuse_non_checks(func: Callable[..., Any], name: str) -> None:
             "of its body, so it could never fail. Write a plain def that returns or raises (loop inside it "
             "to check several things), or an async def"
         )
+    if called is not func:
+        with contextlib.suppress(TypeError):  # a __call__ that cannot be weakly referenced is judged each time
+            _runs_its_body.add(called)
+
+
+#: ``__call__`` methods already judged to run their body when called (weakly held: classes come and go).
+_runs_its_body: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
 
 
 def _base_dir(func: Callable[..., Any]) -> Path | None:
@@ -152,13 +178,20 @@ def _base_dir(func: Callable[..., Any]) -> Path | None:
     read as the user wrote the project.
     """
     try:
-        return Path(os.path.dirname(os.path.abspath(inspect.getfile(func))))
+        file = _absolute(inspect.getfile(func))
     except TypeError:  # a builtin, or a callable object without a source file
         return None
+    return _folder(file)  # one Path for every check of a module
 
 
 def _requested_params(func: Callable[..., Any], name: str) -> tuple[str, ...]:
     """The resource names ``func`` asks for; a RegistrationError names what it cannot be given."""
+    plain = _plain_params(func)
+    return plain if plain is not None else _signature_params(func, name)
+
+
+def _signature_params(func: Callable[..., Any], name: str) -> tuple[str, ...]:
+    """:func:`_requested_params` as ``inspect.signature`` reads any callable."""
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError) as exc:
@@ -178,6 +211,27 @@ def _requested_params(func: Callable[..., Any], name: str) -> tuple[str, ...]:
                 + ", ".join(f"{p} ({why})" for p, why in PARAMETERS.items())
                 + ", or give the parameter a default value"
             )
+    return tuple(requested)
+
+
+def _plain_params(func: Callable[..., Any]) -> tuple[str, ...] | None:
+    """:func:`_requested_params` read from the code of a plain function that asks only for resources
+    (or has defaults), as ``inspect.signature`` would, at a fraction of its cost; ``None`` for anything else."""
+    if type(func) is not types.FunctionType or hasattr(func, "__wrapped__") or hasattr(func, "__signature__"):
+        return None
+    code = func.__code__
+    if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_posonlyargcount:
+        return None
+    positional = code.co_varnames[:code.co_argcount]
+    keyword_only = code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
+    first_default = len(positional) - len(func.__defaults__ or ())
+    keyword_defaults = func.__kwdefaults__ or {}
+    requested = []
+    for index, param in enumerate(positional + keyword_only):
+        if param in PARAMETERS:
+            requested.append(param)
+        elif index < first_default or (index >= len(positional) and param not in keyword_defaults):
+            return None  # an unknown parameter without a default: the slow path words the error
     return tuple(requested)
 
 
@@ -219,7 +273,7 @@ class HookRegistry:
                               blocking=blocking)
         source = source_of(func)
         self._refuse_duplicate(phase, check_name, func, source)
-        return self.add(Check(
+        return self._keep(Check(
             name=check_name,
             func=func,
             phase=phase,
@@ -233,6 +287,9 @@ class HookRegistry:
         """Register a check already built (``recorded_events`` makes thousands of one shape)."""
         refuse_non_checks(check.func, check.name)
         self._refuse_duplicate(check.phase, check.name, check.func, check.source)
+        return self._keep(check)
+
+    def _keep(self, check: Check) -> Check:
         self._checks.setdefault(check.phase, {})[check.name] = check
         return check
 

@@ -23,12 +23,17 @@ idle, so another is started and a hung check never costs a run its slot.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import contextvars
+import functools
 import heapq
 import inspect
 import itertools
+import math
+import os
 import queue
+import select
 import threading
 import time
 import traceback
@@ -42,6 +47,7 @@ from .outcome import Outcome, RunResult, Status
 from .phases import Phase
 from .redact import redact_text
 from .registry import Check
+from .stages import Stage, Unstaged
 
 #: ``provide(parameter_name, check, timeout_seconds)`` -> the value passed to the check.
 Provider = Callable[[str, Check, float], Any]
@@ -61,7 +67,7 @@ class _Attempt:
     configuration: bool = False  # the check is set up wrongly: no retry can fix it
 
 
-@dataclass
+@dataclass(slots=True)
 class _CheckState:
     check: Check
     first_started: float = 0.0
@@ -73,6 +79,11 @@ class _CheckState:
     retry_at: float = 0.0
     attempt_started: float = 0.0
     seq: int = field(default_factory=itertools.count().__next__)
+    # a staged attempt (see hookkit.core.stages): the stage, its context and resources, the fd it waits on
+    stage: Stage | None = None
+    context: contextvars.Context | None = None
+    resources: dict[str, Any] | None = None
+    fd: int | None = None
 
 
 def run_checks(
@@ -85,6 +96,7 @@ def run_checks(
     around: Around | None = None,
     clock: Callable[[], float] = time.monotonic,
     on_start: Callable[[Check], None] | None = None,
+    staged: bool = False,
 ) -> list[Outcome]:
     """Run ``checks`` and return one outcome per check, in the order given.
 
@@ -92,9 +104,12 @@ def run_checks(
     timed out and checks not yet started as skipped, and the function returns. ``on_start`` and
     ``on_outcome`` are called in the caller's thread as each attempt starts and each check settles
     (the hook's supervisor learns from them which checks were running if the process dies).
+
+    ``staged``: ``provide`` never blocks, so checks that can run without a thread of their own
+    (:mod:`hookkit.core.stages`) are run from the caller's thread; only without ``around``.
     """
     run = _Run(checks, provide=provide, deadline=deadline, max_workers=max_workers, on_outcome=on_outcome,
-               around=around, clock=clock, on_start=on_start)
+               around=around, clock=clock, on_start=on_start, staged=staged and around is None)
     return run.run()
 
 
@@ -102,13 +117,15 @@ class _Run:
     """The bookkeeping of one :func:`run_checks` call, owned by the caller's thread alone.
 
     Checks wait (in declaration order), run (at most ``max_workers`` at once), wait for a retry,
-    or are finished; workers only ever hand results back through ``results``.
+    or are finished; workers only ever hand results back through ``results``. A staged attempt
+    runs in this thread: it is stepped when the pipe it waits on is readable or its time is up,
+    and ``results`` then also wakes this thread through a pipe of its own.
     """
 
     def __init__(
         self, checks: Sequence[Check], *, provide: Provider, deadline: float, max_workers: int,
         on_outcome: Callable[[Outcome], None] | None, around: Around | None, clock: Callable[[], float],
-        on_start: Callable[[Check], None] | None = None,
+        on_start: Callable[[Check], None] | None = None, staged: bool = False,
     ) -> None:
         self.states = [_CheckState(check) for check in checks]
         self.provide, self.deadline, self.max_workers = provide, deadline, max_workers
@@ -117,16 +134,28 @@ class _Run:
         self.waiting = self.states[::-1]  # a stack: pop() takes the next in declaration order
         self.retries: list[tuple[float, int, _CheckState]] = []
         self.running: dict[int, _CheckState] = {}
-        self.results: queue.SimpleQueue[tuple[int, _Attempt]] = queue.SimpleQueue()
+        self.deadlines: list[tuple[float, int]] = []  # (deadline, token) of attempts started; finished ones linger
+        self.results = _Results()
         self.tokens = itertools.count()
         self.on_start = on_start
+        self.stageable = staged
+        self.staged: dict[int, _CheckState] = {}  # by token: the attempts under way in this thread
+        self.polled: dict[int, _CheckState] = {}  # by file descriptor: the staged attempts waiting on one
+        self.poller: Any = None  # a select.poll, with the wake-up pipe, once an attempt is staged
+        self.wakeup: tuple[int, int] | None = None
+        self.notified: collections.deque[int] = collections.deque()  # tokens of stages whose notify was called
+        self.wakeup_lock = threading.Lock()
+        self.owner = threading.get_ident()
 
     def run(self) -> list[Outcome]:
-        with _stray_exceptions(self.stray, self.clock):
-            while self.clock() < self.deadline and self._start_ready():
-                self._wait_for_a_result()
-                self._expire_overdue()
-        self._close(self.clock())
+        try:
+            with _stray_exceptions(self.stray, self.clock):
+                while self.clock() < self.deadline and self._start_ready():
+                    self._wait_for_a_result()
+                    self._expire_overdue()
+            self._close(self.clock())
+        finally:
+            self._close_wakeup()
         return [state.outcome for state in self.states if state.outcome is not None]
 
     def _start_ready(self) -> bool:
@@ -147,17 +176,43 @@ class _Run:
         state.token = next(self.tokens)
         state.deadline = min(now + state.check.options.timeout, self.deadline)
         self.running[state.token] = state
+        heapq.heappush(self.deadlines, (state.deadline, state.token))
         if self.on_start is not None:
             self.on_start(state.check)
-        _POOL.submit(state.check, self.provide, self.around, max(0.0, state.deadline - now), state.token, self.results)
+        timeout = max(0.0, state.deadline - now)
+        if self.stageable and self._begin(state, timeout):
+            return
+        _POOL.submit(state.check, self.provide, self.around, timeout, state.token, self.results)
 
     def _wait_for_a_result(self) -> None:
         """Block until an attempt ends, a running one is overdue, a retry is due, or the deadline."""
-        wake = min([self.deadline, *(s.deadline for s in self.running.values()), *(r[0] for r in self.retries[:1])])
+        wake = self._next_wake()
+        if self.staged:
+            self._wait_for_stages(wake)
+            return
         try:
-            token, attempt = self.results.get(timeout=max(0.0, wake - self.clock()))
+            token, attempt = self.results.queue.get(timeout=max(0.0, wake - self.clock()))
         except queue.Empty:
             return
+        self._result(token, attempt)
+
+    def _next_wake(self) -> float:
+        """The first of: the deadline, a running attempt's own, a retry's time, a stage's timeout."""
+        heap, running = self.deadlines, self.running
+        while heap and heap[0][1] not in running:  # attempts that ended before their deadline
+            heapq.heappop(heap)
+        wake = self.deadline
+        if heap and heap[0][0] < wake:
+            wake = heap[0][0]
+        if self.retries and self.retries[0][0] < wake:
+            wake = self.retries[0][0]
+        for state in self.polled.values():  # a stage waiting for its environment has no timer of its own
+            at = state.stage.wake_at  # type: ignore[union-attr]
+            if at < wake:
+                wake = at
+        return wake
+
+    def _result(self, token: int, attempt: _Attempt) -> None:
         state = self.running.pop(token, None)
         if state is not None:  # else: a result from an attempt already given up as timed out
             if attempt.status is Status.TIMED_OUT:  # an async check cancelled at its time: say which limit
@@ -166,9 +221,12 @@ class _Run:
 
     def _expire_overdue(self) -> None:
         now = self.clock()
-        for token, state in list(self.running.items()):
-            if now >= state.deadline:
-                del self.running[token]
+        heap = self.deadlines
+        while heap and heap[0][0] <= now:
+            _, token = heapq.heappop(heap)
+            state = self.running.pop(token, None)
+            if state is not None:
+                self._abandon(state)
                 self._finish(state, _timed_out(state, self.deadline), now)
 
     def _finish(self, state: _CheckState, attempt: _Attempt, now: float) -> None:
@@ -195,6 +253,7 @@ class _Run:
     def _close(self, end: float) -> None:
         """At the deadline: what still runs timed out, what never started is skipped."""
         for state in self.running.values():
+            self._abandon(state)
             state.last = _Attempt(Status.TIMED_OUT, AT_DEADLINE)
         for state in self.states:
             if state.outcome is not None:
@@ -206,6 +265,172 @@ class _Run:
                 ))
             else:  # still running, or waiting for a retry, when time ran out: its last attempt stands
                 self._settle(state, _outcome(state, end))
+
+    # --- staged attempts (hookkit.core.stages) ---------------------------------------------------
+
+    def _begin(self, state: _CheckState, timeout: float) -> bool:
+        """Begin the attempt in this thread if its check can; False: it runs on a worker thread."""
+        begin = getattr(state.check.func, "begin_stage", None)
+        if begin is None:
+            return False
+        token = state.token
+        context = contextvars.Context()  # a fresh one per attempt, as a worker thread's would be
+        try:
+            resources = context.run(_resources, state.check, self.provide, timeout)
+            stage = context.run(begin, functools.partial(self._notify, token), **resources)
+        except BaseException as exc:  # noqa: BLE001 - classified as the check's own failure, as in call_check
+            self._result(token, _failure(exc, timeout))
+            return True
+        if stage is None:
+            return False
+        state.stage, state.context, state.resources = stage, context, resources
+        self.staged[token] = state
+        if self.poller is None:
+            self._open_wakeup()
+        self._poll(state)
+        return True
+
+    def _wait_for_stages(self, wake: float) -> None:
+        """Wait on every staged attempt's pipe (and the wake-up pipe); step each that is ready or due.
+
+        Every stage that can go on does before any that ended is judged: a local environment that
+        answered is handed its next request first, and works while this thread judges the answer.
+        """
+        delay = 0 if not self.results.queue.empty() or self.notified else math.ceil((wake - self.clock()) * 1000)
+        ended = []
+        for fd, _ in self.poller.poll(max(0, delay)):
+            state = self.polled.get(fd)
+            if state is not None:
+                if self._step(state, True):
+                    ended.append(state)
+            elif self.wakeup is not None and fd == self.wakeup[0]:
+                os.read(fd, 4096)
+        now = self.clock()
+        for state in [s for s in self.polled.values() if s.stage.wake_at <= now]:  # type: ignore[union-attr]
+            if self._step(state, False):
+                ended.append(state)
+        while self.notified:  # stages handed what they waited for (their environment) go on
+            handed = self.staged.get(self.notified.popleft())
+            if handed is not None and self._step(handed, False):
+                ended.append(handed)
+        for state in ended:
+            self._judge(state)
+        while not self.results.queue.empty():
+            self._result(*self.results.queue.get())
+
+    def _step(self, state: _CheckState, readable: bool) -> bool:
+        """Step a stage; True when its attempt came to an end and waits to be judged (:meth:`_judge`)."""
+        stage, context, token = state.stage, state.context, state.token
+        try:
+            done = context.run(stage.step, readable)  # type: ignore[union-attr]
+        except Unstaged:  # it cannot go on without a thread, and has done nothing: run it on one
+            self._unstage(state)
+            _POOL.submit(state.check, self.provide, self.around, max(0.0, state.deadline - self.clock()), token,
+                         self.results)
+            return False
+        except BaseException as exc:  # noqa: BLE001 - the check's own failure, as in call_check
+            self._unstage(state)
+            self._result(token, _failure(exc, max(0.0, state.deadline - state.attempt_started)))
+            return False
+        if done:
+            self._unpoll(state)
+        else:
+            self._poll(state)  # a stage handed its environment now waits on its pipe
+        return bool(done)
+
+    def _judge(self, state: _CheckState) -> None:
+        stage, context, resources, token = state.stage, state.context, state.resources, state.token
+        if stage is None or context is None or resources is None:  # abandoned meanwhile
+            return
+        attempt = context.run(_judge_stage, stage, resources)
+        self._unstage(state)
+        self._result(token, attempt)
+
+    def _poll(self, state: _CheckState) -> None:
+        fd = state.stage.fileno()  # type: ignore[union-attr]
+        if fd == state.fd:
+            return
+        self._unpoll(state)
+        if fd is not None:
+            self.polled[fd] = state
+            self.poller.register(fd, select.POLLIN)
+            state.fd = fd
+
+    def _unpoll(self, state: _CheckState) -> None:
+        fd, state.fd = state.fd, None
+        if fd is not None and self.polled.get(fd) is state:  # else another stage waits on it now
+            del self.polled[fd]
+            self.poller.unregister(fd)
+
+    def _unstage(self, state: _CheckState) -> None:
+        self._unpoll(state)
+        self.staged.pop(state.token, None)
+        state.stage = state.context = state.resources = None
+
+    def _abandon(self, state: _CheckState) -> None:
+        """An attempt given up at its timeout or the deadline: a staged one releases what it holds."""
+        stage = state.stage
+        if stage is not None:
+            self._unstage(state)
+            with contextlib.suppress(Exception):  # it is over either way
+                stage.cancel()
+
+    def _notify(self, token: int) -> None:
+        """A stage's ``notify``: step it soon; from another thread, wake this one."""
+        self.notified.append(token)
+        if threading.get_ident() != self.owner:
+            self._wake()
+
+    def _open_wakeup(self) -> None:
+        read, write = os.pipe()
+        os.set_blocking(write, False)
+        self.wakeup = (read, write)
+        self.poller = select.poll()
+        self.poller.register(read, select.POLLIN)
+        self.results.wake = self._wake
+
+    def _wake(self) -> None:
+        with self.wakeup_lock:  # never into a pipe closed meanwhile, whose number may be another file's now
+            if self.wakeup is not None:
+                with contextlib.suppress(BlockingIOError):  # full: a wake-up is pending anyway
+                    os.write(self.wakeup[1], b"\0")
+
+    def _close_wakeup(self) -> None:
+        """At the end of the run; a worker thread still running an abandoned attempt wakes nobody."""
+        with self.wakeup_lock:
+            self.results.wake = None
+            wakeup, self.wakeup = self.wakeup, None
+        if wakeup is not None:
+            for fd in wakeup:
+                os.close(fd)
+
+
+class _Results:
+    """Where attempts run on worker threads hand their results back, waking a run that waits on stages."""
+
+    __slots__ = ("queue", "wake")
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[tuple[int, _Attempt]] = queue.SimpleQueue()
+        self.wake: Callable[[], None] | None = None
+
+    def put(self, result: tuple[int, _Attempt]) -> None:
+        self.queue.put(result)
+        wake = self.wake
+        if wake is not None:
+            wake()
+
+
+def _resources(check: Check, provide: Provider, timeout: float) -> dict[str, Any]:
+    return {name: provide(name, check, timeout) for name in check.params}
+
+
+def _judge_stage(stage: Stage, resources: dict[str, Any]) -> _Attempt:
+    try:
+        returned = stage.result()
+    except BaseException as exc:  # noqa: BLE001 - the check's own failure, as in call_check
+        return _failure(exc, 0.0)
+    return _judged(returned, resources)
 
 
 #: Why a check still running at the deadline did not pass (the hook's supervisor says it too).
@@ -296,8 +521,7 @@ class _Pool:
         self._lock = threading.Lock()
 
     def submit(
-        self, check: Check, provide: Provider, around: Around | None, timeout: float, token: int,
-        results: queue.SimpleQueue[tuple[int, _Attempt]],
+        self, check: Check, provide: Provider, around: Around | None, timeout: float, token: int, results: _Results,
     ) -> None:
         """Run one attempt; ``(token, attempt)`` is put on ``results`` when it ends."""
         with self._lock:
@@ -336,22 +560,32 @@ def _attempt(check: Check, provide: Provider, timeout: float, around: Around | N
 def call_check(check: Check, provide: Provider, timeout: float) -> _Attempt:
     """Call one check once and classify what happened; catches everything, even ``SystemExit``."""
     try:
-        kwargs = {name: provide(name, check, timeout) for name in check.params}
+        kwargs = _resources(check, provide, timeout)
         returned = check.func(**kwargs)
         if inspect.isawaitable(returned):
             returned = _await(returned, timeout)
-    except _Overran:
-        return _Attempt(Status.TIMED_OUT, f"did not finish within {timeout:g} s; its task was cancelled")
-    except ExpectationFailed as exc:
-        return _Attempt(Status.FAILED, str(exc), tuple(exc.differences))
-    except AssertionError as exc:
-        return _Attempt(Status.FAILED, _describe_assertion(exc))
-    except (ConfigurationError, TargetError) as exc:
-        return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}", configuration=True)
-    except HookkitError as exc:
-        return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}")
     except BaseException as exc:  # noqa: BLE001 - a check must never take the hook down with it
-        return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}{_where(exc)}")
+        return _failure(exc, timeout)
+    return _judged(returned, kwargs)
+
+
+def _failure(exc: BaseException, timeout: float) -> _Attempt:
+    """What an exception out of a check (or out of providing its resources) makes of its attempt."""
+    if isinstance(exc, _Overran):
+        return _Attempt(Status.TIMED_OUT, f"did not finish within {timeout:g} s; its task was cancelled")
+    if isinstance(exc, ExpectationFailed):
+        return _Attempt(Status.FAILED, str(exc), tuple(exc.differences))
+    if isinstance(exc, AssertionError):
+        return _Attempt(Status.FAILED, _describe_assertion(exc))
+    if isinstance(exc, (ConfigurationError, TargetError)):
+        return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}", configuration=True)
+    if isinstance(exc, HookkitError):
+        return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}")
+    return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}{_where(exc)}")
+
+
+def _judged(returned: Any, resources: dict[str, Any]) -> _Attempt:
+    """What a check's return value, and what its resources say it left unexamined, make of its attempt."""
     if returned is False:
         return _Attempt(Status.FAILED, "the check returned False")
     if inspect.isgenerator(returned) or inspect.isasyncgen(returned):
@@ -360,7 +594,7 @@ def call_check(check: Check, provide: Provider, timeout: float) -> _Attempt:
             f"the check returned a {type(returned).__name__} object, whose body has not run: it checked nothing. "
             "Write the check as a plain def (or async def) without yield",
         )
-    unexamined = [text for value in kwargs.values() for text in _unexamined(value)]
+    unexamined = [text for value in resources.values() for text in _unexamined(value)]
     if unexamined:
         return _Attempt(
             Status.FAILED,
@@ -431,6 +665,7 @@ def run_phase(
     around: Around | None = None,
     clock: Callable[[], float] = time.monotonic,
     on_start: Callable[[Check], None] | None = None,
+    staged: bool = False,
 ) -> RunResult:
     """Run one phase's checks and derive the verdict; a phase with no checks fails closed."""
     started = clock()
@@ -440,6 +675,6 @@ def run_phase(
         )
     outcomes = run_checks(
         checks, provide=provide, deadline=deadline, max_workers=max_workers, on_outcome=on_outcome,
-        around=around, clock=clock, on_start=on_start,
+        around=around, clock=clock, on_start=on_start, staged=staged,
     )
     return RunResult.from_outcomes(phase, outcomes, duration_ms=(clock() - started) * 1000.0)

@@ -40,6 +40,9 @@ class Scope:
 
     def deployment(self) -> Deployment:
         """Discover once; a failure is remembered and raised to every check that needs it."""
+        found = self._deployment
+        if found is not None:  # discovered already: no lock needed to read it
+            return found
         with self._lock:
             if self._deployment is None and self._error is None:
                 try:

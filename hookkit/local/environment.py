@@ -34,6 +34,8 @@ BOOTSTRAP = os.path.abspath(bootstrap.__file__)
 START_LIMIT = 30.0
 #: How much of a dead environment's last output is kept, for its log.
 OUTPUT_BYTES = 256 * 1024
+#: At most this much is read from a reply pipe at once: what a pipe holds on Linux.
+READ_BYTES = 65536
 
 
 class EnvironmentGone(Exception):
@@ -82,7 +84,7 @@ class Environment:
     def __init__(self, executable: str, *, path: list[str], cwd: str, env: dict[str, str]) -> None:
         self.started = time.monotonic()
         self.init_ms = 0.0  # how long its cold start took, once it is ready
-        self._pending = b""
+        self._pending: bytes | bytearray = b""  # read from the reply pipe, not yet a whole message
         log = tempfile.TemporaryFile(prefix="hookkit-log-")  # noqa: SIM115 - closed by the finalizer
         try:
             _append_only(log.fileno())
@@ -95,10 +97,12 @@ class Environment:
             log.close()
             raise
         self.process = process
+        _as_batch_work(process.pid)
         self._log = log
         self._requests = process.stdin.fileno()  # type: ignore[union-attr]
-        self._replies = process.stdout.fileno()  # type: ignore[union-attr]
-        self._wait: Callable[[float], bool] = _waiter(self._replies)
+        #: The pipe its replies come on: readable once a reply (or the end of the process) is there.
+        self.replies: int = process.stdout.fileno()  # type: ignore[union-attr]
+        self._wait: Callable[[float], bool] = _waiter(self.replies)
         self._close = weakref.finalize(self, _kill, process, log)
 
     @property
@@ -146,6 +150,19 @@ class Environment:
         """
         return self._receive(until, started=True)
 
+    def receive_ready(self) -> Reply | None:
+        """Without waiting: read what :attr:`replies` holds (call it once poll says it is readable),
+        and return the reply once it has all come; ``None`` while more is on its way.
+
+        Raises :class:`EnvironmentGone` when the process has ended.
+        """
+        self._fill(started=True)
+        return self._message()
+
+    def timed_out(self) -> EnvironmentTimedOut:
+        """Kill the process, whose answer did not come in time; the error carries what it wrote meanwhile."""
+        return EnvironmentTimedOut(self._end())
+
     def close(self) -> None:
         """Kill the process (and whatever it started) and release its pipes; idempotent."""
         self._close()
@@ -153,24 +170,40 @@ class Environment:
     # --- reading replies ------------------------------------------------------------------------
 
     def _receive(self, deadline: float, *, started: bool) -> Reply:
-        header = self._read(REPLY.size, deadline, started)
-        kind, answer_length, log_length, duration_ms, memory_mb = REPLY.unpack(header)
-        body = self._read(answer_length + log_length, deadline, started)
-        return Reply(kind, body[:answer_length], body[answer_length:], duration_ms, memory_mb)
-
-    def _read(self, size: int, deadline: float, started: bool) -> bytes:
-        while len(self._pending) < size:
+        reply = self._message()
+        while reply is None:
             if not self._wait(deadline - time.monotonic()):
                 raise EnvironmentTimedOut(self._end())
-            chunk = os.read(self._replies, max(65536, size - len(self._pending)))
-            if not chunk:
-                raise self._gone(started=started)
+            self._fill(started=started)
+            reply = self._message()
+        return reply
+
+    def _fill(self, *, started: bool) -> None:
+        """One read of what the pipe holds (it is readable: this does not block)."""
+        chunk = os.read(self.replies, READ_BYTES)
+        if not chunk:
+            raise self._gone(started=started)
+        if not self._pending:
+            self._pending = chunk  # a whole reply, most often: sliced without another copy
+        elif isinstance(self._pending, bytearray):
             self._pending += chunk
-        if len(self._pending) == size:
-            data, self._pending = self._pending, b""
-            return data
-        data, self._pending = self._pending[:size], self._pending[size:]
-        return data
+        else:
+            self._pending = bytearray(self._pending) + chunk
+
+    def _message(self) -> Reply | None:
+        """The first whole message read, taken off what was read; ``None`` until it has all come."""
+        pending = self._pending
+        if len(pending) < REPLY.size:
+            return None
+        kind, answer_length, log_length, duration_ms, memory_mb = REPLY.unpack_from(pending)
+        answer_end = REPLY.size + answer_length
+        end = answer_end + log_length
+        if len(pending) < end:
+            return None
+        reply = Reply(kind, bytes(pending[REPLY.size:answer_end]), bytes(pending[answer_end:end]), duration_ms,
+                      memory_mb)
+        self._pending = b"" if end == len(pending) else pending[end:]
+        return reply
 
     def _gone(self, *, started: bool) -> EnvironmentGone:
         """The process closed its end: wait for it (it is exiting) and say how it ended."""
@@ -219,6 +252,18 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)  # its own session: what the function started goes too
     except (ProcessLookupError, PermissionError):
         process.kill()
+
+
+def _as_batch_work(pid: int) -> None:
+    """Let Linux schedule the environment as batch work: it still gets its fair share of the CPUs,
+    but waking it (sending it a request) no longer hands it the CPU of the hookkit process that woke
+    it, which has the next answer to judge. Without this, on a machine with as many environments as
+    CPUs, each request cost hookkit's process the CPU until the woken environment blocked again.
+    Elsewhere (macOS), or where the system refuses, nothing changes."""
+    setscheduler, batch = getattr(os, "sched_setscheduler", None), getattr(os, "SCHED_BATCH", None)
+    if setscheduler is not None and batch is not None:
+        with contextlib.suppress(OSError):  # it ended already, or a sandbox forbids it
+            setscheduler(pid, batch, os.sched_param(0))
 
 
 def _append_only(fd: int) -> None:

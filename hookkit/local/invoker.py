@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, NamedTuple
 
@@ -37,8 +37,9 @@ from ..checks.invocation import Invocation
 from ..core.cpus import usable_cpus
 from ..core.errors import ConfigurationError, InvokeError, TargetError
 from ..core.loader import describe_failure
+from ..core.stages import Unstaged
 from .bootstrap import ERROR, INVALID
-from .environment import BOOTSTRAP, Environment, EnvironmentGone, EnvironmentTimedOut, InitFailed
+from .environment import BOOTSTRAP, Environment, EnvironmentGone, EnvironmentTimedOut, InitFailed, Reply
 from .intrinsics import LOCAL_ACCOUNT_ID
 from .requirements import explain_missing_module
 from .runtime import OWN, Interpreter, code_path, fallback_warning, find_interpreter, lambda_environment
@@ -118,6 +119,8 @@ class LocalInvoker:
         self._init_limit = max(INIT_LIMIT, spec.timeout)
         self._arns: dict[str, str] = {}
         self._pool = _Pool(self.concurrency, spec.timeout)
+        self._loading: tuple[Environment, Interpreter, float, float] | None = None  # begin_load's, for load
+        self._loading_lock = threading.Lock()
         weakref.finalize(self, self._pool.close)
 
     @property
@@ -132,34 +135,63 @@ class LocalInvoker:
 
         ``timeout`` bounds the whole call: waiting for a free environment, a cold start, the run.
         """
-        if qualifier == "$LATEST":
-            raise TargetError(
-                f"{self.spec.function_name}: qualifier '$LATEST' does not name the code under "
-                "test; pass the version to check (locally, any other value runs this invoker's "
-                f"build at {self.spec.code_uri})"
-            )
-        call = self._call(payload, budget=timeout, arn=self._arn(qualifier), tail=LOG_TAIL_BYTES)
-        return Invocation(
-            status_code=200,
-            payload=call.answer,
-            function_error=call.function_error,
-            log_tail=self._log_tail(call),
-            executed_version=self.version,
-            duration_ms=call.duration_ms,
-        )
+        self._refuse_latest(qualifier)
+        return self._invocation(self._call(payload, budget=timeout, arn=self._arn(qualifier), tail=LOG_TAIL_BYTES))
+
+    def begin(
+        self, payload: bytes, *, qualifier: str, timeout: float, notify: Callable[[], None]
+    ) -> PendingInvoke | None:
+        """:meth:`invoke` without a thread waiting for it: the call goes on as its caller steps it.
+
+        The request is sent to a warm environment now, or the call takes its place in line for
+        one, and ``notify`` is called (from whichever thread hands it over) once it has one. Returns
+        ``None``, having done nothing, when the call would need a cold start: that waits for a
+        process to start and import the handler, which only :meth:`invoke` does.
+        """
+        self._refuse_latest(qualifier)
+        if self._loading is not None:
+            self.load()
+        deadline = time.monotonic() + timeout
+        request = _Request(_request_id(), self._arn(qualifier), payload, LOG_TAIL_BYTES)
+        environment, sent, ticket = self._pool.try_acquire(request, notify)
+        if environment is None and ticket is None:
+            return None
+        return PendingInvoke(self, request, deadline, environment, sent, ticket)
 
     def load(self) -> None:
         """Start an environment now, which imports the handler, rather than at the first call.
 
         The CLI does this before running any check, so a handler that does not import is a
-        configuration error (exit 2, naming the handler) rather than every check erroring.
+        configuration error (exit 2, naming the handler) rather than every check erroring. It
+        waits for the cold start :meth:`begin_load` began, if it did.
         """
-        if self._pool.reserve_first():
+        self.begin_load()
+        with self._loading_lock:
+            loading, self._loading = self._loading, None
+            if loading is None:
+                return
             environment = None
             try:
-                environment = self._start(time.monotonic() + self._init_limit)
+                environment = self._ready(*loading, whole=True)
             finally:
                 self._pool.release(environment)
+
+    def begin_load(self) -> None:
+        """Start the first environment's cold start and return at once; :meth:`load` waits for it.
+
+        The CLI reads the recorded events meanwhile: the function imports in its process while
+        hookkit works in its own.
+        """
+        with self._loading_lock:
+            if self._loading is not None or not self._pool.reserve_first():
+                return
+            try:
+                environment, interpreter = self._spawn()
+            except BaseException:
+                self._pool.give_back()
+                raise
+            until = time.monotonic() + self._init_limit
+            self._loading = (environment, interpreter, until, until)
 
     def call(self, event: Any) -> Any:
         """Run the handler on an event object; return its answer decoded, raise if it failed.
@@ -201,9 +233,30 @@ class LocalInvoker:
 
     # --- one call --------------------------------------------------------------------------------
 
+    def _refuse_latest(self, qualifier: str) -> None:
+        if qualifier == "$LATEST":
+            raise TargetError(
+                f"{self.spec.function_name}: qualifier '$LATEST' does not name the code under "
+                "test; pass the version to check (locally, any other value runs this invoker's "
+                f"build at {self.spec.code_uri})"
+            )
+
+    def _invocation(self, call: _Call) -> Invocation:
+        """A call's outcome as ``lambda.invoke`` answers it (``LogType=Tail``)."""
+        return Invocation(
+            status_code=200,
+            payload=call.answer,
+            function_error=call.function_error,
+            log_tail=self._log_tail(call),
+            executed_version=self.version,
+            duration_ms=call.duration_ms,
+        )
+
     def _call(self, payload: bytes, *, budget: float, arn: str, tail: int) -> _Call:
+        if self._loading is not None:
+            self.load()
         deadline = time.monotonic() + budget
-        request = _Request(str(uuid.uuid4()), arn, payload, tail)
+        request = _Request(_request_id(), arn, payload, tail)
         environment, sent = self._pool.acquire(request, deadline, self.spec.function_name)
         cold = environment is None
         try:
@@ -222,14 +275,17 @@ class LocalInvoker:
             return self._exited(request.request_id, gone, (time.monotonic() - sent) * 1000)
         finally:
             self._pool.release(environment)
+        return self._answered(request, reply, environment.init_ms if cold else None)
+
+    def _answered(self, request: _Request, reply: Reply, init_ms: float | None) -> _Call:
+        """What a reply came to; a payload the function could not even parse is refused, as Lambda does."""
         if reply.kind == INVALID:
             raise InvokeError(
                 f"{self.spec.function_name}: the payload is not JSON ({reply.answer.decode(errors='replace')}); "
                 "Lambda would refuse it (InvalidRequestContentException): fix the event file"
             )
         return _Call(request.request_id, reply.answer, "Unhandled" if reply.kind == ERROR else None,
-                     reply.log.decode(errors="replace"), reply.duration_ms, reply.memory_mb,
-                     environment.init_ms if cold else None)
+                     reply.log.decode(errors="replace"), reply.duration_ms, reply.memory_mb, init_ms)
 
     def _timed_out(self, request_id: str, limit: float, output: bytes) -> _Call:
         message = f"Task timed out after {limit:.2f} seconds"
@@ -277,12 +333,25 @@ class LocalInvoker:
         Raises :class:`EnvironmentTimedOut` when the cold start outlasts ``deadline`` before the
         init limit.
         """
+        now = time.monotonic()
+        whole = deadline - now >= self._init_limit
+        environment, interpreter = self._spawn()
+        return self._ready(environment, interpreter, min(now + self._init_limit, deadline), deadline, whole=whole)
+
+    def _spawn(self) -> tuple[Environment, Interpreter]:
+        """A new environment's process, started: its cold start under way."""
         interpreter = self._interpreter
-        limit = min(self._init_limit, deadline - time.monotonic())
         variables = dict(self._variables, AWS_LAMBDA_LOG_STREAM_NAME=_log_stream(self.version))
         environment = Environment(interpreter.executable, path=self._path, cwd=str(self.spec.code_uri), env=variables)
+        return environment, interpreter
+
+    def _ready(
+        self, environment: Environment, interpreter: Interpreter, until: float, deadline: float, *, whole: bool
+    ) -> Environment:
+        """``environment`` once its cold start is done, by ``until``; ``whole``: that is Lambda's whole init
+        limit. Another interpreter tried instead gets until ``deadline``."""
         try:
-            environment.wait_ready(limit)
+            environment.wait_ready(max(0.0, until - time.monotonic()))
         except EnvironmentGone as gone:
             if not gone.started and not interpreter.own:  # that Python cannot run the bootstrap
                 self._fall_back(interpreter, gone)
@@ -291,12 +360,12 @@ class LocalInvoker:
         except InitFailed as failed:
             raise self._import_error(failed.info, interpreter) from None
         except EnvironmentTimedOut:
-            if limit < self._init_limit:
+            if not whole:
                 raise
             raise ConfigurationError(
                 f"handler {self.spec.handler!r}: importing {self._expected()} did not finish within "
-                f"{limit:.2f} seconds, Lambda's limit for a function's initialisation; make the module's "
-                "top-level code do less"
+                f"{self._init_limit:.2f} seconds, Lambda's limit for a function's initialisation; make the "
+                "module's top-level code do less"
             ) from None
         return environment
 
@@ -367,14 +436,16 @@ class _Request(NamedTuple):
 
 class _Ticket:
     """A call waiting for an environment; it is handed one with its request already sent, or a
-    place to start one in."""
+    place to start one in. ``notify``, when given, is called once it has been handed over."""
 
-    __slots__ = ("environment", "handed", "request", "sent")
+    __slots__ = ("environment", "given", "handed", "notify", "request", "sent")
 
-    def __init__(self, request: _Request) -> None:
+    def __init__(self, request: _Request, notify: Callable[[], None] | None = None) -> None:
         self.request = request
+        self.notify = notify
         self.environment: Environment | None = None
         self.sent = 0.0
+        self.given = False
         self.handed = threading.Lock()
         self.handed.acquire()
 
@@ -424,17 +495,47 @@ class _Pool:
                 with self._lock:
                     self._count -= 1
 
+    def try_acquire(
+        self, request: _Request, notify: Callable[[], None]
+    ) -> tuple[Environment | None, float, _Ticket | None]:
+        """:meth:`acquire` without waiting: a warm environment with ``request`` sent, and when; else a
+        place in line (a ticket, handed over later with ``notify``); ``(None, 0.0, None)`` when there is
+        room to start another environment instead (the room is not taken)."""
+        while True:
+            with self._lock:
+                environment = self._idle.pop() if self._idle else None
+                if environment is None:
+                    if self._count < self.size:
+                        return None, 0.0, None
+                    ticket = _Ticket(request, notify)
+                    self._waiting.append(ticket)
+                    return None, 0.0, ticket
+            try:
+                return environment, self.send(environment, request), None
+            except EnvironmentGone:
+                with self._lock:
+                    self._count -= 1
+
     def _wait(self, ticket: _Ticket, deadline: float, name: str) -> tuple[Environment | None, float]:
         if not ticket.handed.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            with self._lock:
-                if ticket in self._waiting:
-                    self._waiting.remove(ticket)
-                    raise InvokeError(
-                        f"{name}: all {self.size} of its local environments stayed busy for the whole time "
-                        "this call had; raise the check's timeout, or let more environments run"
-                    )
+            if self.withdraw(ticket):
+                raise self.busy(name)
             ticket.handed.acquire()  # handed over at this very moment
         return ticket.environment, ticket.sent
+
+    def withdraw(self, ticket: _Ticket) -> bool:
+        """Take a call out of line; False when it is being handed over already."""
+        with self._lock:
+            if ticket in self._waiting:
+                self._waiting.remove(ticket)
+                return True
+            return False
+
+    def busy(self, name: str) -> InvokeError:
+        return InvokeError(
+            f"{name}: all {self.size} of its local environments stayed busy for the whole time "
+            "this call had; raise the check's timeout, or let more environments run"
+        )
 
     def send(self, environment: Environment, request: _Request) -> float:
         deadline_ms = int((time.time() + self._timeout) * 1000)
@@ -457,7 +558,15 @@ class _Pool:
                 ticket.environment = environment
             except EnvironmentGone:  # the place passes on: the waiting call starts an environment
                 pass
+        ticket.given = True
         ticket.handed.release()
+        if ticket.notify is not None:
+            ticket.notify()
+
+    def give_back(self) -> None:
+        """A place handed over without an environment, returned unused: there is room for one more."""
+        with self._lock:
+            self._count -= 1
 
     def close(self) -> None:
         with self._lock:
@@ -465,6 +574,115 @@ class _Pool:
             self._count -= len(idle)
         for environment in idle:
             environment.close()
+
+
+class PendingInvoke:
+    """An invoke under way that no thread waits for (:meth:`LocalInvoker.begin`).
+
+    It is in line for an environment until one is handed over with its request sent, then waits
+    for the answer. Whoever drives it waits until :meth:`fileno` is readable (``None``: until the
+    ``notify`` given to ``begin`` is called) or :attr:`wake_at` (monotonic) comes, and calls
+    :meth:`step`, which never blocks. Timeouts, a function's crash and its log are those of
+    :meth:`LocalInvoker.invoke`, which the same call would have answered.
+    """
+
+    __slots__ = ("_deadline", "_environment", "_invoker", "_limit", "_request", "_sent", "_ticket", "wake_at")
+
+    def __init__(
+        self, invoker: LocalInvoker, request: _Request, deadline: float, environment: Environment | None, sent: float,
+        ticket: _Ticket | None,
+    ) -> None:
+        self._invoker, self._request, self._deadline, self._ticket = invoker, request, deadline, ticket
+        self._environment: Environment | None = None
+        self._sent = self._limit = 0.0
+        self.wake_at = deadline
+        if environment is not None:
+            self._sending(environment, sent)
+
+    def fileno(self) -> int | None:
+        """The pipe its answer comes on; ``None`` while it waits for an environment."""
+        return self._environment.replies if self._environment is not None else None
+
+    def step(self, readable: bool) -> Invocation | None:
+        """Go on without blocking (``readable``: :meth:`fileno` is); the answer once it is there.
+
+        Raises :class:`~hookkit.core.stages.Unstaged` when its turn came with no environment (one
+        ended): starting another is a cold start, for :meth:`LocalInvoker.invoke` to do.
+        """
+        environment = self._environment
+        if environment is None:
+            self._in_line()
+            return None
+        invoker, request_id = self._invoker, self._request.request_id
+        try:
+            reply = environment.receive_ready() if readable else None
+            if reply is None:
+                if time.monotonic() < self.wake_at:
+                    return None
+                raise environment.timed_out()
+        except EnvironmentTimedOut as timed_out:
+            call = invoker._timed_out(request_id, self._limit, timed_out.output)
+        except EnvironmentGone as gone:
+            call = invoker._exited(request_id, gone, (time.monotonic() - self._sent) * 1000)
+        else:
+            self._release()
+            return invoker._invocation(invoker._answered(self._request, reply, None))
+        self._release()
+        return invoker._invocation(call)
+
+    def cancel(self) -> None:
+        """Give the call up: its place in line, or its environment, which is stopped (the function may be running)."""
+        ticket, environment = self._ticket, self._environment
+        pool = self._invoker._pool
+        if ticket is not None:
+            self._ticket = None
+            if pool.withdraw(ticket):
+                return
+            ticket.handed.acquire()  # being handed over at this very moment
+            environment = ticket.environment
+            if environment is None:
+                pool.give_back()
+                return
+        if environment is not None:
+            self._environment = None
+            environment.close()
+            pool.release(environment)
+
+    def _sending(self, environment: Environment, sent: float) -> None:
+        self._environment, self._sent = environment, sent
+        self._limit = max(0.0, min(self._invoker.spec.timeout, self._deadline - sent))
+        self.wake_at = sent + self._limit
+
+    def _in_line(self) -> None:
+        ticket = self._ticket
+        if ticket is None:
+            return
+        pool = self._invoker._pool
+        if ticket.given:
+            self._ticket = None
+            if ticket.environment is None:
+                pool.give_back()
+                raise Unstaged("its turn came without an environment: one has to be started")
+            self._sending(ticket.environment, ticket.sent)
+        elif time.monotonic() >= self.wake_at:
+            if pool.withdraw(ticket):
+                self._ticket = None
+                raise pool.busy(self._invoker.spec.function_name)
+            self.wake_at = math.inf  # handed over at this very moment: its notify follows
+
+    def _release(self) -> None:
+        environment, self._environment = self._environment, None
+        self.wake_at = math.inf
+        self._invoker._pool.release(environment)
+
+
+def _request_id() -> str:
+    """A request id as Lambda's are: a random (version 4) UUID, without building a ``uuid.UUID``."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def _log_stream(version: str) -> str:

@@ -539,9 +539,11 @@ def _number(value: Any, default: float, kind: type, what: str, unit: str) -> Any
         number = float(value)
         if kind is int and not number.is_integer():
             raise ValueError(value)
-        return kind(number)
     except (TypeError, ValueError):
         raise ConfigurationError(f"{what} {value!r} is not a number of {unit}; fix it in the template") from None
+    if not number > 0:  # a Lambda's Timeout and MemorySize
+        raise ConfigurationError(f"{what} {value!r} must be more than 0 {unit}; fix it in the template")
+    return kind(number)
 
 
 def event_routes(events: Any, resolver: Resolver, logical_id: str, origin: str) -> tuple[ApiRoute, ...]:
