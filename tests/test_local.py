@@ -973,11 +973,13 @@ def test_close_ends_every_environment(tmp_path: Path, local: Local) -> None:
 
 @pytest.mark.parametrize("busy", [False, True], ids=["idle", "mid-request"])
 def test_an_environment_ends_when_hookkits_process_dies(tmp_path: Path, busy: bool) -> None:
+    """The environment and every process the function started in it: nothing outlives a killed hookkit."""
     folder = code(tmp_path / "fn", app="""\
-        import os, time
+        import os, subprocess, time
 
         def handler(event, context):
-            open("pid", "w").write(str(os.getpid()))
+            child = subprocess.Popen(["sleep", "300"])
+            open("pid", "w").write(f"{os.getpid()} {child.pid}")
             time.sleep(event["sleep"])
             return "done"
         """)
@@ -998,8 +1000,9 @@ def test_an_environment_ends_when_hookkits_process_dies(tmp_path: Path, busy: bo
         """)
     done = subprocess.run([sys.executable, "-c", parent], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == -9, done.stderr
-    pid = int((folder / "pid").read_text())
+    pid, started = (int(n) for n in (folder / "pid").read_text().split())
     assert wait_until(lambda: gone(pid)), f"environment {pid} outlived hookkit"
+    assert wait_until(lambda: gone(started)), f"process {started} the function started outlived hookkit"
 
 
 # --- call(): for the in-process API adapter ------------------------------------------------

@@ -36,6 +36,7 @@ import io
 import json
 import logging
 import os
+import signal
 import struct
 import sys
 import threading
@@ -312,11 +313,22 @@ _MAXRSS_PER_MB = 1048576 if sys.platform == "darwin" else 1024  # ru_maxrss is i
 
 
 def _exit_with_parent(parent: int) -> None:
-    """End this process when hookkit's goes away while a request runs (an idle one sees end of input)."""
+    """End this environment when hookkit's process goes away while a request runs (an idle one sees
+    end of input)."""
     while True:
         time.sleep(1.0)
         if os.getppid() != parent:
-            os._exit(1)
+            _end_environment()
+
+
+def _end_environment() -> None:
+    """Take down the environment's whole process group (this process leads it), so nothing the
+    function started outlives hookkit: hookkit's own kill of the group never comes if it was killed."""
+    _flush()
+    if os.getpgrp() == os.getpid():  # never the group of whoever started this process some other way
+        with contextlib.suppress(OSError):
+            os.killpg(0, signal.SIGKILL)
+    os._exit(1)
 
 
 # --- the process ----------------------------------------------------------------------------------
@@ -338,7 +350,8 @@ def main(argv: list[str]) -> int:
         del sys.path[0]
     sys.path[:0] = config["path"]
     channel.send(HELLO)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+    # hookkit's pid from the config: by the time this runs, hookkit may be gone and the parent pid 1
+    threading.Thread(target=_exit_with_parent, args=(config["parent"],), name="parent-watch", daemon=True).start()
     _setup_logging()
     try:
         handler = load_handler(os.environ.get("_HANDLER", ""))
@@ -347,11 +360,10 @@ def main(argv: list[str]) -> int:
         channel.send(INIT_FAILED, json.dumps(failure.info).encode())
         return 1
     channel.send(READY)
-    try:
+    with contextlib.suppress(BrokenPipeError):  # hookkit went away
         serve(handler, channel, capture)
-    except BrokenPipeError:  # hookkit went away
-        return 1
-    return 0
+    _end_environment()  # end of input: hookkit closed the pipe, or is gone
+    return 1
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ interrupted any other way, and Lambda too discards an environment whose invocati
 What the function printed is in a file hookkit holds open, so even a crash leaves its log.
 
 Processes never outlive hookkit: each is killed when its Environment is closed, collected, or
-at the interpreter's exit, and the bootstrap exits by itself when hookkit's end of its request
-pipe closes (hookkit died) or its parent changes.
+at the interpreter's exit; and if hookkit is killed first, the bootstrap kills its own process
+group (what the function started too) when hookkit's end of its request pipe closes, or when
+hookkit's process (whose pid it is given) is gone while a request runs.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class Environment:
         try:
             _append_only(log.fileno())
             process = subprocess.Popen(  # noqa: S603 - an interpreter and hookkit's own bootstrap, no shell
-                [executable, BOOTSTRAP, json.dumps({"path": path})],
+                [executable, BOOTSTRAP, json.dumps({"path": path, "parent": os.getpid()})],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=cwd, env=env,
                 start_new_session=True,
             )
