@@ -1046,3 +1046,19 @@ def test_call_output_goes_to_the_console(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("cold start\nto stdout\nto stderr\n[WARNING]\t")
+
+
+def test_call_output_on_the_console_has_its_secrets_hidden(
+    tmp_path: Path, local: Local, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A function that logs its request's headers must not put a token into the CI log."""
+    folder = code(tmp_path / "fn", app="""\
+        def handler(event, context):
+            print("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.secret-token")
+            print("calling https://example.com/orders?api_key=AKIA-LEAKED&page=2")
+            return {}
+        """)
+    local(spec_in(folder)).call({})
+    err = capsys.readouterr().err
+    assert "secret-token" not in err and "AKIA-LEAKED" not in err
+    assert "calling https://example.com/orders?" in err and "page=2" in err  # the rest is kept

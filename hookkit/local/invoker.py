@@ -37,6 +37,7 @@ from ..checks.invocation import Invocation
 from ..core.cpus import usable_cpus
 from ..core.errors import ConfigurationError, InvokeError, TargetError
 from ..core.loader import describe_failure
+from ..core.redact import redact_text
 from ..core.stages import Unstaged
 from .bootstrap import ERROR, INVALID
 from .environment import BOOTSTRAP, Environment, EnvironmentGone, EnvironmentTimedOut, InitFailed, Reply
@@ -206,7 +207,7 @@ class LocalInvoker:
         call = self._call(payload, budget=self._init_limit + self.spec.timeout, arn=self._arn(None),
                           tail=CONSOLE_LOG_BYTES)
         if call.log:
-            sys.stderr.write(call.log)
+            sys.stderr.write(redact_text(call.log))
         if call.function_error is None:
             try:
                 return json.loads(call.answer)
