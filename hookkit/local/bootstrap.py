@@ -171,7 +171,10 @@ def _failure(exc: BaseException) -> dict[str, Any]:
         return {"type": "SyntaxError", "message": exc.msg, "where": line, "syntax": True}
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else None
-    return {"type": type(exc).__name__, "message": str(exc), "where": where, "syntax": False}
+    failure: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc), "where": where, "syntax": False}
+    if isinstance(exc, ModuleNotFoundError):  # which module: hookkit tells whether requirements explain it
+        failure["module"] = exc.name
+    return failure
 
 
 # --- requests -------------------------------------------------------------------------------------

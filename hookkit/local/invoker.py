@@ -23,7 +23,6 @@ import collections
 import json
 import math
 import os
-import re
 import sys
 import threading
 import time
@@ -42,7 +41,6 @@ from ..core.stages import Unstaged
 from .bootstrap import ERROR, INVALID
 from .environment import BOOTSTRAP, Environment, EnvironmentGone, EnvironmentTimedOut, InitFailed, Reply
 from .intrinsics import LOCAL_ACCOUNT_ID
-from .requirements import explain_missing_module
 from .runtime import OWN, Interpreter, code_path, fallback_warning, find_interpreter, lambda_environment
 from .sam import FunctionSpec
 
@@ -55,7 +53,6 @@ INIT_LIMIT = 10.0
 # Interpreters that were found but did not run the bootstrap, and why: every function of a run
 # that declares that Runtime then uses hookkit's own Python without trying it again.
 _broken_interpreters: dict[str, str] = {}
-_MISSING_MODULE = re.compile(r"No module named '([^']+)'")
 _interpreters_lock = threading.Lock()
 
 
@@ -405,10 +402,9 @@ class LocalInvoker:
                                    syntax=bool(info.get("syntax")))
         hint = "fix the function's code"
         if info.get("type") == "ModuleNotFoundError":
-            missing = _MISSING_MODULE.search(str(info.get("message")))
-            explained = explain_missing_module(
-                self.spec, missing.group(1) if missing else None, python=interpreter.executable
-            )
+            from .requirements import explain_missing_module  # only when an import failed: it loads packaging
+
+            explained = explain_missing_module(self.spec, info.get("module"), python=interpreter.executable)
             if explained is not None:
                 hint = explained
             elif not interpreter.own:
@@ -535,7 +531,7 @@ class _Pool:
     def busy(self, name: str) -> InvokeError:
         return InvokeError(
             f"{name}: all {self.size} of its local environments stayed busy for the whole time "
-            "this call had; raise the check's timeout, or let more environments run"
+            f"this call had; raise the check's timeout, or run more at once (hookkit run --concurrency {self.size * 2})"
         )
 
     def send(self, environment: Environment, request: _Request) -> float:
