@@ -290,8 +290,8 @@ class LocalApiAdapter(BaseAdapter):
         elapsed = time.monotonic() - started
         read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
         if isinstance(read_timeout, (int, float)) and elapsed > read_timeout:
-            # A handler cannot be interrupted in-process; failing after the fact still gives the
-            # check the same outcome (and message) a deployed API's timeout would.
+            # The call is waited out (its environment is not killed: a deployed function, too, runs
+            # on after its client gave up, up to its Timeout); the client still gets its timeout.
             raise ReadTimeout(f"the handler took {elapsed:.2f} s, over the read timeout of {read_timeout} s")
         return _build_response(request, status, headers, body)
 
