@@ -19,7 +19,6 @@ last 4 KB (``LogType=Tail``) with its ``START``/``END``/``REPORT`` lines.
 
 from __future__ import annotations
 
-import collections
 import json
 import math
 import os
@@ -41,6 +40,7 @@ from ..core.stages import Unstaged
 from .bootstrap import ERROR, INVALID
 from .environment import BOOTSTRAP, Environment, EnvironmentGone, EnvironmentTimedOut, InitFailed, Reply
 from .intrinsics import LOCAL_ACCOUNT_ID
+from .pool import Pool, Request, Ticket
 from .runtime import OWN, Interpreter, code_path, fallback_warning, find_interpreter, lambda_environment
 from .sam import FunctionSpec
 
@@ -116,7 +116,7 @@ class LocalInvoker:
         self._path = code_path(spec)
         self._init_limit = max(INIT_LIMIT, spec.timeout)
         self._arns: dict[str, str] = {}
-        self._pool = _Pool(self.concurrency, spec.timeout)
+        self._pool = Pool(self.concurrency, spec.timeout)
         self._loading: tuple[Environment, Interpreter, float, float] | None = None  # begin_load's, for load
         self._loading_lock = threading.Lock()
         weakref.finalize(self, self._pool.close)
@@ -150,7 +150,7 @@ class LocalInvoker:
         if self._loading is not None:
             self.load()
         deadline = time.monotonic() + timeout
-        request = _Request(_request_id(), self._arn(qualifier), payload, LOG_TAIL_BYTES)
+        request = Request(_request_id(), self._arn(qualifier), payload, LOG_TAIL_BYTES)
         environment, sent, ticket = self._pool.try_acquire(request, notify)
         if environment is None and ticket is None:
             return None
@@ -254,7 +254,7 @@ class LocalInvoker:
         if self._loading is not None:
             self.load()
         deadline = time.monotonic() + budget
-        request = _Request(_request_id(), arn, payload, tail)
+        request = Request(_request_id(), arn, payload, tail)
         environment, sent = self._pool.acquire(request, deadline, self.spec.function_name)
         cold = environment is None
         try:
@@ -275,7 +275,7 @@ class LocalInvoker:
             self._pool.release(environment)
         return self._answered(request, reply, environment.init_ms if cold else None)
 
-    def _answered(self, request: _Request, reply: Reply, init_ms: float | None) -> _Call:
+    def _answered(self, request: Request, reply: Reply, init_ms: float | None) -> _Call:
         """What a reply came to; a payload the function could not even parse is refused, as Lambda does."""
         if reply.kind == INVALID:
             raise InvokeError(
@@ -424,155 +424,6 @@ class LocalInvoker:
         )
 
 
-class _Request(NamedTuple):
-    request_id: str
-    arn: str
-    payload: bytes
-    tail: int
-
-
-class _Ticket:
-    """A call waiting for an environment; it is handed one with its request already sent, or a
-    place to start one in. ``notify``, when given, is called once it has been handed over."""
-
-    __slots__ = ("environment", "given", "handed", "notify", "request", "sent")
-
-    def __init__(self, request: _Request, notify: Callable[[], None] | None = None) -> None:
-        self.request = request
-        self.notify = notify
-        self.environment: Environment | None = None
-        self.sent = 0.0
-        self.given = False
-        self.handed = threading.Lock()
-        self.handed.acquire()
-
-
-class _Pool:
-    """One function's environments: idle ones, calls waiting for one, and how many exist.
-
-    No environment serves two calls at once. A call that finds every environment busy (and no
-    room to start another) waits its turn; the call that ends with an environment sends the next
-    waiting request to it before handing it over, so the environment goes back to work at once
-    rather than when the waiting thread gets to run. Holds no reference to its invoker, so an
-    invoker nobody uses any more is collected and its environments closed.
-    """
-
-    def __init__(self, size: int, timeout: float) -> None:
-        self.size = size
-        self._timeout = timeout  # the function's: the context's deadline is the send time plus this
-        self._idle: list[Environment] = []
-        self._waiting: collections.deque[_Ticket] = collections.deque()
-        self._count = 0
-        self._lock = threading.Lock()
-
-    def reserve_first(self) -> bool:
-        """Room to start the first environment; False when one exists already."""
-        with self._lock:
-            if self._count:
-                return False
-            self._count += 1
-            return True
-
-    def acquire(self, request: _Request, deadline: float, name: str) -> tuple[Environment | None, float]:
-        """An environment with ``request`` sent to it, and when; ``(None, 0.0)``: start one for it."""
-        while True:
-            with self._lock:
-                environment = self._idle.pop() if self._idle else None
-                if environment is None:
-                    if self._count < self.size:
-                        self._count += 1
-                        return None, 0.0
-                    ticket = _Ticket(request)
-                    self._waiting.append(ticket)
-            if environment is None:
-                return self._wait(ticket, deadline, name)
-            try:
-                return environment, self.send(environment, request)
-            except EnvironmentGone:  # it ended while idle (a thread of the function's, say): take another
-                with self._lock:
-                    self._count -= 1
-
-    def try_acquire(
-        self, request: _Request, notify: Callable[[], None]
-    ) -> tuple[Environment | None, float, _Ticket | None]:
-        """:meth:`acquire` without waiting: a warm environment with ``request`` sent, and when; else a
-        place in line (a ticket, handed over later with ``notify``); ``(None, 0.0, None)`` when there is
-        room to start another environment instead (the room is not taken)."""
-        while True:
-            with self._lock:
-                environment = self._idle.pop() if self._idle else None
-                if environment is None:
-                    if self._count < self.size:
-                        return None, 0.0, None
-                    ticket = _Ticket(request, notify)
-                    self._waiting.append(ticket)
-                    return None, 0.0, ticket
-            try:
-                return environment, self.send(environment, request), None
-            except EnvironmentGone:
-                with self._lock:
-                    self._count -= 1
-
-    def _wait(self, ticket: _Ticket, deadline: float, name: str) -> tuple[Environment | None, float]:
-        if not ticket.handed.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            if self.withdraw(ticket):
-                raise self.busy(name)
-            ticket.handed.acquire()  # handed over at this very moment
-        return ticket.environment, ticket.sent
-
-    def withdraw(self, ticket: _Ticket) -> bool:
-        """Take a call out of line; False when it is being handed over already."""
-        with self._lock:
-            if ticket in self._waiting:
-                self._waiting.remove(ticket)
-                return True
-            return False
-
-    def busy(self, name: str) -> InvokeError:
-        return InvokeError(
-            f"{name}: all {self.size} of its local environments stayed busy for the whole time "
-            f"this call had; raise the check's timeout, or run more at once (hookkit run --concurrency {self.size * 2})"
-        )
-
-    def send(self, environment: Environment, request: _Request) -> float:
-        deadline_ms = int((time.time() + self._timeout) * 1000)
-        return environment.send(request.request_id, request.arn, request.payload, deadline_ms=deadline_ms,
-                                tail=request.tail)
-
-    def release(self, environment: Environment | None) -> None:
-        """After a call: the environment (or, if it ended, its place) goes to the next waiting call, else idles."""
-        with self._lock:
-            ticket = self._waiting.popleft() if self._waiting else None
-            if ticket is None:
-                if environment is not None and environment.alive:
-                    self._idle.append(environment)
-                else:
-                    self._count -= 1
-                return
-        if environment is not None and environment.alive:
-            try:
-                ticket.sent = self.send(environment, ticket.request)
-                ticket.environment = environment
-            except EnvironmentGone:  # the place passes on: the waiting call starts an environment
-                pass
-        ticket.given = True
-        ticket.handed.release()
-        if ticket.notify is not None:
-            ticket.notify()
-
-    def give_back(self) -> None:
-        """A place handed over without an environment, returned unused: there is room for one more."""
-        with self._lock:
-            self._count -= 1
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-            self._count -= len(idle)
-        for environment in idle:
-            environment.close()
-
-
 class PendingInvoke:
     """An invoke under way that no thread waits for (:meth:`LocalInvoker.begin`).
 
@@ -586,8 +437,8 @@ class PendingInvoke:
     __slots__ = ("_deadline", "_environment", "_invoker", "_limit", "_request", "_sent", "_ticket", "wake_at")
 
     def __init__(
-        self, invoker: LocalInvoker, request: _Request, deadline: float, environment: Environment | None, sent: float,
-        ticket: _Ticket | None,
+        self, invoker: LocalInvoker, request: Request, deadline: float, environment: Environment | None, sent: float,
+        ticket: Ticket | None,
     ) -> None:
         self._invoker, self._request, self._deadline, self._ticket = invoker, request, deadline, ticket
         self._environment: Environment | None = None
