@@ -15,8 +15,9 @@ a context, and its JSON answer sent back, or its error as ``errorType``/``errorM
 The protocol, over two pipes, every message length-prefixed, the event and the answer bytes end
 to end (never pickle):
 
-- stdin, hookkit to this process: :data:`REQUEST` (lengths, the deadline, how much log to send
-  back), then the request id and the invoked ARN (``\\0``-separated), then the event.
+- stdin, hookkit to this process: :data:`REQUEST` (lengths, the function's timeout, how much log
+  to send back), then the request id and the invoked ARN (``\\0``-separated), then the event. A
+  request may wait in the pipe behind the one running; its time starts when it is read.
 - stdout, this process to hookkit: :data:`REPLY` (kind, lengths, duration, memory), then the
   answer, then the tail of the log. First comes ``HELLO`` (the interpreter runs this file), then
   ``READY`` or ``INIT_FAILED`` (a JSON description of why the handler did not import).
@@ -52,7 +53,7 @@ try:
 except ImportError:  # not POSIX
     resource = None
 
-#: hookkit to environment: meta length, event length, deadline (Unix ms), log bytes to send back.
+#: hookkit to environment: meta length, event length, the function's timeout (ms), log bytes to send back.
 REQUEST = struct.Struct(">IIQI")
 #: environment to hookkit: kind, answer length, log length, duration (ms), max memory used (MB).
 REPLY = struct.Struct(">BIIdI")
@@ -228,10 +229,11 @@ def serve(handler: Callable[[Any, Any], Any], channel: Channel, capture: int) ->
         header = channel.read(REQUEST.size)
         if header is None:
             return
-        meta_length, event_length, deadline_ms, tail = REQUEST.unpack(header)
+        meta_length, event_length, timeout_ms, tail = REQUEST.unpack(header)
         meta, payload = channel.read(meta_length), channel.read(event_length)
         if meta is None or payload is None:
             return
+        deadline_ms = int(time.time() * 1000) + timeout_ms  # from now: it may have waited behind another
         request_id, arn = meta.decode().split("\0")
         _request_id = request_id
         os.environ["_X_AMZN_TRACE_ID"] = _trace_header()

@@ -130,13 +130,13 @@ class Environment:
             raise
         self.init_ms = (time.monotonic() - self.started) * 1000
 
-    def send(self, request_id: str, arn: str, payload: bytes, *, deadline_ms: int, tail: int) -> float:
+    def send(self, request_id: str, arn: str, payload: bytes, *, timeout_ms: int, tail: int) -> float:
         """Send one request (the environment serves one at a time); returns when, on the monotonic clock.
 
         Raises :class:`EnvironmentGone` when the process has ended (it is then closed).
         """
         meta = f"{request_id}\0{arn}".encode()
-        data = memoryview(REQUEST.pack(len(meta), len(payload), deadline_ms, tail) + meta + payload)
+        data = memoryview(REQUEST.pack(len(meta), len(payload), timeout_ms, tail) + meta + payload)
         try:
             while data:
                 data = data[os.write(self._requests, data):]

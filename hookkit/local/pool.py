@@ -53,7 +53,7 @@ class Pool:
 
     def __init__(self, size: int, timeout: float) -> None:
         self.size = size
-        self._timeout = timeout  # the function's: the context's deadline is the send time plus this
+        self._timeout_ms = round(timeout * 1000)  # the function's: the context's deadline is its start plus this
         self._idle: list[Environment] = []
         self._waiting: collections.deque[Ticket] = collections.deque()
         self._count = 0
@@ -129,8 +129,7 @@ class Pool:
         )
 
     def send(self, environment: Environment, request: Request) -> float:
-        deadline_ms = int((time.time() + self._timeout) * 1000)
-        return environment.send(request.request_id, request.arn, request.payload, deadline_ms=deadline_ms,
+        return environment.send(request.request_id, request.arn, request.payload, timeout_ms=self._timeout_ms,
                                 tail=request.tail)
 
     def release(self, environment: Environment | None) -> None:
