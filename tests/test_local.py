@@ -27,6 +27,7 @@ import pytest
 
 from hookkit.checks.invocation import Invocation, Invoker
 from hookkit.core.errors import ConfigurationError, InvokeError, TargetError
+from hookkit.core.stages import Unstaged
 from hookkit.local import bootstrap
 from hookkit.local.context import LocalContext
 from hookkit.local.environment import BOOTSTRAP
@@ -439,6 +440,97 @@ def test_a_begun_invoke_waits_in_line_and_is_handed_the_environment(tmp_path: Pa
     assert (one["pid"], one["calls"], two["calls"]) == (two["pid"], 1, 2)
 
 
+GATED = """\
+    import os, time
+
+    calls = []
+
+    def handler(event, context):
+        calls.append(event["name"])
+        remaining = context.get_remaining_time_in_millis()
+        while event.get("gate") and not os.path.exists(event["gate"]):  # wait until the test opens the gate
+            time.sleep(0.01)
+        time.sleep(event.get("sleep", 0))
+        if event.get("exit") is not None:
+            os._exit(event["exit"])
+        return {"pid": os.getpid(), "calls": list(calls), "remaining_ms": remaining}
+    """
+
+
+def test_a_request_in_line_waits_in_the_environments_pipe_and_starts_with_its_whole_time(
+    tmp_path: Path, local: Local
+) -> None:
+    """Sent ahead, it runs as soon as the one before it is answered, with no step of hookkit's in
+    between, and its time (context and timeout) starts then, not when it was sent."""
+    invoker = local(spec_in(code(tmp_path / "fn", app=GATED), timeout=1.0), concurrency=1)
+    invoker.load()
+    first = begin(invoker, {"name": "a", "sleep": 0.6})
+    second = begin(invoker, {"name": "b", "sleep": 0.6})
+    assert first is not None and second is not None and second.fileno() is None  # in line
+    time.sleep(1.5)  # both ran meanwhile: no step of this thread sent the second request
+
+    one = body(finish(first))
+    answered = second.step(False)  # handed over: its answer came with the first's
+
+    assert answered is not None and answered.function_error is None, answered
+    two = body(answered)
+    assert (one["calls"], two["calls"], two["pid"]) == (["a"], ["a", "b"], one["pid"])
+    assert two["remaining_ms"] > 900  # 0.6 s after it was sent, it still had its whole second
+
+
+@pytest.mark.parametrize("first_event", [{"exit": 3}, {"sleep": 30}], ids=["crash", "timeout"])
+def test_a_request_in_line_behind_a_call_that_ends_its_environment_never_ran_there(
+    tmp_path: Path, local: Local, first_event: dict[str, Any]
+) -> None:
+    """The environment died serving the call before: the one in line is run from the start, on a thread."""
+    invoker = local(spec_in(code(tmp_path / "fn", app=GATED), timeout=0.5), concurrency=1)
+    invoker.load()
+    first = begin(invoker, {"name": "a", **first_event})
+    second = begin(invoker, {"name": "b"})
+    assert first is not None and second is not None
+
+    assert body(finish(first))["errorType"] in ("Runtime.ExitError", "Sandbox.Timedout")
+    with pytest.raises(Unstaged):
+        finish(second)
+    assert body(invoke(invoker, {"name": "c"}))["calls"] == ["c"]  # a fresh environment, where b never ran
+
+
+def test_a_request_in_line_given_up_takes_its_environment_with_it(tmp_path: Path, local: Local) -> None:
+    """Its request is in the pipe and would run with nobody to read the answer: the environment is
+    stopped once the call it waited behind has its answer."""
+    gate = tmp_path / "gate"
+    invoker = local(spec_in(code(tmp_path / "fn", app=GATED)), concurrency=1)
+    invoker.load()
+    first = begin(invoker, {"name": "a", "gate": str(gate)})
+    second = begin(invoker, {"name": "b"})
+    assert first is not None and second is not None
+
+    second.cancel()
+    gate.touch()
+    one = body(finish(first))
+
+    assert one["calls"] == ["a"]
+    assert wait_until(lambda: gone(one["pid"]))
+    assert body(invoke(invoker, {"name": "c"}))["calls"] == ["c"]
+
+
+def test_a_request_too_big_to_wait_in_a_pipe_waits_in_line_instead(tmp_path: Path, local: Local) -> None:
+    """Sending it ahead could fill the pipe and block hookkit's thread until the environment reads."""
+    gate = tmp_path / "gate"
+    invoker = local(spec_in(code(tmp_path / "fn", app=GATED)), concurrency=1)
+    invoker.load()
+    first = begin(invoker, {"name": "a", "gate": str(gate)})
+    began: list[Any] = []
+    beginning = threading.Thread(target=lambda: began.append(begin(invoker, {"name": "b", "pad": "x" * 200_000})))
+    beginning.start()
+    beginning.join(timeout=10)
+    assert not beginning.is_alive(), "begin() blocked writing into the busy environment's pipe"
+    gate.touch()
+
+    assert body(finish(first))["calls"] == ["a"]
+    assert body(finish(began[0]))["calls"] == ["a", "b"]
+
+
 def test_a_begun_invoke_past_the_functions_timeout_is_a_timeout_and_a_fresh_environment_follows(
     tmp_path: Path, local: Local
 ) -> None:
@@ -473,7 +565,7 @@ def test_a_begun_invoke_given_up_stops_its_environment_or_leaves_the_line(tmp_pa
     waiting = begin(invoker, {})
     assert running is not None and waiting is not None and waiting.fileno() is None
 
-    waiting.cancel()  # out of line: nothing was sent
+    waiting.cancel()  # out of line: its request, sent ahead into the busy environment's pipe, is dropped with it
     running.cancel()  # the function was running: its environment is stopped
 
     assert wait_until(lambda: gone(warm["pid"]))

@@ -1,8 +1,9 @@
 """One execution environment of a local function: a process running :mod:`.bootstrap`, hookkit's side.
 
 An :class:`Environment` starts the process (its own session, so that killing it takes whatever
-the function started too), waits for its cold start, sends it one request at a time and reads
-the reply within a time limit. Past the limit the process is killed: a call cannot be
+the function started too), waits for its cold start, sends it requests (it serves one at a time;
+one more may wait in the pipe, read when the one before is answered) and reads each reply within
+a time limit. Past the limit the process is killed: a call cannot be
 interrupted any other way, and Lambda too discards an environment whose invocation timed out.
 What the function printed is in a file hookkit holds open, so even a crash leaves its log.
 
@@ -37,6 +38,15 @@ START_LIMIT = 30.0
 OUTPUT_BYTES = 256 * 1024
 #: At most this much is read from a reply pipe at once: what a pipe holds on Linux.
 READ_BYTES = 65536
+#: A request sent ahead and the one before it, both perhaps still in the pipe, fit in this much: what
+#: a pipe holds on every system (16 KiB on macOS, 64 KiB on Linux), so that sending never blocks.
+AHEAD_BYTES = 16384
+
+
+def encode_request(request_id: str, arn: str, payload: bytes, *, timeout_ms: int, tail: int) -> bytes:
+    """A request as the bootstrap reads it: header, request id and ARN, the event."""
+    meta = f"{request_id}\0{arn}".encode()
+    return REQUEST.pack(len(meta), len(payload), timeout_ms, tail) + meta + payload
 
 
 class EnvironmentGone(Exception):
@@ -86,6 +96,7 @@ class Environment:
         self.started = time.monotonic()
         self.init_ms = 0.0  # how long its cold start took, once it is ready
         self._pending: bytes | bytearray = b""  # read from the reply pipe, not yet a whole message
+        self._request_bytes = 0  # the size of the last request sent, which may still be in the pipe
         log = tempfile.TemporaryFile(prefix="hookkit-log-")  # noqa: SIM115 - closed by the finalizer
         try:
             _append_only(log.fileno())
@@ -130,19 +141,35 @@ class Environment:
             raise
         self.init_ms = (time.monotonic() - self.started) * 1000
 
-    def send(self, request_id: str, arn: str, payload: bytes, *, timeout_ms: int, tail: int) -> float:
-        """Send one request (the environment serves one at a time); returns when, on the monotonic clock.
+    def send(self, request: bytes) -> float:
+        """Send one request (:func:`encode_request`); returns when, on the monotonic clock.
 
         Raises :class:`EnvironmentGone` when the process has ended (it is then closed).
         """
-        meta = f"{request_id}\0{arn}".encode()
-        data = memoryview(REQUEST.pack(len(meta), len(payload), timeout_ms, tail) + meta + payload)
+        if not self._write(request):
+            raise self._gone(started=True)
+        return time.monotonic()
+
+    def send_ahead(self, request: bytes) -> bool:
+        """Send a request to wait in the pipe behind the one being served, which the process reads
+        when that one has been answered; False when the process has ended (its current caller finds
+        that out itself). ``request`` and the one sent before must fit in :data:`AHEAD_BYTES`
+        together, so that this never blocks."""
+        return self._write(request)
+
+    def fits_ahead(self, request: bytes) -> bool:
+        """Whether ``request`` can wait in the pipe behind the last one sent without filling it."""
+        return self._request_bytes + len(request) <= AHEAD_BYTES
+
+    def _write(self, request: bytes) -> bool:
+        data = memoryview(request)
         try:
             while data:
                 data = data[os.write(self._requests, data):]
         except OSError:  # the process ended (a broken pipe)
-            raise self._gone(started=True) from None
-        return time.monotonic()
+            return False
+        self._request_bytes = len(request)
+        return True
 
     def receive(self, until: float) -> Reply:
         """The reply to the request sent, waiting until ``until`` (monotonic) at most.
@@ -150,6 +177,10 @@ class Environment:
         Raises :class:`EnvironmentTimedOut` (the process is then killed) or :class:`EnvironmentGone`.
         """
         return self._receive(until, started=True)
+
+    def buffered(self) -> Reply | None:
+        """A reply read already along with the one before it (the request had waited in the pipe)."""
+        return self._message()
 
     def receive_ready(self) -> Reply | None:
         """Without waiting: read what :attr:`replies` holds (call it once poll says it is readable),

@@ -263,7 +263,6 @@ class LocalInvoker:
                     environment = self._start(deadline)
                 except EnvironmentTimedOut as timed_out:  # the call's budget ran out in the cold start
                     return self._timed_out(request.request_id, budget, timed_out.output)
-                sent = time.monotonic()
                 sent = self._pool.send(environment, request)
             limit = max(0.0, min(self.spec.timeout, deadline - sent))
             reply = environment.receive(sent + limit)
@@ -460,10 +459,13 @@ class PendingInvoke:
         environment = self._environment
         if environment is None:
             self._in_line()
-            return None
+            environment = self._environment
+            if environment is None:
+                return None
+            readable = False  # handed over just now: its answer may have been read with the one before it
         invoker, request_id = self._invoker, self._request.request_id
         try:
-            reply = environment.receive_ready() if readable else None
+            reply = environment.receive_ready() if readable else environment.buffered()
             if reply is None:
                 if time.monotonic() < self.wake_at:
                     return None

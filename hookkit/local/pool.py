@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from ..core.errors import InvokeError
-from .environment import Environment, EnvironmentGone
+from .environment import Environment, EnvironmentGone, encode_request
 
 
 class Request(NamedTuple):
@@ -27,16 +27,24 @@ class Request(NamedTuple):
 
 class Ticket:
     """A call waiting for an environment; it is handed one with its request already sent, or a
-    place to start one in. ``notify``, when given, is called once it has been handed over."""
+    place to start one in. ``notify``, when given, is called once it has been handed over.
 
-    __slots__ = ("environment", "given", "handed", "notify", "request", "sent")
+    Its request may have been sent ahead (``ahead``: to that environment, behind the call it
+    serves); it is handed that environment when that call ends. ``withdrawn``: its caller gave up
+    while its request was in that pipe.
+    """
 
-    def __init__(self, request: Request, notify: Callable[[], None] | None = None) -> None:
+    __slots__ = ("ahead", "data", "environment", "given", "handed", "notify", "request", "sent", "withdrawn")
+
+    def __init__(self, request: Request, data: bytes, notify: Callable[[], None] | None = None) -> None:
         self.request = request
+        self.data = data
         self.notify = notify
         self.environment: Environment | None = None
+        self.ahead: Environment | None = None
         self.sent = 0.0
         self.given = False
+        self.withdrawn = False
         self.handed = threading.Lock()
         self.handed.acquire()
 
@@ -45,10 +53,13 @@ class Pool:
     """One function's environments: idle ones, calls waiting for one, and how many exist.
 
     No environment serves two calls at once. A call that finds every environment busy (and no
-    room to start another) waits its turn; the call that ends with an environment sends the next
-    waiting request to it before handing it over, so the environment goes back to work at once
-    rather than when the waiting thread gets to run. Holds no reference to its invoker, so an
-    invoker nobody uses any more is collected and its environments closed.
+    room to start another) waits its turn. Its request is sent ahead into the pipe of an
+    environment serving another call, when that has none waiting there already: the environment
+    reads it as soon as it has answered, and never sleeps between the two (waking a process that
+    went to sleep costs it more than the request's own work, measured in ``bench/replay_stages.py``).
+    The request starts then, with the whole of its time. Otherwise the call that ends with an
+    environment sends the next waiting request to it before handing it over. Holds no reference
+    to its invoker, so an invoker nobody uses any more is collected and its environments closed.
     """
 
     def __init__(self, size: int, timeout: float) -> None:
@@ -56,6 +67,7 @@ class Pool:
         self._timeout_ms = round(timeout * 1000)  # the function's: the context's deadline is its start plus this
         self._idle: list[Environment] = []
         self._waiting: collections.deque[Ticket] = collections.deque()
+        self._serving: dict[Environment, Ticket | None] = {}  # environments serving a call: the call sent ahead
         self._count = 0
         self._lock = threading.Lock()
 
@@ -76,8 +88,7 @@ class Pool:
                     if self._count < self.size:
                         self._count += 1
                         return None, 0.0
-                    ticket = Ticket(request)
-                    self._waiting.append(ticket)
+                    ticket = self._line_up(request, None)
             if environment is None:
                 return self._wait(ticket, deadline, name)
             try:
@@ -98,9 +109,7 @@ class Pool:
                 if environment is None:
                     if self._count < self.size:
                         return None, 0.0, None
-                    ticket = Ticket(request, notify)
-                    self._waiting.append(ticket)
-                    return None, 0.0, ticket
+                    return None, 0.0, self._line_up(request, notify)
             try:
                 return environment, self.send(environment, request), None
             except EnvironmentGone:
@@ -117,6 +126,11 @@ class Pool:
     def withdraw(self, ticket: Ticket) -> bool:
         """Take a call out of line; False when it is being handed over already."""
         with self._lock:
+            if ticket.ahead is not None:
+                if self._serving.get(ticket.ahead) is not ticket:
+                    return False
+                ticket.withdrawn = True  # its request is in the pipe: the environment goes when it is read
+                return True
             if ticket in self._waiting:
                 self._waiting.remove(ticket)
                 return True
@@ -129,29 +143,62 @@ class Pool:
         )
 
     def send(self, environment: Environment, request: Request) -> float:
-        return environment.send(request.request_id, request.arn, request.payload, timeout_ms=self._timeout_ms,
-                                tail=request.tail)
+        """Send ``request`` to an environment that serves no call; when, on the monotonic clock."""
+        return self._send(environment, self._encode(request))
 
     def release(self, environment: Environment | None) -> None:
-        """After a call: the environment (or, if it ended, its place) goes to the next waiting call, else idles."""
+        """After a call: the call sent ahead to its environment gets it; else the environment (or, if it
+        ended, its place) goes to the next waiting call, else idles."""
+        if environment is not None:
+            with self._lock:
+                ahead = self._serving.pop(environment, None)
+            if ahead is not None and ahead.withdrawn:  # its request would run with nobody to read the answer
+                environment.close()
+            elif ahead is not None:
+                self._hand_ahead(environment, ahead)
+                return
+        self._pass_on(environment if environment is not None and environment.alive else None)
+
+    def _hand_ahead(self, environment: Environment, ticket: Ticket) -> None:
+        """The environment reads the request sent ahead now: its call has it, from now on."""
+        with self._lock:
+            if environment.alive:  # else the place passes on: the call starts an environment
+                ticket.environment, ticket.sent = environment, time.monotonic()
+                self._serving[environment] = None
+                self._send_ahead(environment)
+        self._hand(ticket)
+
+    def _pass_on(self, environment: Environment | None) -> None:
+        """An environment serving nothing (or, when None, the place of one that ended) to the next call in line."""
         with self._lock:
             ticket = self._waiting.popleft() if self._waiting else None
             if ticket is None:
-                if environment is not None and environment.alive:
+                if environment is not None:
                     self._idle.append(environment)
                 else:
                     self._count -= 1
                 return
-        if environment is not None and environment.alive:
+        if environment is not None:
             try:
-                ticket.sent = self.send(environment, ticket.request)
+                ticket.sent = self._send(environment, ticket.data)
                 ticket.environment = environment
             except EnvironmentGone:  # the place passes on: the waiting call starts an environment
                 pass
+        self._hand(ticket)
+
+    @staticmethod
+    def _hand(ticket: Ticket) -> None:
         ticket.given = True
         ticket.handed.release()
         if ticket.notify is not None:
             ticket.notify()
+
+    def _send(self, environment: Environment, data: bytes) -> float:
+        sent = environment.send(data)
+        with self._lock:
+            self._serving[environment] = None
+            self._send_ahead(environment)
+        return sent
 
     def give_back(self) -> None:
         """A place handed over without an environment, returned unused: there is room for one more."""
@@ -164,3 +211,31 @@ class Pool:
             self._count -= len(idle)
         for environment in idle:
             environment.close()
+
+    # --- with the lock held ------------------------------------------------------------------------
+
+    def _line_up(self, request: Request, notify: Callable[[], None] | None) -> Ticket:
+        """A call in line; its request is sent ahead to a serving environment if one can take it."""
+        ticket = Ticket(request, self._encode(request), notify)
+        self._waiting.append(ticket)
+        for environment, ahead in self._serving.items():
+            if ahead is None and self._send_ahead(environment):
+                break
+        return ticket
+
+    def _send_ahead(self, environment: Environment) -> bool:
+        """Send the first waiting request ahead to ``environment``, which serves a call and has none
+        waiting in its pipe, if it fits there; whether one was."""
+        ticket = self._waiting[0] if self._waiting else None
+        if ticket is None or not environment.alive or not environment.fits_ahead(ticket.data):
+            return False
+        if not environment.send_ahead(ticket.data):
+            return False
+        self._waiting.popleft()
+        ticket.ahead = environment
+        self._serving[environment] = ticket
+        return True
+
+    def _encode(self, request: Request) -> bytes:
+        return encode_request(request.request_id, request.arn, request.payload, timeout_ms=self._timeout_ms,
+                              tail=request.tail)
