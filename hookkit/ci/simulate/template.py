@@ -175,9 +175,11 @@ def _deployed_spec(source: Path, logical_id: str, parameters: Mapping[str, str],
     first = function_spec(source, logical_id, parameters=parameters, code_uri=code)
     other = _Deployed(deployed.name, deployed.alias, deployed.region)
     other.function(logical_id, version=CURRENT_VERSION)
+    rewritten = other.rewrite(load_template(source))
+    _anchor_paths(rewritten, source.resolve().parent)  # the copy lives elsewhere: keep its layers found
     with tempfile.TemporaryDirectory(prefix="hookkit-simulate-") as folder:
         copy = Path(folder) / "template.json"
-        copy.write_text(json.dumps(other.rewrite(load_template(source)), default=str), encoding="utf-8")
+        copy.write_text(json.dumps(rewritten, default=str), encoding="utf-8")
         return function_spec(copy, logical_id, parameters=parameters, code_uri=first.code_uri)
 
 
