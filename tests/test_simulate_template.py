@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 from hookkit.ci.simulate.template import read_plan
+from hookkit.core.phases import Phase
 
 # Two layers, two alarms on Fn, and two hook functions: what the tests' templates share.
 COMMON = """\
@@ -50,6 +51,62 @@ def template(folder: Path, text: str) -> Path:
     path = folder / "template.yaml"
     path.write_text(textwrap.dedent(text) + COMMON)
     return path
+
+
+def test_globals_merge_as_sam_merges_them_maps_key_by_key_and_lists_added_up(tmp_path: Path) -> None:
+    path = template(tmp_path, """\
+        Globals:
+          Function:
+            Runtime: python3.12
+            Layers: [!Ref SharedLayer]
+            DeploymentPreference:
+              Hooks: {PreTraffic: !Ref PreHook}
+              Alarms: [!Ref GlobalAlarm]
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: src
+              Handler: app.handler
+              AutoPublishAlias: live
+              DeploymentPreference:
+                Type: AllAtOnce
+                Hooks: {PostTraffic: !Ref PostHook}
+                Alarms: [!Ref FnAlarm]
+        """)
+
+    plan = read_plan(path, "Fn", current=str(tmp_path / "src"))
+
+    # DeploymentPreference.Hooks is a map: merged key by key (Globals' PreTraffic, the function's PostTraffic)
+    assert {phase: hook.logical_id for phase, hook in plan.hooks.items()} == {
+        Phase.BEFORE_ALLOW_TRAFFIC: "PreHook", Phase.AFTER_ALLOW_TRAFFIC: "PostHook"
+    }
+    # lists add up, Globals' first: the alarms, and each hook's layers
+    assert [alarm.logical_id for alarm in plan.alarms] == ["GlobalAlarm", "FnAlarm"]
+    assert plan.hooks[Phase.BEFORE_ALLOW_TRAFFIC].layers == ("SharedLayer", "HookLayer")
+    assert plan.hooks[Phase.AFTER_ALLOW_TRAFFIC].layers == ("SharedLayer",)
+
+
+def test_the_function_wins_over_globals_for_a_plain_value(tmp_path: Path) -> None:
+    path = template(tmp_path, """\
+        Globals:
+          Function:
+            AutoPublishAlias: staging
+            DeploymentPreference: {Type: Canary10Percent5Minutes}
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: src
+              Handler: app.handler
+              AutoPublishAlias: live
+              DeploymentPreference: {Type: AllAtOnce, Hooks: {PreTraffic: !Ref PreHook}}
+        """)
+
+    plan = read_plan(path, "Fn", current=str(tmp_path / "src"))
+
+    assert (plan.alias, plan.config.name) == ("live", "AllAtOnce")
+    assert plan.hooks[Phase.BEFORE_ALLOW_TRAFFIC].layers == ("HookLayer",)
 
 
 def test_the_current_build_finds_the_layers_of_the_template_it_was_read_from(tmp_path: Path) -> None:

@@ -22,8 +22,15 @@ from typing import Any
 
 from ...core.errors import ConfigurationError, describe
 from ...core.phases import Phase
-from ...local.intrinsics import LOCAL_ACCOUNT_ID, LOCAL_STACK_NAME, load_template, local_region
-from ...local.sam import FunctionSpec, function_spec
+from ...local.intrinsics import (
+    LOCAL_ACCOUNT_ID,
+    LOCAL_STACK_NAME,
+    load_template,
+    local_region,
+    merge_globals,
+    section,
+)
+from ...local.sam import FunctionSpec, function_spec, template_globals
 from .alarms import AlarmSpec, UnsupportedAlarm, parse_alarm
 from .configs import DeploymentConfig, custom_config, predefined, unknown_config
 
@@ -184,18 +191,11 @@ def _deployed_spec(source: Path, logical_id: str, parameters: Mapping[str, str],
 
 
 def _merged_properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
-    """The function's properties over ``Globals.Function`` (maps merged one level deep, as SAM does)."""
-    globals_ = template.get("Globals")
-    base = globals_.get("Function") if isinstance(globals_, dict) else None
-    resource = (template.get("Resources") or {}).get(logical_id)
+    """The function's properties over ``Globals.Function``, merged as SAM and ``function_spec`` merge them."""
+    resource = section(template, "Resources").get(logical_id)
     own = resource.get("Properties") if isinstance(resource, dict) else None
-    merged = dict(base) if isinstance(base, dict) else {}
-    for key, value in (own if isinstance(own, dict) else {}).items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
-    return merged
+    merged = merge_globals(template_globals(template, "Function"), own if isinstance(own, dict) else {})
+    return merged if isinstance(merged, dict) else {}
 
 
 def _hook_ids(hooks: Any, resources: dict[str, Any], values: _Values, where: str) -> dict[Phase, str]:
