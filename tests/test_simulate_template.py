@@ -5,7 +5,10 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from hookkit.ci.simulate.template import read_plan
+from hookkit.core.errors import ConfigurationError
 from hookkit.core.phases import Phase
 
 # Two layers, two alarms on Fn, and two hook functions: what the tests' templates share.
@@ -128,3 +131,57 @@ def test_the_current_build_finds_the_layers_of_the_template_it_was_read_from(tmp
     shared = (tmp_path / "shared").resolve()
     assert (plan.current.code_uri, plan.current.layers) == ((tmp_path / "v1").resolve(), (shared,))
     assert (plan.target.code_uri, plan.target.layers) == ((tmp_path / "src").resolve(), (shared,))
+
+
+def test_deployment_settings_resolve_intrinsics_as_a_local_target_does(tmp_path: Path) -> None:
+    path = template(tmp_path, """\
+        Parameters:
+          Stage: {Type: String, Default: dev}
+          Alias: {Type: String, Default: live}
+        Conditions:
+          IsProd: !Equals [!Ref Stage, prod]
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: src
+              Handler: app.handler
+              AutoPublishAlias: !Sub "${Alias}${Stage}"
+              DeploymentPreference:
+                Type: !If [IsProd, Canary10Percent5Minutes, AllAtOnce]
+                Enabled: !Not [!Equals [!Ref Stage, test]]
+        """)
+
+    dev = read_plan(path, "Fn", current=str(tmp_path / "src"))
+    prod = read_plan(path, "Fn", current=str(tmp_path / "src"), parameters={"Stage": "prod"})
+
+    assert (dev.alias, dev.config.name) == ("livedev", "AllAtOnce")
+    assert (prod.alias, prod.config.name) == ("liveprod", "Canary10Percent5Minutes")
+    with pytest.raises(ConfigurationError, match=r"DeploymentPreference\.Enabled is false"):
+        read_plan(path, "Fn", current=str(tmp_path / "src"), parameters={"Stage": "test"})
+
+
+@pytest.mark.parametrize(("alias", "refused"), [
+    ("!GetAtt SharedLayer.Arn", "Fn::GetAtt SharedLayer.Arn cannot be resolved for a rehearsal (attributes of "
+                                "SharedLayer exist only after deployment)"),
+    ("!Ref Missing", "Ref Missing cannot be resolved for a rehearsal (Missing is not a parameter, pseudo "
+                     "parameter or resource of this template)"),
+    ("!ImportValue shared-alias", "Fn::ImportValue shared-alias cannot be resolved for a rehearsal"),
+])
+def test_a_setting_only_a_deployed_stack_knows_is_refused_naming_it(tmp_path: Path, alias: str, refused: str) -> None:
+    path = template(tmp_path, f"""\
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: src
+              Handler: app.handler
+              AutoPublishAlias: {alias}
+              DeploymentPreference: {{Type: AllAtOnce}}
+        """)
+
+    with pytest.raises(ConfigurationError) as caught:
+        read_plan(path, "Fn", current=str(tmp_path / "src"))
+
+    assert str(caught.value).startswith(f"SAM template {path}: Fn.AutoPublishAlias: {refused}")
+    assert str(caught.value).endswith("write the value plainly, or pass --parameter NAME=VALUE")
