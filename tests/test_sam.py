@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from hookkit.core.errors import ConfigurationError
+from hookkit.local import intrinsics
 from hookkit.local.sam import ApiRoute, FunctionSpec, function_spec, load_template
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sam"
@@ -81,6 +83,13 @@ def test_short_form_tags_load_as_long_form(tmp_path: Path) -> None:
         {"Fn::GetAZs": ""},
         {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "s3://b/k"}}},
     ]
+
+
+def test_templates_are_parsed_by_libyaml_when_pyyaml_has_it() -> None:
+    """The pure-Python parser takes about ten times as long, and a run reads its template several times."""
+    if not yaml.__with_libyaml__:
+        pytest.skip("this PyYAML was built without libyaml")
+    assert issubclass(intrinsics._TemplateLoader, yaml.CSafeLoader)
 
 
 def test_unsafe_yaml_tags_are_refused(tmp_path: Path) -> None:

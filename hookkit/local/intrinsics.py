@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
 
 from ..core.errors import ConfigurationError
 
@@ -31,8 +32,12 @@ _SSM_PARAMETER = re.compile(r"^AWS::SSM::Parameter::Value<.+>$")
 
 # --- loading -------------------------------------------------------------------------------
 
-class _TemplateLoader(yaml.SafeLoader):
-    """Safe YAML plus CloudFormation's short-form tags, turned into their long (JSON) form."""
+class _TemplateLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc] # chosen at import
+    """Safe YAML plus CloudFormation's short-form tags, turned into their long (JSON) form.
+
+    On libyaml's parser when PyYAML has it (about ten times faster than the pure-Python one on a
+    10 kB template), else the pure-Python one: the same safe constructors either way.
+    """
 
 
 _FUNCTIONS = (
@@ -42,8 +47,8 @@ _FUNCTIONS = (
 _SHORT_TAGS = ("Ref", "Condition", *(f"Fn::{name}" for name in _FUNCTIONS))
 
 
-def _intrinsic_constructor(key: str) -> Callable[[yaml.SafeLoader, yaml.Node], dict[str, Any]]:
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+def _intrinsic_constructor(key: str) -> Callable[[SafeConstructor, yaml.Node], dict[str, Any]]:
+    def construct(loader: SafeConstructor, node: yaml.Node) -> dict[str, Any]:
         value: Any
         if isinstance(node, yaml.ScalarNode):
             value = loader.construct_scalar(node)
