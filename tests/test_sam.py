@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import textwrap
 from pathlib import Path
@@ -90,6 +91,27 @@ def test_templates_are_parsed_by_libyaml_when_pyyaml_has_it() -> None:
     if not yaml.__with_libyaml__:
         pytest.skip("this PyYAML was built without libyaml")
     assert issubclass(intrinsics._TemplateLoader, yaml.CSafeLoader)
+
+
+def test_a_template_read_again_is_parsed_once_and_each_reader_gets_data_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intrinsics._parsed_yaml.cache_clear()
+    parses: list[str] = []
+    parse = yaml.load
+    monkeypatch.setattr(yaml, "load", lambda text, **options: parses.append(text) or parse(text, **options))
+    path = write(tmp_path, "Resources:\n  Fn: {Type: AWS::Serverless::Function, Properties: {Handler: a.b}}\n")
+
+    first = load_template(path)
+    first["Resources"]["Fn"]["Properties"]["Handler"] = "changed.by_a_reader"
+    assert load_template(path)["Resources"]["Fn"]["Properties"] == {"Handler": "a.b"}
+    assert len(parses) == 1
+
+    # rewritten with the same size and modification time (a clock tick is that coarse): read again
+    before = path.stat()
+    path.write_text(path.read_text().replace("a.b", "c.d"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert load_template(path)["Resources"]["Fn"]["Properties"] == {"Handler": "c.d"}
 
 
 def test_unsafe_yaml_tags_are_refused(tmp_path: Path) -> None:

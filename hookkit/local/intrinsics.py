@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
+import functools
 import json
 import os
 import re
@@ -69,8 +71,18 @@ for _key in _SHORT_TAGS:
     _TemplateLoader.add_constructor(f"!{_key.removeprefix('Fn::')}", _intrinsic_constructor(_key))
 
 
+@functools.lru_cache(maxsize=8)
+def _parsed_yaml(text: str) -> Any:
+    """A YAML template's data, parsed once per text: a run reads the same template several times
+    (the target, ``--current``, ``--api local``). Keyed by the text itself, not the file's
+    modification time, which is coarse enough for a rewrite to keep it."""
+    return yaml.load(text, Loader=_TemplateLoader)  # noqa: S506 - a safe loader
+
+
 def load_template(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse a YAML or JSON template; a bad file is a ConfigurationError naming file and line."""
+    """Parse a YAML or JSON template; a bad file is a ConfigurationError naming file and line.
+
+    Each call returns data of its own, which the caller may change."""
     source = Path(path)
     try:
         text = source.read_text(encoding="utf-8")
@@ -85,7 +97,7 @@ def load_template(path: str | os.PathLike[str]) -> dict[str, Any]:
         ) from None
     kind = "JSON" if text.lstrip().startswith("{") else "YAML"
     try:
-        data = json.loads(text) if kind == "JSON" else yaml.load(text, Loader=_TemplateLoader)  # noqa: S506 - safe
+        data = json.loads(text) if kind == "JSON" else copy.deepcopy(_parsed_yaml(text))
     except json.JSONDecodeError as exc:
         raise ConfigurationError(
             f"SAM template {source}, line {exc.lineno}, column {exc.colno}: invalid JSON "
