@@ -123,17 +123,6 @@ def requirement_files(spec: FunctionSpec) -> list[Path]:
     return [path for path in candidates if path.is_file()]
 
 
-def unmet_requirements(spec: FunctionSpec, *, python: str | None = None) -> tuple[Unmet, ...]:
-    """What the function's requirements files ask for and the interpreter does not have."""
-    files = requirement_files(spec)
-    if not files:
-        return ()
-    inventory = _inventory(python, _search_path(spec))
-    if inventory is None:
-        return ()
-    return tuple(_unmet(files, inventory))
-
-
 def requirements_warning(spec: FunctionSpec, *, python: str | None = None) -> str | None:
     """A warning naming what is missing and the fixes, for before any check runs; else None."""
     hint = _requirements_hint(spec, python)
