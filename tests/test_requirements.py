@@ -74,6 +74,14 @@ def test_packages_in_the_code_folder_and_layers_count(tmp_path: Path) -> None:
     assert f"for what {OWN} does not have: layer-thing>=1 (not installed);" in str(requirements_warning(spec_for(code)))
 
 
+def test_a_layers_packages_for_another_python_do_not_count(tmp_path: Path) -> None:
+    """The function's Python looks in its own version's site-packages only, as in Lambda."""
+    code = code_with(tmp_path / "src", "layer-thing>=1\n")
+    layer = tmp_path / "layer"
+    dist_info(layer / "python" / "lib" / "python3.7" / "site-packages", "layer-thing", "1.5")
+    assert "layer-thing>=1 (not installed)" in str(requirements_warning(spec_for(code, layers=(layer,))))
+
+
 def test_included_files_are_followed_and_a_layers_requirements_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

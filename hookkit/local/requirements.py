@@ -18,10 +18,11 @@ For whoever runs the function (the invoker, ``hookkit run``):
 ``python`` is the interpreter that runs the function: None for this one (``sys.executable``), else
 a command or path (``python3.12``, ``/usr/bin/python3.12``), asked once per run in a subprocess
 (about 50 ms). Requirements are read with ``packaging`` and checked against the distributions
-visible from the function's code folder, its layers' ``python/`` folders and the interpreter's
-``sys.path``; markers (``; python_version < "3.12"``) are evaluated for that interpreter. Lines
-that are not requirements (``-e``, URLs, paths, options) are not checked; ``-r other.txt`` is
-followed. Results are cached per interpreter and set of folders for the run.
+visible from the function's own ``sys.path`` entries (:func:`hookkit.local.runtime.code_path`: its
+code folder, its layers' folders) and the interpreter's ``sys.path``; markers (``; python_version
+< "3.12"``) are evaluated for that interpreter. Lines that are not requirements (``-e``, URLs,
+paths, options) are not checked; ``-r other.txt`` is followed. Results are cached per interpreter
+and set of folders for the run.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion
 
 from .layers import OPT_PYTHON
+from .runtime import code_path
 from .sam import FunctionSpec, shown_path
 
 REQUIREMENTS_FILE = "requirements.txt"
@@ -155,7 +157,7 @@ def _requirements_hint(spec: FunctionSpec, python: str | None) -> str | None:
     files = requirement_files(spec)
     if not files:
         return None
-    inventory = _inventory(python, _search_path(spec))
+    inventory = _inventory(python, tuple(code_path(spec)))
     if inventory is None:
         return None
     unmet = list(_unmet(files, inventory))
@@ -182,18 +184,6 @@ def _build_folder(spec: FunctionSpec) -> str:
 def _is_own_module(spec: FunctionSpec, top: str) -> bool:
     folder = spec.code_uri
     return (folder / top).is_dir() or (folder / f"{top}.py").is_file()
-
-
-def _search_path(spec: FunctionSpec) -> tuple[str, ...]:
-    """Where the function's imports look before the interpreter's own path, as in Lambda."""
-    paths = [str(spec.code_uri)]
-    for root in spec.layers:
-        python = root / OPT_PYTHON
-        paths.append(str(python))
-        lib = python / "lib"
-        if lib.is_dir():
-            paths += sorted(str(p) for p in lib.glob("python3*/site-packages"))
-    return tuple(paths)
 
 
 def _unmet(files: list[Path], inventory: _Inventory) -> Iterable[Unmet]:
