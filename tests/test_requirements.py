@@ -11,6 +11,7 @@ import pytest
 
 from hookkit.local import requirements
 from hookkit.local.requirements import explain_missing_module, requirements_warning
+from hookkit.local.runtime import OWN_VERSION
 from hookkit.local.sam import FunctionSpec
 
 ABSENT = "hookkit-test-no-such-distribution"
@@ -24,10 +25,11 @@ def _fresh_caches() -> None:
 
 
 def spec_for(code: Path, **changes: object) -> FunctionSpec:
+    """A function declaring the Python running the tests, unless ``runtime`` says otherwise."""
     fields: dict[str, object] = {
-        "logical_id": "Fn", "code_uri": code, "handler": "app.handler", "runtime": "python3.12", "timeout": 3.0,
-        "memory_size": 128, "environment": {}, "function_name": "local-Fn", "routes": (), "warnings": (),
-        "template": code.parent / "template.yaml",
+        "logical_id": "Fn", "code_uri": code, "handler": "app.handler", "runtime": f"python{OWN_VERSION}",
+        "timeout": 3.0, "memory_size": 128, "environment": {}, "function_name": "local-Fn", "routes": (),
+        "warnings": (), "template": code.parent / "template.yaml",
     }
     return FunctionSpec(**{**fields, **changes})  # type: ignore[arg-type]
 
@@ -69,7 +71,7 @@ def test_packages_in_the_code_folder_and_layers_count(tmp_path: Path) -> None:
     code = code_with(tmp_path / "src", "vendored-thing==2.1\nlayer-thing>=1\n")
     dist_info(code, "vendored-thing", "2.1")
     layer = tmp_path / "layer"
-    dist_info(layer / "python" / "lib" / "python3.12" / "site-packages", "layer-thing", "1.5")
+    dist_info(layer / "python" / "lib" / f"python{OWN_VERSION}" / "site-packages", "layer-thing", "1.5")
     assert requirements_warning(spec_for(code, layers=(layer,))) is None
     assert f"for what {OWN} does not have: layer-thing>=1 (not installed);" in str(requirements_warning(spec_for(code)))
 
@@ -153,6 +155,22 @@ def test_another_interpreter_is_asked_in_a_subprocess(tmp_path: Path) -> None:
 def test_an_interpreter_that_cannot_be_asked_says_nothing(tmp_path: Path) -> None:
     code = code_with(tmp_path / "src", f"{ABSENT}\n")
     assert requirements_warning(spec_for(code), python=str(tmp_path / "no-such-python")) is None
+
+
+def test_without_python_the_functions_runtime_is_asked_as_a_local_target_would_run_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    os.symlink(sys.executable, bin_ / "python3.97")  # the Runtime's python3.97, as the invoker finds it
+    (bin_ / "python3.98").write_text("#!/bin/sh\nexit 1\n")  # one that cannot start (a stale pyenv shim)
+    (bin_ / "python3.98").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_}{os.pathsep}{os.environ['PATH']}")
+    code = code_with(tmp_path / "src", f"{ABSENT}\n")
+
+    assert f"asks for what {bin_ / 'python3.97'} (" in str(requirements_warning(spec_for(code, runtime="python3.97")))
+    # the invoker runs it under hookkit's own Python then, and so that is the one checked
+    assert f"asks for what {OWN} does not have" in str(requirements_warning(spec_for(code, runtime="python3.98")))
 
 
 # --- hookkit run: the warning up front, the explanation when the handler cannot import ------------

@@ -15,14 +15,16 @@ For whoever runs the function (the invoker, ``hookkit run``):
 - :func:`requirements_warning` up front, for a warning before any check runs (None when all is
   there or nothing can be told).
 
-``python`` is the interpreter that runs the function: None for this one (``sys.executable``), else
-a command or path (``python3.12``, ``/usr/bin/python3.12``), asked once per run in a subprocess
-(about 50 ms). Requirements are read with ``packaging`` and checked against the distributions
-visible from the function's own ``sys.path`` entries (:func:`hookkit.local.runtime.code_path`: its
-code folder, its layers' folders) and the interpreter's ``sys.path``; markers (``; python_version
-< "3.12"``) are evaluated for that interpreter. Lines that are not requirements (``-e``, URLs,
-paths, options) are not checked; ``-r other.txt`` is followed. Results are cached per interpreter
-and set of folders for the run.
+``python`` is the interpreter that runs the function, a command or path (``python3.12``,
+``/usr/bin/python3.12``); None finds the one a local target runs it under, as the invoker does (its
+``Runtime``'s on ``PATH``, else, or if that one cannot be asked, hookkit's own). An interpreter
+other than hookkit's is asked once per run in a subprocess (about 50 ms). Requirements are read
+with ``packaging`` and checked against the distributions visible from the function's own
+``sys.path`` entries (:func:`hookkit.local.runtime.code_path`: its code folder, its layers'
+folders) and the interpreter's ``sys.path``; markers (``; python_version < "3.12"``) are evaluated
+for that interpreter. Lines that are not requirements (``-e``, URLs, paths, options) are not
+checked; ``-r other.txt`` is followed. Results are cached per interpreter and set of folders for
+the run.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion
 
 from .layers import OPT_PYTHON
-from .runtime import code_path
+from .runtime import code_path, find_interpreter
 from .sam import FunctionSpec, shown_path
 
 REQUIREMENTS_FILE = "requirements.txt"
@@ -157,7 +159,12 @@ def _requirements_hint(spec: FunctionSpec, python: str | None) -> str | None:
     files = requirement_files(spec)
     if not files:
         return None
-    inventory = _inventory(python, tuple(code_path(spec)))
+    paths = tuple(code_path(spec))
+    if python is None:  # the Python a local target runs it under; one that cannot be asked, hookkit's own
+        found, _ = find_interpreter(spec, os.environ.get("PATH"))
+        inventory = _inventory(found.executable, paths) or _inventory(None, paths)
+    else:
+        inventory = _inventory(python, paths)
     if inventory is None:
         return None
     unmet = list(_unmet(files, inventory))
