@@ -25,9 +25,8 @@ _SKIPPED = frozenset({"__pycache__", "node_modules"})
 
 @dataclass(frozen=True)
 class Build:
-    """The output of ``sam build`` run in a template's folder."""
+    """The output of ``sam build`` run in a template's folder: its ``template`` (the code is next to it)."""
 
-    folder: Path
     template: Path
 
 
@@ -36,9 +35,8 @@ def find_build(template: Path) -> Build | None:
     resolved = template.resolve()
     if BUILD_DIR.parts[0] in resolved.parts:
         return None
-    folder = resolved.parent / BUILD_DIR
-    built = folder / BUILT_TEMPLATE
-    return Build(folder, built) if built.is_file() else None
+    built = resolved.parent / BUILD_DIR / BUILT_TEMPLATE
+    return Build(built) if built.is_file() else None
 
 
 def newer_source(build: Build, sources: list[Path]) -> Path | None:
