@@ -52,7 +52,7 @@ def newer_source(build: Build, sources: list[Path]) -> Path | None:
     seen = 0
     for source in sources:
         if source.is_file():
-            if _mtime(source) > built_at:
+            if modified_at(source) > built_at:
                 return source
             continue
         for folder, folders, files in os.walk(source):
@@ -62,12 +62,13 @@ def newer_source(build: Build, sources: list[Path]) -> Path | None:
                 if seen > _MAX_FILES:
                     return None
                 path = Path(folder) / name
-                if _mtime(path) > built_at:
+                if modified_at(path) > built_at:
                     return path
     return None
 
 
-def _mtime(path: Path) -> float:
+def modified_at(path: Path) -> float:
+    """A file's modification time; 0 when it cannot be read (gone, not allowed)."""
     try:
         return path.stat().st_mtime
     except OSError:

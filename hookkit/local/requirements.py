@@ -45,6 +45,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion
 
+from .build import modified_at
 from .layers import OPT_PYTHON
 from .runtime import code_path, find_interpreter
 from .sam import FunctionSpec, shown_path
@@ -194,7 +195,7 @@ def _is_own_module(spec: FunctionSpec, top: str) -> bool:
 
 
 def _unmet(files: list[Path], inventory: _Inventory) -> Iterable[Unmet]:
-    for text, file in _requirements(tuple((file, _mtime(file)) for file in files)):
+    for text, file in _requirements(tuple((file, modified_at(file)) for file in files)):
         try:
             requirement = Requirement(text)
         except InvalidRequirement:
@@ -221,13 +222,6 @@ def _requirements(files: tuple[tuple[Path, float], ...]) -> tuple[tuple[str, Pat
     for file, _ in files:
         _read(file, found, seen)
     return tuple(found)
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
 
 
 def _read(file: Path, found: list[tuple[str, Path]], seen: set[Path]) -> None:
