@@ -13,6 +13,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+#: The account local runs pretend to be in: the example account of AWS's documentation.
+LOCAL_ACCOUNT_ID = "123456789012"
+
 
 @dataclass
 class CognitoIdentity:
@@ -31,7 +34,7 @@ class LocalContext:
     timeout_s: float = 3.0
     memory_limit_in_mb: int = 128
     region: str = "us-east-1"
-    account_id: str = "123456789012"
+    account_id: str = LOCAL_ACCOUNT_ID
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.monotonic)
     identity: CognitoIdentity = field(default_factory=CognitoIdentity)

@@ -24,10 +24,10 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from ..core.errors import ConfigurationError
+from .context import LOCAL_ACCOUNT_ID as LOCAL_ACCOUNT_ID  # AWS::AccountId; context.py stays free of YAML
 
 SERVERLESS_LAYER = "AWS::Serverless::LayerVersion"
 LAMBDA_LAYER = "AWS::Lambda::LayerVersion"
-LOCAL_ACCOUNT_ID = "123456789012"
 LOCAL_STACK_NAME = "local"
 _SSM_PARAMETER = re.compile(r"^AWS::SSM::Parameter::Value<.+>$")
 
