@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from hookkit.checks.invocation import Invocation, Invoker
+from hookkit.checks.invocation import Invocation
 from hookkit.core.errors import ConfigurationError, InvokeError, TargetError
 from hookkit.local import bootstrap
 from hookkit.local.context import LocalContext
@@ -112,11 +112,6 @@ def wait_until(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
 
 
 # --- answers --------------------------------------------------------------------------------
-
-def test_is_an_invoker(orders: FunctionSpec, local: Local) -> None:
-    invoker: Invoker = local(orders)
-    assert callable(invoker.invoke)
-
 
 def test_return_value_is_the_json_payload(orders: FunctionSpec, local: Local) -> None:
     result = invoke(local(orders, version="7"), {"action": "echo", "orderId": "ORD-1"})
