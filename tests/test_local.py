@@ -942,7 +942,10 @@ def test_the_bootstrap_runs_on_every_python_lambda_offers_with_the_standard_libr
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module and not node.level}
     assert imported <= sys.stdlib_module_names | {"__future__"}
-    assert bootstrap.REQUEST.size and bootstrap.REPLY.size  # hookkit reads the protocol from the same module
+    from hookkit.local import environment
+
+    # hookkit reads the protocol from the same module, not a copy of its formats
+    assert environment.REQUEST is bootstrap.REQUEST and environment.REPLY is bootstrap.REPLY
 
 
 def test_the_environments_protocol_is_bytes_and_json_never_pickle() -> None:
