@@ -158,10 +158,17 @@ def test_an_unqualified_call_has_an_unqualified_arn(orders: FunctionSpec, local:
     assert body(result)["invoked_function_arn"].endswith(":function:local-OrdersFunction")
 
 
-def test_the_hooks_own_local_context_has_identity_and_client_context() -> None:
-    context = LocalContext()
-    assert (context.identity.cognito_identity_id, context.identity.cognito_identity_pool_id) == (None, None)
-    assert context.client_context is None
+def test_the_hooks_own_local_context_reads_like_a_functions() -> None:
+    """Whatever a function's context offers (bootstrap.LambdaContext, Lambda's runtime), a hook's has too."""
+    context = LocalContext(function_name="CodeDeployHook_pre", timeout_s=20)
+    lambdas = bootstrap.LambdaContext("request", "arn", 0)
+    offered = {name for name in (*vars(lambdas), *vars(type(lambdas))) if not name.startswith("_")}
+    assert {name for name in offered if not hasattr(context, name)} == set()
+    cognito = type(lambdas.identity).__slots__  # empty, as for any call Amazon Cognito did not authorise
+    assert {n: getattr(context.identity, n) for n in cognito} == {n: getattr(lambdas.identity, n) for n in cognito}
+    assert (context.client_context, context.tenant_id) == (None, None)  # a direct invoke, as the hook's
+    assert context.invoked_function_arn == "arn:aws:lambda:us-east-1:123456789012:function:CodeDeployHook_pre"
+    assert context.log_group_name == "/aws/lambda/CodeDeployHook_pre"
 
 
 def test_handler_in_a_sub_folder(local: Local) -> None:
