@@ -500,10 +500,12 @@ def test_template_without_resources(tmp_path: Path) -> None:
          "location; local runs need the source folder: point CodeUri at it or pass a code folder explicitly"),
         ("CodeUri: {Bucket: b, Key: k}\nHandler: app.handler\n", "Fn: CodeUri '{\"Bucket\":\"b\",\"Key\":\"k\"}' "
          "is an S3 location; local runs need the source folder: point CodeUri at it or pass a code folder explicitly"),
-        ("CodeUri: src\nHandler: index.handler\nRuntime: nodejs20.x\n", "Fn runs on nodejs20.x; only Python "
-         "functions can run in-process"),
-        ("PackageType: Image\nImageUri: repo:tag\n", "Fn is a container image function (PackageType: Image), "
-         "which cannot run in-process; test a Zip function, or run the image with sam local"),
+        ("CodeUri: src\nHandler: index.handler\nRuntime: nodejs20.x\n", "Fn runs on nodejs20.x: local targets "
+         "run Python functions only (in worker processes of a Lambda Python runtime); check a deployed version "
+         "instead with --target NAME:VERSION (e.g. orders:7)"),
+        ("PackageType: Image\nImageUri: repo:tag\n", "Fn is a container image function (PackageType: Image): "
+         "local targets run a Zip function's Python code in worker processes, not images; check a deployed "
+         "version instead with --target NAME:VERSION (e.g. orders:7), or run the image with sam local"),
         ('CodeUri: "a\\0b"\nHandler: app.handler\n', "Fn: CodeUri 'a\\x00b' is not a usable path (embedded null "
          "byte); fix it"),
         ('CodeUri: src\nHandler: app.handler\nEnvironment: {Variables: {"A=B": x}}\n', "Fn: environment variable "
