@@ -106,7 +106,11 @@ def test_usage_and_configuration_errors_exit_2_naming_the_input(capsys, args, fr
         (["--deadline", "-1"], "argument --deadline: '-1': pass the seconds the whole run may take, more than 0"),
         (["--deadline", "0"], "more than 0"),
         (["--deadline", "inf"], "more than 0"),
-        (["--workers", "0"], "argument --workers: '0': pass how many checks may run at once, 1 or more"),
+        (["--workers", "0"], "argument --workers: '0': pass how many checks may run at once, a whole number >= 1"),
+        (["--workers", "1.5"], "a whole number >= 1"),
+        (["--concurrency", "0"], "argument --concurrency: '0': pass how many execution environments a local "
+                                 "function may have at once, a whole number >= 1"),
+        (["--concurrency", "two"], "argument --concurrency: 'two': pass how many execution environments"),
         (["--api", "localhost:3000"], "'localhost:3000' is not a URL: write the API's base URL with its scheme"),
         (["--api", "ftp://host/x"], "is not a URL"),
         (["--phase", "middle"], "unknown phase 'middle'"),
@@ -331,7 +335,7 @@ def test_concurrency_caps_the_environments_of_a_local_target(capsys) -> None:
 
     with pytest.raises(SystemExit) as stopped:
         build_parser().parse_args(["run", "checks.py", "--concurrency", "0"])
-    assert stopped.value.code == 2 and "'0' is not a number of environments" in capsys.readouterr().err
+    assert stopped.value.code == 2 and "--concurrency: '0': pass how many" in capsys.readouterr().err
     code, out, err = run(capsys, CHECKS, "--phase", "pre", "--target", GOOD, "--current", GOOD, "--concurrency", "1")
     assert code == 0, out + err
     target = parse_target(GOOD, parameters={}, clients=Clients(), concurrency=3)

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from hookkit.checks.invocation import Invocation, Invoker
+from hookkit.checks.invocation import Invocation
 from hookkit.core.errors import ConfigurationError, InvokeError, TargetError
 from hookkit.core.stages import Unstaged
 from hookkit.local import bootstrap
@@ -114,11 +114,6 @@ def wait_until(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
 
 # --- answers --------------------------------------------------------------------------------
 
-def test_is_an_invoker(orders: FunctionSpec, local: Local) -> None:
-    invoker: Invoker = local(orders)
-    assert callable(invoker.invoke)
-
-
 def test_return_value_is_the_json_payload(orders: FunctionSpec, local: Local) -> None:
     result = invoke(local(orders, version="7"), {"action": "echo", "orderId": "ORD-1"})
 
@@ -164,10 +159,17 @@ def test_an_unqualified_call_has_an_unqualified_arn(orders: FunctionSpec, local:
     assert body(result)["invoked_function_arn"].endswith(":function:local-OrdersFunction")
 
 
-def test_the_hooks_own_local_context_has_identity_and_client_context() -> None:
-    context = LocalContext()
-    assert (context.identity.cognito_identity_id, context.identity.cognito_identity_pool_id) == (None, None)
-    assert context.client_context is None
+def test_the_hooks_own_local_context_reads_like_a_functions() -> None:
+    """Whatever a function's context offers (bootstrap.LambdaContext, Lambda's runtime), a hook's has too."""
+    context = LocalContext(function_name="CodeDeployHook_pre", timeout_s=20)
+    lambdas = bootstrap.LambdaContext("request", "arn", 0)
+    offered = {name for name in (*vars(lambdas), *vars(type(lambdas))) if not name.startswith("_")}
+    assert {name for name in offered if not hasattr(context, name)} == set()
+    cognito = type(lambdas.identity).__slots__  # empty, as for any call Amazon Cognito did not authorise
+    assert {n: getattr(context.identity, n) for n in cognito} == {n: getattr(lambdas.identity, n) for n in cognito}
+    assert (context.client_context, context.tenant_id) == (None, None)  # a direct invoke, as the hook's
+    assert context.invoked_function_arn == "arn:aws:lambda:us-east-1:123456789012:function:CodeDeployHook_pre"
+    assert context.log_group_name == "/aws/lambda/CodeDeployHook_pre"
 
 
 def test_handler_in_a_sub_folder(local: Local) -> None:
@@ -1039,7 +1041,10 @@ def test_the_bootstrap_runs_on_every_python_lambda_offers_with_the_standard_libr
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module and not node.level}
     assert imported <= sys.stdlib_module_names | {"__future__"}
-    assert bootstrap.REQUEST.size and bootstrap.REPLY.size  # hookkit reads the protocol from the same module
+    from hookkit.local import environment
+
+    # hookkit reads the protocol from the same module, not a copy of its formats
+    assert environment.REQUEST is bootstrap.REQUEST and environment.REPLY is bootstrap.REPLY
 
 
 def test_the_environments_protocol_is_bytes_and_json_never_pickle() -> None:

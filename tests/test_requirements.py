@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from hookkit.local import requirements
-from hookkit.local.requirements import Unmet, explain_missing_module, requirements_warning, unmet_requirements
+from hookkit.local.requirements import explain_missing_module, requirements_warning
+from hookkit.local.runtime import OWN_VERSION
 from hookkit.local.sam import FunctionSpec
 
 ABSENT = "hookkit-test-no-such-distribution"
+OWN = f"Python {sys.version_info.major}.{sys.version_info.minor} ({sys.executable})"
 
 
 @pytest.fixture(autouse=True)
@@ -23,10 +25,11 @@ def _fresh_caches() -> None:
 
 
 def spec_for(code: Path, **changes: object) -> FunctionSpec:
+    """A function declaring the Python running the tests, unless ``runtime`` says otherwise."""
     fields: dict[str, object] = {
-        "logical_id": "Fn", "code_uri": code, "handler": "app.handler", "runtime": "python3.12", "timeout": 3.0,
-        "memory_size": 128, "environment": {}, "function_name": "local-Fn", "routes": (), "warnings": (),
-        "template": code.parent / "template.yaml",
+        "logical_id": "Fn", "code_uri": code, "handler": "app.handler", "runtime": f"python{OWN_VERSION}",
+        "timeout": 3.0, "memory_size": 128, "environment": {}, "function_name": "local-Fn", "routes": (),
+        "warnings": (), "template": code.parent / "template.yaml",
     }
     return FunctionSpec(**{**fields, **changes})  # type: ignore[arg-type]
 
@@ -59,29 +62,39 @@ def test_what_is_missing_or_the_wrong_version_is_listed(tmp_path: Path) -> None:
         --index-url https://example.invalid/simple
         git+https://example.invalid/repo.git#egg=thing
         """)
-    unmet = unmet_requirements(spec_for(code))
-    assert [(u.requirement, u.installed is None) for u in unmet] == [(f"{ABSENT}>=1.0", True), ("pytest<1.0", False)]
-    assert str(unmet[1]) == f"pytest<1.0 ({pytest.__version__} installed)"
-    assert str(unmet[0]) == f"{ABSENT}>=1.0 (not installed)"
+    warning = requirements_warning(spec_for(code))
+    assert warning is not None
+    assert f": {ABSENT}>=1.0 (not installed), pytest<1.0 ({pytest.__version__} installed); run" in warning
 
 
 def test_packages_in_the_code_folder_and_layers_count(tmp_path: Path) -> None:
     code = code_with(tmp_path / "src", "vendored-thing==2.1\nlayer-thing>=1\n")
     dist_info(code, "vendored-thing", "2.1")
     layer = tmp_path / "layer"
-    dist_info(layer / "python" / "lib" / "python3.12" / "site-packages", "layer-thing", "1.5")
-    assert unmet_requirements(spec_for(code, layers=(layer,))) == ()
-    assert [u.requirement for u in unmet_requirements(spec_for(code))] == ["layer-thing>=1"]
+    dist_info(layer / "python" / "lib" / f"python{OWN_VERSION}" / "site-packages", "layer-thing", "1.5")
+    assert requirements_warning(spec_for(code, layers=(layer,))) is None
+    assert f"for what {OWN} does not have: layer-thing>=1 (not installed);" in str(requirements_warning(spec_for(code)))
 
 
-def test_included_files_are_followed_and_a_layers_requirements_checked(tmp_path: Path) -> None:
+def test_a_layers_packages_for_another_python_do_not_count(tmp_path: Path) -> None:
+    """The function's Python looks in its own version's site-packages only, as in Lambda."""
+    code = code_with(tmp_path / "src", "layer-thing>=1\n")
+    layer = tmp_path / "layer"
+    dist_info(layer / "python" / "lib" / "python3.7" / "site-packages", "layer-thing", "1.5")
+    assert "layer-thing>=1 (not installed)" in str(requirements_warning(spec_for(code, layers=(layer,))))
+
+
+def test_included_files_are_followed_and_a_layers_requirements_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     code = code_with(tmp_path / "src", "-r base.txt\n", **{"base.txt": f"{ABSENT}-a\n"})
     layer = tmp_path / "layer"
     code_with(layer / "python", f"{ABSENT}-b \\\n  >=2\n")
-    unmet = unmet_requirements(spec_for(code, layers=(layer,)))
-    assert [(u.requirement, u.file.name) for u in unmet] == [
-        (f"{ABSENT}-a", "base.txt"), (f"{ABSENT}-b    >=2", "requirements.txt")
-    ]
+    warning = requirements_warning(spec_for(code, layers=(layer,)))
+    assert warning is not None
+    assert f"layer/python/requirements.txt and src/base.txt ask for what {OWN} does not have: " in warning
+    assert f": {ABSENT}-a (not installed), {ABSENT}-b    >=2 (not installed); run" in warning
 
 
 def test_the_warning_names_the_files_what_is_missing_and_both_fixes(
@@ -89,9 +102,8 @@ def test_the_warning_names_the_files_what_is_missing_and_both_fixes(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     code = code_with(tmp_path / "src", f"{ABSENT}>=1\n")
-    python = f"Python {sys.version_info.major}.{sys.version_info.minor} ({sys.executable})"
     assert requirements_warning(spec_for(code)) == (
-        f"Fn: src/requirements.txt asks for what {python} does not have: {ABSENT}>=1 (not installed); run "
+        f"Fn: src/requirements.txt asks for what {OWN} does not have: {ABSENT}>=1 (not installed); run "
         "`sam build` in this folder (hookkit then runs its output, as sam local does), or install them for that "
         f"interpreter: {sys.executable} -m pip install -r src/requirements.txt"
     )
@@ -134,17 +146,31 @@ def test_another_interpreter_is_asked_in_a_subprocess(tmp_path: Path) -> None:
     code = code_with(tmp_path / "src", f"vendored-thing>=2\n{ABSENT}\nonly-old==1; python_version < '3.0'\n")
     dist_info(code, "vendored-thing", "2.0")
 
-    unmet = unmet_requirements(spec_for(code), python=str(other))
-
-    assert unmet == (Unmet(ABSENT, code / "requirements.txt", None),)
     warning = requirements_warning(spec_for(code), python=str(other))
+
     assert warning is not None and f"what {other} (" in warning
+    assert f"does not have: {ABSENT} (not installed); run" in warning  # vendored-thing is there, only-old not for it
 
 
 def test_an_interpreter_that_cannot_be_asked_says_nothing(tmp_path: Path) -> None:
     code = code_with(tmp_path / "src", f"{ABSENT}\n")
-    assert unmet_requirements(spec_for(code), python=str(tmp_path / "no-such-python")) == ()
     assert requirements_warning(spec_for(code), python=str(tmp_path / "no-such-python")) is None
+
+
+def test_without_python_the_functions_runtime_is_asked_as_a_local_target_would_run_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    os.symlink(sys.executable, bin_ / "python3.97")  # the Runtime's python3.97, as the invoker finds it
+    (bin_ / "python3.98").write_text("#!/bin/sh\nexit 1\n")  # one that cannot start (a stale pyenv shim)
+    (bin_ / "python3.98").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_}{os.pathsep}{os.environ['PATH']}")
+    code = code_with(tmp_path / "src", f"{ABSENT}\n")
+
+    assert f"asks for what {bin_ / 'python3.97'} (" in str(requirements_warning(spec_for(code, runtime="python3.97")))
+    # the invoker runs it under hookkit's own Python then, and so that is the one checked
+    assert f"asks for what {OWN} does not have" in str(requirements_warning(spec_for(code, runtime="python3.98")))
 
 
 # --- hookkit run: the warning up front, the explanation when the handler cannot import ------------

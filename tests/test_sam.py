@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from hookkit.core.errors import ConfigurationError
+from hookkit.local import intrinsics
 from hookkit.local.sam import ApiRoute, FunctionSpec, function_spec, load_template
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sam"
@@ -81,6 +84,34 @@ def test_short_form_tags_load_as_long_form(tmp_path: Path) -> None:
         {"Fn::GetAZs": ""},
         {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "s3://b/k"}}},
     ]
+
+
+def test_templates_are_parsed_by_libyaml_when_pyyaml_has_it() -> None:
+    """The pure-Python parser takes about ten times as long, and a run reads its template several times."""
+    if not yaml.__with_libyaml__:
+        pytest.skip("this PyYAML was built without libyaml")
+    assert issubclass(intrinsics._TemplateLoader, yaml.CSafeLoader)
+
+
+def test_a_template_read_again_is_parsed_once_and_each_reader_gets_data_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intrinsics._parsed_yaml.cache_clear()
+    parses: list[str] = []
+    parse = yaml.load
+    monkeypatch.setattr(yaml, "load", lambda text, **options: parses.append(text) or parse(text, **options))
+    path = write(tmp_path, "Resources:\n  Fn: {Type: AWS::Serverless::Function, Properties: {Handler: a.b}}\n")
+
+    first = load_template(path)
+    first["Resources"]["Fn"]["Properties"]["Handler"] = "changed.by_a_reader"
+    assert load_template(path)["Resources"]["Fn"]["Properties"] == {"Handler": "a.b"}
+    assert len(parses) == 1
+
+    # rewritten with the same size and modification time (a clock tick is that coarse): read again
+    before = path.stat()
+    path.write_text(path.read_text().replace("a.b", "c.d"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert load_template(path)["Resources"]["Fn"]["Properties"] == {"Handler": "c.d"}
 
 
 def test_unsafe_yaml_tags_are_refused(tmp_path: Path) -> None:
@@ -163,7 +194,8 @@ def env_warning(function: str, name: str, value: str, why: str) -> str:
             f'({{"{function}": {{"{name}": ...}}}}) or in the shell')
 
 
-def test_fixture_function_with_globals_and_defaults() -> None:
+def test_fixture_function_with_globals_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FIXTURES)  # the note shows paths relative to the current folder
     spec = function_spec(TEMPLATE, "OrdersFunction")
 
     assert spec == FunctionSpec(
@@ -175,33 +207,30 @@ def test_fixture_function_with_globals_and_defaults() -> None:
         memory_size=256,
         environment=EXPECTED_ENVIRONMENT,
         function_name="local-OrdersFunction",
-        routes=spec.routes,
-        warnings=spec.warnings,
+        routes=(
+            ApiRoute("GET", "/orders/{orderId}", "1.0", "ServerlessRestApi", "rest"),
+            ApiRoute("ANY", "/orders", "1.0", "ServerlessRestApi", "rest"),
+            ApiRoute("POST", "/v2/orders", "2.0", "ServerlessHttpApi", "http"),
+            ApiRoute("ANY", "$default", "2.0", "ServerlessHttpApi", "http"),
+        ),
+        # One warning per variable only a deployed stack knows, naming the --env-vars key that sets it.
+        warnings=(
+            env_warning("OrdersFunction", "TABLE_NAME", "<Ref OrdersTable>",
+                        "OrdersTable is a resource; its physical id exists only after deployment"),
+            env_warning("OrdersFunction", "TABLE_ARN", "<GetAtt OrdersTable.Arn>",
+                        "attributes of OrdersTable exist only after deployment"),
+            env_warning("OrdersFunction", "STREAM_ARN", "<GetAtt OrdersTable.StreamArn>",
+                        "attributes of OrdersTable exist only after deployment"),
+            env_warning("OrdersFunction", "SHARED_VPC", "<ImportValue shared-vpc-id>",
+                        "its value is only known to a deployed stack"),
+            env_warning("OrdersFunction", "PARTNER_KEY", "<Ref PartnerKeyName>", "parameter PartnerKeyName has no "
+                        "Default; pass a value for it as parameter PartnerKeyName=VALUE"),
+        ),
         region="us-east-1",
-        notes=spec.notes,
+        notes=("OrdersFunction: Runtime python3.12; code orders (template.yaml; no sam build output)",),
         template=TEMPLATE.resolve(),
     )
     assert list(spec.environment) == list(EXPECTED_ENVIRONMENT)  # Globals' keys first, as SAM merges
-    # One warning per variable only a deployed stack knows, naming the --env-vars key that sets it.
-    assert spec.warnings == (
-        env_warning("OrdersFunction", "TABLE_NAME", "<Ref OrdersTable>",
-                    "OrdersTable is a resource; its physical id exists only after deployment"),
-        env_warning("OrdersFunction", "TABLE_ARN", "<GetAtt OrdersTable.Arn>",
-                    "attributes of OrdersTable exist only after deployment"),
-        env_warning("OrdersFunction", "STREAM_ARN", "<GetAtt OrdersTable.StreamArn>",
-                    "attributes of OrdersTable exist only after deployment"),
-        env_warning("OrdersFunction", "SHARED_VPC", "<ImportValue shared-vpc-id>",
-                    "its value is only known to a deployed stack"),
-        env_warning("OrdersFunction", "PARTNER_KEY", "<Ref PartnerKeyName>",
-                    "parameter PartnerKeyName has no Default; pass a value for it as parameter PartnerKeyName=VALUE"),
-    )
-
-
-def test_a_note_says_what_runs_paths_relative_to_the_current_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(FIXTURES)
-    assert function_spec(TEMPLATE, "OrdersFunction").notes == (
-        "OrdersFunction: Runtime python3.12; code orders (template.yaml; no sam build output)",
-    )
 
 
 def test_routes_from_api_and_http_api_events() -> None:
@@ -471,10 +500,12 @@ def test_template_without_resources(tmp_path: Path) -> None:
          "location; local runs need the source folder: point CodeUri at it or pass a code folder explicitly"),
         ("CodeUri: {Bucket: b, Key: k}\nHandler: app.handler\n", "Fn: CodeUri '{\"Bucket\":\"b\",\"Key\":\"k\"}' "
          "is an S3 location; local runs need the source folder: point CodeUri at it or pass a code folder explicitly"),
-        ("CodeUri: src\nHandler: index.handler\nRuntime: nodejs20.x\n", "Fn runs on nodejs20.x; only Python "
-         "functions can run in-process"),
-        ("PackageType: Image\nImageUri: repo:tag\n", "Fn is a container image function (PackageType: Image), "
-         "which cannot run in-process; test a Zip function, or run the image with sam local"),
+        ("CodeUri: src\nHandler: index.handler\nRuntime: nodejs20.x\n", "Fn runs on nodejs20.x: local targets "
+         "run Python functions only (in worker processes of a Lambda Python runtime); check a deployed version "
+         "instead with --target NAME:VERSION (e.g. orders:7)"),
+        ("PackageType: Image\nImageUri: repo:tag\n", "Fn is a container image function (PackageType: Image): "
+         "local targets run a Zip function's Python code in worker processes, not images; check a deployed "
+         "version instead with --target NAME:VERSION (e.g. orders:7), or run the image with sam local"),
         ('CodeUri: "a\\0b"\nHandler: app.handler\n', "Fn: CodeUri 'a\\x00b' is not a usable path (embedded null "
          "byte); fix it"),
         ('CodeUri: src\nHandler: app.handler\nEnvironment: {Variables: {"A=B": x}}\n', "Fn: environment variable "

@@ -148,7 +148,9 @@ def test_inline_code_is_still_refused(tmp_path: Path) -> None:
     [
         ("python", "Fn: Runtime 'python' is not a Lambda Python runtime; use one such as python3.12"),
         ("python2.7", "Fn: Runtime 'python2.7' is not a Lambda Python runtime; use one such as python3.12"),
-        ("java21", "Fn runs on java21; only Python functions can run in-process"),
+        ("java21", "Fn runs on java21: local targets run Python functions only (in worker processes of a "
+                   "Lambda Python runtime); check a deployed version instead with --target NAME:VERSION "
+                   "(e.g. orders:7)"),
     ],
 )
 def test_runtimes_that_cannot_run_are_refused(tmp_path: Path, runtime: str, message: str) -> None:

@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "hookkit merge joins the N reports")
     run.add_argument("--workers", type=workers, default=DEFAULT_MAX_WORKERS, metavar="N",
                      help="checks run at once (default: %(default)s)")
-    run.add_argument("--concurrency", type=_concurrency, metavar="N",
+    run.add_argument("--concurrency", type=concurrency, metavar="N",
                      help="local targets: at most N execution environments per function, as Lambda's "
                           "concurrency (default: the CPUs this job may use)")
     run.add_argument("--deadline", type=deadline, default=DEFAULT_DEADLINE, metavar="SECONDS",
@@ -120,6 +120,10 @@ def workers(text: str) -> int:
     return _checked(values.workers, text)
 
 
+def concurrency(text: str) -> int:
+    return _checked(values.concurrency, text)
+
+
 def deadline(text: str) -> float:
     return _checked(values.deadline, text)
 
@@ -138,12 +142,3 @@ def shard(text: str) -> Shard:
     except HookkitError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--shard {text!r}: ")) from None
 
-
-def _concurrency(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of environments; pass 1 or more")
-    return count

@@ -30,12 +30,23 @@ def api(text: str) -> str:
 
 
 def workers(text: str) -> int:
+    """``--workers``: how many checks run at once."""
+    return _count(text, "how many checks may run at once")
+
+
+def concurrency(text: str) -> int:
+    """``--concurrency``: how many execution environments a local target's function may have at once."""
+    return _count(text, "how many execution environments a local function may have at once")
+
+
+def _count(text: str, what: str) -> int:
+    """A whole number of at least 1; ``what`` says what it counts."""
     try:
         value = int(text)
     except ValueError:
         value = 0
     if value < 1:
-        raise ConfigurationError(f"{text!r}: pass how many checks may run at once, 1 or more")
+        raise ConfigurationError(f"{text!r}: pass {what}, a whole number >= 1")
     return value
 
 

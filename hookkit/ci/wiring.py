@@ -298,7 +298,7 @@ def make_plan(options: RunOptions, registry: HookRegistry) -> Plan:
 
 class _ApiFunctions:
     """The functions behind a local API: those given (the target's build), and the others read
-    from the template once, each invoked in-process once first called."""
+    from the template once, each run in local environments of its own once first called."""
 
     def __init__(
         self, template: str, given: dict[str, Callable[[dict[str, Any]], Any]], parameters: Mapping[str, str],

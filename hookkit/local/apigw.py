@@ -54,6 +54,7 @@ from ..checks.invocation import Invocation
 from ..checks.smoke import Api, new_session
 from ..core.errors import ConfigurationError
 from ..core.redact import redact_text
+from .context import LOCAL_ACCOUNT_ID
 
 LOCAL_BASE_URL = "http://hookkit.local"
 PayloadVersion = Literal["1.0", "2.0"]
@@ -397,7 +398,7 @@ def _event_v1(incoming: _Incoming, stage: str, stage_variables: dict[str, str]) 
         "pathParameters": incoming.params or None,
         "stageVariables": stage_variables or None,
         "requestContext": {
-            "accountId": "123456789012",
+            "accountId": LOCAL_ACCOUNT_ID,
             "apiId": "local",
             "domainName": incoming.host,
             "domainPrefix": incoming.host.split(".")[0],
@@ -442,7 +443,7 @@ def _event_v2(incoming: _Incoming, stage: str, stage_variables: dict[str, str]) 
         "headers": headers,
         "queryStringParameters": query,
         "requestContext": {
-            "accountId": "123456789012",
+            "accountId": LOCAL_ACCOUNT_ID,
             "apiId": "local",
             "domainName": incoming.host,
             "domainPrefix": incoming.host.split(".")[0],

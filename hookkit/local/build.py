@@ -25,9 +25,8 @@ _SKIPPED = frozenset({"__pycache__", "node_modules"})
 
 @dataclass(frozen=True)
 class Build:
-    """The output of ``sam build`` run in a template's folder."""
+    """The output of ``sam build`` run in a template's folder: its ``template`` (the code is next to it)."""
 
-    folder: Path
     template: Path
 
 
@@ -36,9 +35,8 @@ def find_build(template: Path) -> Build | None:
     resolved = template.resolve()
     if BUILD_DIR.parts[0] in resolved.parts:
         return None
-    folder = resolved.parent / BUILD_DIR
-    built = folder / BUILT_TEMPLATE
-    return Build(folder, built) if built.is_file() else None
+    built = resolved.parent / BUILD_DIR / BUILT_TEMPLATE
+    return Build(built) if built.is_file() else None
 
 
 def newer_source(build: Build, sources: list[Path]) -> Path | None:
@@ -54,7 +52,7 @@ def newer_source(build: Build, sources: list[Path]) -> Path | None:
     seen = 0
     for source in sources:
         if source.is_file():
-            if _mtime(source) > built_at:
+            if modified_at(source) > built_at:
                 return source
             continue
         for folder, folders, files in os.walk(source):
@@ -64,12 +62,13 @@ def newer_source(build: Build, sources: list[Path]) -> Path | None:
                 if seen > _MAX_FILES:
                     return None
                 path = Path(folder) / name
-                if _mtime(path) > built_at:
+                if modified_at(path) > built_at:
                     return path
     return None
 
 
-def _mtime(path: Path) -> float:
+def modified_at(path: Path) -> float:
+    """A file's modification time; 0 when it cannot be read (gone, not allowed)."""
     try:
         return path.stat().st_mtime
     except OSError:

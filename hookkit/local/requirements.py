@@ -15,13 +15,16 @@ For whoever runs the function (the invoker, ``hookkit run``):
 - :func:`requirements_warning` up front, for a warning before any check runs (None when all is
   there or nothing can be told).
 
-``python`` is the interpreter that runs the function: None for this one (``sys.executable``), else
-a command or path (``python3.12``, ``/usr/bin/python3.12``), asked once per run in a subprocess
-(about 50 ms). Requirements are read with ``packaging`` and checked against the distributions
-visible from the function's code folder, its layers' ``python/`` folders and the interpreter's
-``sys.path``; markers (``; python_version < "3.12"``) are evaluated for that interpreter. Lines
-that are not requirements (``-e``, URLs, paths, options) are not checked; ``-r other.txt`` is
-followed. Results are cached per interpreter and set of folders for the run.
+``python`` is the interpreter that runs the function, a command or path (``python3.12``,
+``/usr/bin/python3.12``); None finds the one a local target runs it under, as the invoker does (its
+``Runtime``'s on ``PATH``, else, or if that one cannot be asked, hookkit's own). An interpreter
+other than hookkit's is asked once per run in a subprocess (about 50 ms). Requirements are read
+with ``packaging`` and checked against the distributions visible from the function's own
+``sys.path`` entries (:func:`hookkit.local.runtime.code_path`: its code folder, its layers'
+folders) and the interpreter's ``sys.path``; markers (``; python_version < "3.12"``) are evaluated
+for that interpreter. Lines that are not requirements (``-e``, URLs, paths, options) are not
+checked; ``-r other.txt`` is followed. Results are cached per interpreter and set of folders for
+the run.
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion
 
+from .build import modified_at
 from .layers import OPT_PYTHON
+from .runtime import code_path, find_interpreter
 from .sam import FunctionSpec, shown_path
 
 REQUIREMENTS_FILE = "requirements.txt"
@@ -123,17 +128,6 @@ def requirement_files(spec: FunctionSpec) -> list[Path]:
     return [path for path in candidates if path.is_file()]
 
 
-def unmet_requirements(spec: FunctionSpec, *, python: str | None = None) -> tuple[Unmet, ...]:
-    """What the function's requirements files ask for and the interpreter does not have."""
-    files = requirement_files(spec)
-    if not files:
-        return ()
-    inventory = _inventory(python, _search_path(spec))
-    if inventory is None:
-        return ()
-    return tuple(_unmet(files, inventory))
-
-
 def requirements_warning(spec: FunctionSpec, *, python: str | None = None) -> str | None:
     """A warning naming what is missing and the fixes, for before any check runs; else None."""
     hint = _requirements_hint(spec, python)
@@ -166,7 +160,12 @@ def _requirements_hint(spec: FunctionSpec, python: str | None) -> str | None:
     files = requirement_files(spec)
     if not files:
         return None
-    inventory = _inventory(python, _search_path(spec))
+    paths = tuple(code_path(spec))
+    if python is None:  # the Python a local target runs it under; one that cannot be asked, hookkit's own
+        found, _ = find_interpreter(spec, os.environ.get("PATH"))
+        inventory = _inventory(found.executable, paths) or _inventory(None, paths)
+    else:
+        inventory = _inventory(python, paths)
     if inventory is None:
         return None
     unmet = list(_unmet(files, inventory))
@@ -195,20 +194,8 @@ def _is_own_module(spec: FunctionSpec, top: str) -> bool:
     return (folder / top).is_dir() or (folder / f"{top}.py").is_file()
 
 
-def _search_path(spec: FunctionSpec) -> tuple[str, ...]:
-    """Where the function's imports look before the interpreter's own path, as in Lambda."""
-    paths = [str(spec.code_uri)]
-    for root in spec.layers:
-        python = root / OPT_PYTHON
-        paths.append(str(python))
-        lib = python / "lib"
-        if lib.is_dir():
-            paths += sorted(str(p) for p in lib.glob("python3*/site-packages"))
-    return tuple(paths)
-
-
 def _unmet(files: list[Path], inventory: _Inventory) -> Iterable[Unmet]:
-    for text, file in _requirements(tuple((file, _mtime(file)) for file in files)):
+    for text, file in _requirements(tuple((file, modified_at(file)) for file in files)):
         try:
             requirement = Requirement(text)
         except InvalidRequirement:
@@ -235,13 +222,6 @@ def _requirements(files: tuple[tuple[Path, float], ...]) -> tuple[tuple[str, Pat
     for file, _ in files:
         _read(file, found, seen)
     return tuple(found)
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return 0.0
 
 
 def _read(file: Path, found: list[tuple[str, Path]], seen: set[Path]) -> None:

@@ -112,9 +112,10 @@ def lambda_environment(
 ) -> tuple[dict[str, str], list[str]]:
     """The environment variables of the function's environments, and warnings about its own.
 
-    In order of precedence: Lambda's reserved variables; the function's variables; the defaults of
-    Lambda's unreserved ones (``LANG``, the X-Ray settings of an untraced function); the caller's
-    :data:`PASSED_THROUGH` variables. The log stream's name is set per environment
+    In order of precedence: Lambda's reserved variables; the function's variables (but not its
+    values for reserved names: a warning each); the defaults of Lambda's unreserved ones (``LANG``,
+    the X-Ray settings of an untraced function); the caller's :data:`PASSED_THROUGH` variables (its
+    credentials among them). The log stream's name is set per environment
     (``AWS_LAMBDA_LOG_STREAM_NAME``), the trace header per request (``_X_AMZN_TRACE_ID``).
     """
     env = {name: caller[name] for name in PASSED_THROUGH if name in caller}
@@ -131,7 +132,7 @@ def lambda_environment(
         _AWS_XRAY_DAEMON_ADDRESS=XRAY_DAEMON[0],
         _AWS_XRAY_DAEMON_PORT=XRAY_DAEMON[1],
     )
-    env.update(spec.environment)
+    env.update((name, value) for name, value in spec.environment.items() if name not in RESERVED)
     warnings = [
         f"{spec.logical_id}: environment variable {name} is reserved by Lambda (a deployment that sets it "
         "fails); the local run uses Lambda's value"
@@ -151,11 +152,4 @@ def lambda_environment(
         LAMBDA_RUNTIME_DIR=runtime_dir,
         TZ=":UTC",
     )
-    for name in ("AWS_ACCESS_KEY", "AWS_LAMBDA_RUNTIME_API", "_X_AMZN_TRACE_ID"):  # no runtime API here
-        env.pop(name, None)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):  # the caller's or none
-        if name in caller:
-            env[name] = caller[name]
-        else:
-            env.pop(name, None)
     return env, warnings

@@ -189,8 +189,9 @@ def function_spec(
 
     if prop("PackageType") == "Image":
         raise ConfigurationError(
-            f"{origin} is a container image function (PackageType: Image), which cannot run "
-            "in-process; test a Zip function, or run the image with sam local"
+            f"{origin} is a container image function (PackageType: Image): local targets run a Zip function's "
+            "Python code in worker processes, not images; check a deployed version instead with --target "
+            "NAME:VERSION (e.g. orders:7), or run the image with sam local"
         )
     folder = _code_folder(path, origin, code_uri, prop)
     handler = prop("Handler")
@@ -291,7 +292,10 @@ def _runtime(runtime: Any, origin: str) -> str | None:
         return None
     text = as_text(runtime)
     if not text.startswith("python"):
-        raise ConfigurationError(f"{origin} runs on {text}; only Python functions can run in-process")
+        raise ConfigurationError(
+            f"{origin} runs on {text}: local targets run Python functions only (in worker processes of a Lambda "
+            "Python runtime); check a deployed version instead with --target NAME:VERSION (e.g. orders:7)"
+        )
     if not _PYTHON_RUNTIME.match(text):
         raise ConfigurationError(
             f"{origin}: Runtime {text!r} is not a Lambda Python runtime; use one such as python3.12"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...core.phases import Phase
+from ...local.context import LOCAL_ACCOUNT_ID
 
 LIFECYCLE = ("BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic")
 ACCEPTED_STATUSES = ("Succeeded", "Failed")
@@ -154,7 +155,7 @@ class DeploymentState:
                 "lambdaTarget": {
                     "deploymentId": self.deployment_id,
                     "targetId": self.target_id(),
-                    "targetArn": f"arn:aws:lambda:{self.region}:123456789012:function:{self.function}:{self.alias}",
+                    "targetArn": f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT_ID}:function:{self.target_id()}",
                     "status": self.status,
                     "lifecycleEvents": lifecycle,
                     "lambdaFunctionInfo": {

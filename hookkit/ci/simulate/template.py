@@ -15,15 +15,24 @@ import dataclasses
 import json
 import re
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ...core.errors import ConfigurationError, describe
 from ...core.phases import Phase
-from ...local.intrinsics import LOCAL_ACCOUNT_ID, LOCAL_STACK_NAME, load_template, local_region
-from ...local.sam import FunctionSpec, function_spec
+from ...local.intrinsics import (
+    LOCAL_ACCOUNT_ID,
+    LOCAL_STACK_NAME,
+    NO_VALUE,
+    Resolver,
+    load_template,
+    local_region,
+    merge_globals,
+    section,
+)
+from ...local.sam import FunctionSpec, function_spec, template_globals
 from .alarms import AlarmSpec, UnsupportedAlarm, parse_alarm
 from .configs import DeploymentConfig, custom_config, predefined, unknown_config
 
@@ -91,7 +100,7 @@ def read_plan(
             f"{where} has no DeploymentPreference, so CodeDeploy never deploys it; add DeploymentPreference "
             "(Type, Hooks, Alarms) and AutoPublishAlias"
         )
-    values = _Values(raw, parameters, {logical_id: target.function_name})
+    values = _Values(raw, parameters, _Known({logical_id: target.function_name}))
     if values.resolve(preference.get("Enabled", True), f"{where}.DeploymentPreference.Enabled") in (False, "false"):
         raise ConfigurationError(f"{where}: DeploymentPreference.Enabled is false; nothing to rehearse")
     alias = values.resolve(properties.get("AutoPublishAlias"), f"{where}.AutoPublishAlias")
@@ -115,7 +124,7 @@ def read_plan(
         deployed.refs[alarm_id] = str(name)
     rewritten = deployed.rewrite(raw)
     _anchor_paths(rewritten, source.resolve().parent)  # the copy lives elsewhere: keep code and layers found
-    values = _Values(rewritten, parameters, deployed.refs, deployed.atts)
+    values = _Values(rewritten, parameters, deployed)
 
     with tempfile.TemporaryDirectory(prefix="hookkit-simulate-") as folder:
         copy = Path(folder) / "template.json"
@@ -175,25 +184,20 @@ def _deployed_spec(source: Path, logical_id: str, parameters: Mapping[str, str],
     first = function_spec(source, logical_id, parameters=parameters, code_uri=code)
     other = _Deployed(deployed.name, deployed.alias, deployed.region)
     other.function(logical_id, version=CURRENT_VERSION)
+    rewritten = other.rewrite(load_template(source))
+    _anchor_paths(rewritten, source.resolve().parent)  # the copy lives elsewhere: keep its layers found
     with tempfile.TemporaryDirectory(prefix="hookkit-simulate-") as folder:
         copy = Path(folder) / "template.json"
-        copy.write_text(json.dumps(other.rewrite(load_template(source)), default=str), encoding="utf-8")
+        copy.write_text(json.dumps(rewritten, default=str), encoding="utf-8")
         return function_spec(copy, logical_id, parameters=parameters, code_uri=first.code_uri)
 
 
 def _merged_properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
-    """The function's properties over ``Globals.Function`` (maps merged one level deep, as SAM does)."""
-    globals_ = template.get("Globals")
-    base = globals_.get("Function") if isinstance(globals_, dict) else None
-    resource = (template.get("Resources") or {}).get(logical_id)
+    """The function's properties over ``Globals.Function``, merged as SAM and ``function_spec`` merge them."""
+    resource = section(template, "Resources").get(logical_id)
     own = resource.get("Properties") if isinstance(resource, dict) else None
-    merged = dict(base) if isinstance(base, dict) else {}
-    for key, value in (own if isinstance(own, dict) else {}).items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
-    return merged
+    merged = merge_globals(template_globals(template, "Function"), own if isinstance(own, dict) else {})
+    return merged if isinstance(merged, dict) else {}
 
 
 def _hook_ids(hooks: Any, resources: dict[str, Any], values: _Values, where: str) -> dict[Phase, str]:
@@ -309,29 +313,12 @@ def _of_type(resources: dict[str, Any], logical_id: str, kind: str) -> bool:
     return isinstance(resource, dict) and resource.get("Type") == kind
 
 
-class _Deployed:
-    """The values only a deployed stack knows, and a template rewritten to contain them."""
+class _Known:
+    """What only a deployed stack knows (answers to ``Ref`` and ``GetAtt``); templates rewritten to contain it."""
 
-    def __init__(self, name: str, alias: str, region: str) -> None:
-        self.name, self.alias, self.region = name, alias, region
-        self.refs: dict[str, str] = {}
+    def __init__(self, refs: Mapping[str, str] | None = None) -> None:
+        self.refs: dict[str, str] = dict(refs or {})
         self.atts: dict[tuple[str, str], str] = {}
-
-    def arn(self, name: str, qualifier: str | None = None) -> str:
-        arn = f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT_ID}:function:{name}"
-        return f"{arn}:{qualifier}" if qualifier else arn
-
-    def function(self, logical_id: str, version: str = TARGET_VERSION) -> None:
-        """The deployed function, its version being deployed, and its alias (SAM's generated names too)."""
-        self.other(logical_id, self.name)
-        alias_arn = self.arn(self.name, self.alias)
-        self.refs.update({f"{logical_id}.Version": self.arn(self.name, version), f"{logical_id}.Alias": alias_arn,
-                          f"{logical_id}Alias{self.alias}": alias_arn})
-        self.atts.update({(logical_id, "Version.Version"): version, (f"{logical_id}.Version", "Version"): version})
-
-    def other(self, logical_id: str, name: str) -> None:
-        self.refs[logical_id] = name
-        self.atts[(logical_id, "Arn")] = self.arn(name)
 
     def rewrite(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -371,70 +358,50 @@ class _Deployed:
         return _SUB.sub(replace, text)
 
 
+class _Deployed(_Known):
+    """The deployed stack's values: the function, its version being deployed and its alias, the other functions."""
+
+    def __init__(self, name: str, alias: str, region: str) -> None:
+        super().__init__()
+        self.name, self.alias, self.region = name, alias, region
+
+    def arn(self, name: str, qualifier: str | None = None) -> str:
+        arn = f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT_ID}:function:{name}"
+        return f"{arn}:{qualifier}" if qualifier else arn
+
+    def function(self, logical_id: str, version: str = TARGET_VERSION) -> None:
+        """The deployed function, its version being deployed, and its alias (SAM's generated names too)."""
+        self.other(logical_id, self.name)
+        alias_arn = self.arn(self.name, self.alias)
+        self.refs.update({f"{logical_id}.Version": self.arn(self.name, version), f"{logical_id}.Alias": alias_arn,
+                          f"{logical_id}Alias{self.alias}": alias_arn})
+        self.atts.update({(logical_id, "Version.Version"): version, (f"{logical_id}.Version", "Version"): version})
+
+    def other(self, logical_id: str, name: str) -> None:
+        self.refs[logical_id] = name
+        self.atts[(logical_id, "Arn")] = self.arn(name)
+
+
 _SUB = re.compile(r"\$\{([^!}][^}]*)\}")
 
 
 class _Values:
-    """Resolves the few intrinsics deployment settings and alarms use; refuses the rest by name."""
+    """Intrinsics resolved as for a local target (:class:`~hookkit.local.intrinsics.Resolver`), once the values
+    only a deployed stack knows are written in; a value still unresolved is refused by name, since the
+    rehearsal acts on these (which hooks and alarms, how traffic moves)."""
 
-    def __init__(self, template: dict[str, Any], parameters: Mapping[str, str], refs: Mapping[str, str],
-                 atts: Mapping[tuple[str, str], str] | None = None) -> None:
-        declared: dict[str, Any] = template["Parameters"] if isinstance(template.get("Parameters"), dict) else {}
-        self.parameters = {name: (d.get("Default") if isinstance(d, dict) else None) for name, d in declared.items()}
-        self.parameters.update(parameters)
-        self.refs, self.atts = dict(refs), dict(atts or {})
-        region = local_region()
-        self.pseudo = {"AWS::Region": region, "AWS::AccountId": LOCAL_ACCOUNT_ID, "AWS::StackName": LOCAL_STACK_NAME,
-                       "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
-        self._functions: dict[str, Callable[[Any, str], Any]] = {
-            "Ref": self._ref, "Fn::Sub": self._sub, "Fn::Join": self._join, "Fn::GetAtt": self._get_att,
-        }
+    def __init__(self, template: dict[str, Any], parameters: Mapping[str, str], known: _Known) -> None:
+        self._known = known
+        self._resolver = Resolver(known.rewrite(template), parameters, local_region())
 
     def resolve(self, value: Any, where: str) -> Any:
-        if isinstance(value, list):
-            return [self.resolve(item, f"{where}[{i}]") for i, item in enumerate(value)]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, argument),) = value.items()
-            if key in self._functions:
-                return self._functions[key](argument, where)
-            if key == "Condition" or key.startswith("Fn::"):
-                raise ConfigurationError(f"{where}: {key} cannot be resolved for a rehearsal; write the value "
-                                         "plainly (or with !Ref, !Sub, !Join)")
-        return {key: self.resolve(item, f"{where}.{key}") for key, item in value.items()}
-
-    def _ref(self, name: Any, where: str) -> Any:
-        if name in self.pseudo:
-            return self.pseudo[name]
-        if name in self.parameters and self.parameters[name] is not None:
-            return self.parameters[name]
-        if name in self.refs:
-            return self.refs[name]
-        raise ConfigurationError(f"{where}: Ref {name} cannot be resolved for a rehearsal (not a parameter with a "
-                                 "value, nor the function, its hooks or its alarms); pass --parameter NAME=VALUE")
-
-    def _get_att(self, argument: Any, where: str) -> Any:
-        key = (str(argument[0]), str(argument[1])) if isinstance(argument, list) and len(argument) == 2 else None
-        if key is None or key not in self.atts:
-            raise ConfigurationError(f"{where}: GetAtt {describe(argument)} cannot be resolved for a rehearsal")
-        return self.atts[key]
-
-    def _sub(self, argument: Any, where: str) -> str:
-        text, local = (argument, {}) if isinstance(argument, str) else (argument[0], self.resolve(argument[1], where))
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1).strip()
-            if name in local:
-                return str(local[name])
-            if "." in name and not name.startswith("AWS::"):
-                return str(self._get_att(name.split(".", 1), where))
-            return str(self._ref(name, where))
-
-        return _SUB.sub(replace, text).replace("${!", "${")
-
-    def _join(self, argument: Any, where: str) -> str:
-        if not (isinstance(argument, list) and len(argument) == 2):
-            raise ConfigurationError(f"{where}: malformed Fn::Join {describe(argument)}")
-        items = self.resolve(argument[1], where)
-        return str(argument[0]).join(str(item) for item in items)
+        issues = self._resolver.issues
+        before = len(issues)
+        resolved = self._resolver.resolve(self._known.rewrite(value), where)
+        if len(issues) > before:
+            issue = issues[before]
+            raise ConfigurationError(
+                f"{issue.where}: {issue.what} cannot be resolved for a rehearsal ({issue.why}); write the value "
+                "plainly, or pass --parameter NAME=VALUE"
+            )
+        return None if resolved is NO_VALUE else resolved
