@@ -557,7 +557,7 @@ def test_an_async_check_gets_its_resources_and_a_raised_function_error_must_be_e
 
     (outcome,) = run(registry, provide=lambda name, check, timeout: Target())
     assert outcome.status is Status.FAILED
-    assert outcome.message.startswith("the function raised and the check never examined it")
+    assert outcome.message.startswith("the check never examined a failed call")
 
 
 # --- checks that run without a thread of their own (hookkit.core.stages) ---------------------------

@@ -598,8 +598,9 @@ def _judged(returned: Any, resources: dict[str, Any]) -> _Attempt:
     if unexamined:
         return _Attempt(
             Status.FAILED,
-            "the function raised and the check never examined it: " + "; ".join(unexamined)
-            + ". Call .expect() on the result (function_error=... when an error is expected)",
+            "the check never examined a failed call: " + "; ".join(unexamined)
+            + ". Call .expect() on the result (function_error=... when a function error is expected, "
+            "status=... when an error status is)",
         )
     return _Attempt(Status.PASSED)
 
@@ -635,7 +636,7 @@ def _await(awaitable: Awaitable[Any], timeout: float) -> Any:
 
 
 def _unexamined(value: Any) -> list[str]:
-    """What a provided resource (``target``) says the check left unchecked."""
+    """What a provided resource (``target``: function errors, ``api``: 5xx answers) says the check left unchecked."""
     report = getattr(value, "unexamined_failures", None)
     return report() if callable(report) else []
 
