@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigurationError, Difference, ExpectationFailed, HookkitError, TargetError
-from .outcome import Outcome, RunResult, Status
+from .outcome import MAX_MESSAGE_CHARS, Outcome, RunResult, Status, clip_text
 from .phases import Phase
 from .redact import redact_text
 from .registry import Check
@@ -494,6 +494,7 @@ def _timed_out(state: _CheckState, deadline: float) -> _Attempt:
 
 
 def _outcome(state: _CheckState, now: float) -> Outcome:
+    """The check's outcome from its last attempt, cut to size (:meth:`Outcome.clipped`) where it is made."""
     last = state.last or _Attempt(Status.SKIPPED)
     return Outcome(
         name=state.check.name,
@@ -505,7 +506,7 @@ def _outcome(state: _CheckState, now: float) -> Outcome:
         message=last.message,
         differences=tuple(last.differences),
         configuration=last.configuration,
-    )
+    ).clipped()
 
 
 class _Pool:
@@ -569,19 +570,24 @@ def call_check(check: Check, provide: Provider, timeout: float) -> _Attempt:
     return _judged(returned, kwargs)
 
 
+def _clip(text: str) -> str:
+    """An exception's text cut to size, leaving room for `` (at file.py:12)`` within an outcome's limit."""
+    return clip_text(text, MAX_MESSAGE_CHARS - 512)
+
+
 def _failure(exc: BaseException, timeout: float) -> _Attempt:
     """What an exception out of a check (or out of providing its resources) makes of its attempt."""
     if isinstance(exc, _Overran):
         return _Attempt(Status.TIMED_OUT, f"did not finish within {timeout:g} s; its task was cancelled")
     if isinstance(exc, ExpectationFailed):
-        return _Attempt(Status.FAILED, str(exc), tuple(exc.differences))
+        return _Attempt(Status.FAILED, _clip(str(exc)), tuple(exc.differences))
     if isinstance(exc, AssertionError):
         return _Attempt(Status.FAILED, _describe_assertion(exc))
     if isinstance(exc, (ConfigurationError, TargetError)):
-        return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}", configuration=True)
+        return _Attempt(Status.ERROR, _clip(f"{type(exc).__name__}: {exc}"), configuration=True)
     if isinstance(exc, HookkitError):
-        return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}")
-    return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}{_where(exc)}")
+        return _Attempt(Status.ERROR, _clip(f"{type(exc).__name__}: {exc}"))
+    return _Attempt(Status.ERROR, f"{_clip(f'{type(exc).__name__}: {exc}')}{_where(exc)}")
 
 
 def _judged(returned: Any, resources: dict[str, Any]) -> _Attempt:
@@ -642,7 +648,7 @@ def _unexamined(value: Any) -> list[str]:
 
 
 def _describe_assertion(exc: AssertionError) -> str:
-    text = str(exc) or "assertion failed"
+    text = _clip(str(exc)) or "assertion failed"  # ``assert "x" in body, body`` may carry megabytes
     return f"{text}{_where(exc)}"
 
 

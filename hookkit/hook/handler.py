@@ -21,6 +21,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -29,7 +30,7 @@ from ..core.deployment import Deployment, LambdaTarget
 from ..core.errors import ConfigurationError, EventError, HookkitError, ReportError, TargetError
 from ..core.loader import import_checks, split_spec
 from ..core.log import logger
-from ..core.outcome import RunResult
+from ..core.outcome import Outcome, RunResult
 from ..core.phases import Phase
 from ..core.redact import redact_text, redact_value
 from ..core.registry import Check, HookRegistry, default_registry
@@ -39,7 +40,7 @@ from .clients import Clients
 from .event import HookEvent, parse_event
 from .observability import Observer
 from .record import Ending, Planned, RunRecord, Sink, Stage
-from .reporting import ACTION, report_status
+from .reporting import ACTION, Delivery, report_status
 from .supervisor import CannotFork, fork_refusal, reap_killed, run_in_child, run_in_thread
 
 DEFAULT_RESERVE_MS = 5000
@@ -136,11 +137,10 @@ class HookHandler:
         observer = Observer(self.environ, metrics=self._metrics, tracer=self._tracer)
         try:
             lambda_end, checks_deadline = self._budget(context, started)
-            isolation: Isolation | None = None
-            cut_short = False
+            run = _Run(RunResult.failed(self.phase, "hookkit failed before running the checks"))
             try:
                 self.prepare()
-                result, isolation, cut_short = self._run(ids, context, checks_deadline, observer)
+                run = self._run(ids, context, checks_deadline, observer)
             except BaseException as exc:  # noqa: BLE001 - last line of defence: report anyway
                 with _quiet():
                     logger.error(
@@ -148,11 +148,11 @@ class HookHandler:
                         exception_name=type(exc).__name__,
                         exception=redact_text(traceback.format_exc()),
                     )
-                result = RunResult.failed(self.phase, f"hookkit failed unexpectedly: {type(exc).__name__}: {exc}")
+                run = _Run(RunResult.failed(self.phase, f"hookkit failed unexpectedly: {type(exc).__name__}: {exc}"))
             try:
-                return self._report(ids, result, isolation, lambda_end, started, observer)
+                return self._report(ids, run, lambda_end, started, observer)
             finally:  # after the report: a check process killed mid-run is gone before the container is frozen
-                reap_killed(min(1.0, max(0.0, lambda_end - self.clock() - 0.2)) if cut_short else 0.0)
+                reap_killed(min(1.0, max(0.0, lambda_end - self.clock() - 0.2)) if run.cut_short else 0.0)
         finally:
             with _quiet():
                 logger.remove_keys(["deployment_id", "execution_id", "phase"])
@@ -186,10 +186,9 @@ class HookHandler:
 
     # --- running the checks (this process: no user code) ----------------------------------------
 
-    def _run(
-        self, ids: HookEvent, context: Any, deadline: float, observer: Observer
-    ) -> tuple[RunResult, Isolation | None, bool]:
-        """The run's result, where it ran, and whether it was cut short (killed at the deadline, or died)."""
+    def _run(self, ids: HookEvent, context: Any, deadline: float, observer: Observer) -> _Run:
+        """The run's result, where it ran, and whether (and how) it was cut short; nothing is logged of
+        the outcomes made up here for checks cut short: that waits until after the report."""
         started = self.clock()
         try:
             explicit = self._explicit_phase()
@@ -197,7 +196,7 @@ class HookHandler:
         except HookkitError as exc:
             with _quiet():
                 logger.error(redact_text(str(exc)))
-            return RunResult.failed(self.phase, str(exc), duration_ms=(self.clock() - started) * 1000.0), None, False
+            return _Run(RunResult.failed(self.phase, str(exc), duration_ms=(self.clock() - started) * 1000.0))
         record = RunRecord(explicit, modules=self._modules(), clock=self.clock)
         margin = min(_RUNNER_MARGIN_S, max(0.0, deadline - started) / 10)
         work = partial(self._work, ids=ids, context=context, explicit=explicit, deadline=deadline - margin,
@@ -220,13 +219,8 @@ class HookHandler:
         if result.phase is not None:
             with _quiet():
                 logger.append_keys(phase=result.phase.value)
-        for outcome in made:
-            observer.outcome(outcome)
-        if ending is not None and not result.outcomes:
-            with _quiet():
-                logger.error(redact_text(result.reason))  # the child could not say it: it was cut short
         observer.function = record.function or self.environ.get(settings.FUNCTION)
-        return result, isolation, ending is not None
+        return _Run(result, isolation, cut_short=ending is not None, made=made)
 
     def _isolation(self) -> Isolation:
         raw = str(self.isolation if self.isolation is not None else self.environ.get(settings.ISOLATION, ""))
@@ -365,24 +359,11 @@ class HookHandler:
     # --- the report (this process only) ----------------------------------------------------------
 
     def _report(
-        self, ids: HookEvent, result: RunResult, isolation: Isolation | None, lambda_end: float, started: float,
-        observer: Observer,
+        self, ids: HookEvent, run: _Run, lambda_end: float, started: float, observer: Observer
     ) -> dict[str, Any]:
-        mode = isolation.value if isolation is not None else None
-        try:
-            summary: dict[str, Any] = redact_value({
-                "deploymentId": ids.deployment_id,
-                "lifecycleEventHookExecutionId": ids.execution_id,
-                **result.to_dict(),
-                "isolation": mode,
-            })
-        except Exception as exc:  # noqa: BLE001 - describing the run must never cost its report
-            with _quiet():
-                logger.error(f"could not summarise the run ({type(exc).__name__}); reporting {result.verdict} anyway")
-            summary = {"deploymentId": ids.deployment_id, "lifecycleEventHookExecutionId": ids.execution_id,
-                       "verdict": result.verdict.value, "isolation": mode}
-        with _quiet():
-            observer.summarise(result, summary, isolation=mode)
+        """Report first, as soon as the verdict is known (the report carries only the status); then
+        describe the run (the summary, redacted; the lines of checks cut short; the metrics)."""
+        result, isolation = run.result, run.isolation
 
         def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
             with _quiet():
@@ -390,6 +371,8 @@ class HookHandler:
 
         # Leave a little time after the last try for the handler to return.
         report_deadline = lambda_end - min(1.0, (lambda_end - self.clock()) / 4)
+        failure: ReportError | None = None
+        delivery: Delivery | None = None
         try:
             with _prompt(isolation is Isolation.THREAD):
                 delivery = report_status(
@@ -402,23 +385,61 @@ class HookHandler:
                     clock=self.clock,
                 )
         except ReportError as exc:
+            failure = exc
             with _quiet():
                 logger.error(f"status {result.verdict} NOT reported: {exc}", missing_permission=ACTION)
-            raise  # so Lambda's asynchronous retry delivers the event again
-        finally:
-            observer.emit_metrics(result, observer.function)
-        if delivery.value == "already-completed":
-            with _quiet():
-                logger.info(
-                    f"status {result.verdict} not recorded: CodeDeploy says this lifecycle event is already "
-                    "completed (a duplicate delivery of the same event); nothing to do"
-                )
         else:
             with _quiet():
-                logger.info(f"reported {result.verdict} to CodeDeploy")
-        summary["reported"] = delivery.value
+                if delivery is Delivery.ALREADY_COMPLETED:
+                    logger.info(
+                        f"status {result.verdict} not recorded: CodeDeploy says this lifecycle event is already "
+                        "completed (a duplicate delivery of the same event); nothing to do"
+                    )
+                else:
+                    logger.info(f"reported {result.verdict} to CodeDeploy")
+        summary = self._describe(ids, run, observer)
+        observer.emit_metrics(result, observer.function)
+        if failure is not None:
+            raise failure  # so Lambda's asynchronous retry delivers the event again
+        summary["reported"] = delivery.value if delivery is not None else False
         summary["totalMs"] = round((self.clock() - started) * 1000.0, 1)
         return summary
+
+    def _describe(self, ids: HookEvent, run: _Run, observer: Observer) -> dict[str, Any]:
+        """After the report: the lines of checks cut short, and the run's summary, redacted and logged once."""
+        result = run.result
+        mode = run.isolation.value if run.isolation is not None else None
+        for outcome in run.made:
+            observer.outcome(outcome)
+        if run.cut_short and not result.outcomes:
+            with _quiet():
+                logger.error(redact_text(result.reason))  # the child could not say it: it was cut short
+        try:
+            summary: dict[str, Any] = redact_value({
+                "deploymentId": ids.deployment_id,
+                "lifecycleEventHookExecutionId": ids.execution_id,
+                **result.to_dict(),
+                "isolation": mode,
+            })
+        except Exception as exc:  # noqa: BLE001 - describing the run must never cost its report
+            with _quiet():
+                logger.error(f"could not summarise the run ({type(exc).__name__}); reported {result.verdict} anyway")
+            summary = {"deploymentId": ids.deployment_id, "lifecycleEventHookExecutionId": ids.execution_id,
+                       "verdict": result.verdict.value, "isolation": mode}
+        with _quiet():
+            observer.summarise(result, summary, isolation=mode)
+        return summary
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What the handler knows of a run when it reports: its result, where it ran, whether it was cut
+    short (killed at the deadline, or died), and the outcomes made up for checks that never reported."""
+
+    result: RunResult
+    isolation: Isolation | None = None
+    cut_short: bool = False
+    made: list[Outcome] = field(default_factory=list)
 
 
 def _quiet() -> contextlib.suppress:

@@ -105,7 +105,7 @@ class Observer:
             )
 
     def summarise(self, result: RunResult, summary: dict[str, Any], **keys: Any) -> None:
-        """The run's single summary line (written by the handler's own process, before the report)."""
+        """The run's single summary line (written by the handler's own process, after the report)."""
         logger.info(summary_line(result), summary=summary, **keys)
 
     def emit_metrics(self, result: RunResult, function: str | None) -> None:
