@@ -94,6 +94,17 @@ def test_reserve_is_capped_at_half_the_remaining_time(codedeploy, hook_event) ->
     assert checks_deadline == pytest.approx(105.0, abs=0.05)
 
 
+@pytest.mark.parametrize(("raw", "shown"), [("0", "0"), ("-5", "-5"), ("50", "50"), ("999", "999")])
+def test_a_reserve_below_the_least_is_raised_to_it_with_a_warning(codedeploy, caplog, raw, shown) -> None:
+    handler = make_handler(codedeploy, environ={"HOOKKIT_REPORT_RESERVE_MS": raw})
+    lambda_end, checks_deadline = handler._budget(LocalContext(timeout_s=60), started=0.0)
+    assert lambda_end - checks_deadline == pytest.approx(1.0, abs=0.05)
+    assert (f"HOOKKIT_REPORT_RESERVE_MS={shown} leaves the status report too little time; using 1000 ms, the least "
+            "it gets (never more than half the remaining time)") in caplog.text
+    # and still never more than half the time there is
+    assert handler._budget(LocalContext(timeout_s=1.0), started=0.0)[1] == pytest.approx(0.5, abs=0.05)
+
+
 def test_reserve_comes_from_the_environment(codedeploy) -> None:
     handler = make_handler(codedeploy, environ={"HOOKKIT_REPORT_RESERVE_MS": "2500"})
     lambda_end, checks_deadline = handler._budget(LocalContext(timeout_s=60), started=0.0)

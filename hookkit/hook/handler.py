@@ -44,6 +44,10 @@ from .reporting import ACTION, Delivery, report_status
 from .supervisor import CannotFork, fork_refusal, reap_killed, run_in_child, run_in_thread
 
 DEFAULT_RESERVE_MS = 5000
+#: The least reserve the report gets, whatever is configured: the check process must be killed and
+#: CodeDeploy answer (a TLS handshake, maybe a retry) before the Lambda ends. A reserve of 0 left a
+#: hook whose check held the interpreter lock no time to report at all.
+MIN_RESERVE_MS = 1000
 #: Without a Lambda context (a direct call), behave like the longest Lambda can live.
 NO_CONTEXT_BUDGET_MS = 900_000
 #: The checks' runner stops this much before the deadline (at most), so that a child that behaves
@@ -169,8 +173,16 @@ class HookHandler:
             remaining_ms = 60_000.0
         if not remaining_ms > 0:  # NaN or spent: report at once rather than never
             remaining_ms = 0.0
-        configured = self.reserve_ms if self.reserve_ms is not None else self._configured_reserve_ms()
-        reserve_ms = min(max(float(configured), 0.0), remaining_ms / 2)  # never more than half the time there is
+        if self.reserve_ms is not None:
+            configured, source = float(self.reserve_ms), "reserve_ms"
+        else:
+            configured, source = float(self._configured_reserve_ms()), settings.REPORT_RESERVE_MS
+        if not configured >= MIN_RESERVE_MS:
+            with _quiet():
+                logger.warning(f"{source}={configured:g} leaves the status report too little time; using "
+                               f"{MIN_RESERVE_MS} ms, the least it gets (never more than half the remaining time)")
+            configured = MIN_RESERVE_MS
+        reserve_ms = min(configured, remaining_ms / 2)  # never more than half the time there is
         lambda_end = started + remaining_ms / 1000.0
         return lambda_end, lambda_end - reserve_ms / 1000.0
 
