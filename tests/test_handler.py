@@ -352,3 +352,19 @@ def test_lambda_init_builds_the_report_client_before_any_delivery(lambda_handler
     done = subprocess.run([sys.executable, "-c", f"import json; {script}"], env=env, capture_output=True, text=True,
                           check=True)
     assert json.loads(done.stdout) == built
+
+
+def test_what_the_handler_logs_of_a_bad_event_or_a_client_that_cannot_be_built_is_redacted(
+    codedeploy, caplog, monkeypatch
+) -> None:
+    handler = make_handler(codedeploy, passing_registry())
+    summary = handler({"DeploymentId": {"password": "SEKRET-1"}, "LifecycleEventHookExecutionId": "e"})
+    assert summary["reported"] is False and "SEKRET" not in summary["error"]
+
+    def refuse(name: str) -> None:
+        raise RuntimeError("https://bob:SEKRET-2@proxy.example.com refused; Authorization: Bearer SEKRET-3")
+
+    monkeypatch.setattr(handler.clients, "get", refuse)
+    handler.prepare()
+    assert "the status report's client cannot be built yet" in caplog.text
+    assert "SEKRET" not in caplog.text

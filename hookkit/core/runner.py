@@ -34,6 +34,7 @@ import math
 import os
 import queue
 import select
+import sys
 import threading
 import time
 import traceback
@@ -484,7 +485,26 @@ def _on_thread_exception(args: threading.ExceptHookArgs) -> None:
         text = f"{args.exc_type.__name__}: {args.exc_value} (in thread {name})"
         for sink, clock in list(_stray_sinks.values()):
             sink.append((clock(), text))
-    (_previous_excepthook or threading.__excepthook__)(args)
+    previous = _previous_excepthook or threading.__excepthook__
+    if previous is not threading.__excepthook__:  # someone's own hook: theirs to say what it shows
+        previous(args)
+        return
+    _print_redacted(args)
+
+
+def _print_redacted(args: threading.ExceptHookArgs) -> None:
+    """What Python's own hook prints (to stderr, CloudWatch in Lambda), redacted: the traceback of an
+    exception a check's thread died of carries the URLs, headers and tokens it was handling."""
+    if issubclass(args.exc_type, SystemExit):
+        return
+    name = args.thread.name if args.thread is not None else threading.get_ident()
+    try:
+        shown = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
+    except Exception:  # noqa: BLE001 - an exception that cannot even be formatted is shown by its type
+        shown = f"{args.exc_type.__name__} (its text could not be formatted)\n"
+    with contextlib.suppress(Exception):  # a check may have closed stderr
+        sys.stderr.write(f"Exception in thread {name}:\n{redact_text(shown)}")
+        sys.stderr.flush()
 
 
 def _timed_out(state: _CheckState, deadline: float) -> _Attempt:

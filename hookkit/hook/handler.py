@@ -125,7 +125,8 @@ class HookHandler:
             self.clients.get("codedeploy-report")
         except Exception as exc:  # noqa: BLE001 - reported by the report attempt itself
             with _quiet():
-                logger.warning(f"the status report's client cannot be built yet: {type(exc).__name__}: {exc}")
+                built = f"the status report's client cannot be built yet: {type(exc).__name__}: {exc}"
+                logger.warning(redact_text(built))
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         started = self.clock()
@@ -134,8 +135,9 @@ class HookHandler:
         except EventError as exc:
             # Without both ids there is nothing to report to; retrying would not help either.
             with _quiet():
-                logger.error("unusable hook event, no status can be reported", error=str(exc), field=exc.field)
-            return {"reported": False, "error": str(exc)}
+                logger.error("unusable hook event, no status can be reported", error=redact_text(str(exc)),
+                             field=exc.field)
+            return {"reported": False, "error": redact_text(str(exc))}
         with _quiet():
             logger.append_keys(deployment_id=ids.deployment_id, execution_id=ids.execution_id)
         observer = Observer(self.environ, metrics=self._metrics, tracer=self._tracer)
@@ -169,7 +171,7 @@ class HookHandler:
             remaining_ms = NO_CONTEXT_BUDGET_MS
         except Exception as exc:  # noqa: BLE001 - a strange context must not cost the report
             with _quiet():
-                logger.warning(f"cannot read the Lambda context's remaining time ({exc!r}); assuming 60 s")
+                logger.warning(redact_text(f"cannot read the Lambda context's remaining time ({exc!r}); assuming 60 s"))
             remaining_ms = 60_000.0
         if not remaining_ms > 0:  # NaN or spent: report at once rather than never
             remaining_ms = 0.0
@@ -379,7 +381,8 @@ class HookHandler:
 
         def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
             with _quiet():
-                logger.warning(f"status report attempt {attempt} failed ({exc}); retrying in {delay:.2f} s")
+                logger.warning(redact_text(f"status report attempt {attempt} failed ({exc}); "
+                                           f"retrying in {delay:.2f} s"))
 
         # Leave a little time after the last try for the handler to return.
         report_deadline = lambda_end - min(1.0, (lambda_end - self.clock()) / 4)
@@ -399,7 +402,7 @@ class HookHandler:
         except ReportError as exc:
             failure = exc
             with _quiet():
-                logger.error(f"status {result.verdict} NOT reported: {exc}", missing_permission=ACTION)
+                logger.error(redact_text(f"status {result.verdict} NOT reported: {exc}"), missing_permission=ACTION)
         else:
             with _quiet():
                 if delivery is Delivery.ALREADY_COMPLETED:
