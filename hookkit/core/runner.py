@@ -43,7 +43,15 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigurationError, Difference, ExpectationFailed, HookkitError, TargetError
+from .errors import (
+    ConfigurationError,
+    Difference,
+    ExpectationFailed,
+    HookkitError,
+    TargetError,
+    describe_exception,
+    exception_text,
+)
 from .outcome import MAX_MESSAGE_CHARS, Outcome, RunResult, Status, clip_text
 from .phases import Phase
 from .redact import redact_text
@@ -482,7 +490,8 @@ def _stray_exceptions(sink: list[tuple[float, str]], clock: Callable[[], float])
 def _on_thread_exception(args: threading.ExceptHookArgs) -> None:
     if not issubclass(args.exc_type, SystemExit):  # as Python's own hook, a thread may exit quietly
         name = args.thread.name if args.thread is not None else "?"
-        text = f"{args.exc_type.__name__}: {args.exc_value} (in thread {name})"
+        shown = describe_exception(args.exc_value) if args.exc_value is not None else args.exc_type.__name__
+        text = f"{shown} (in thread {name})"
         for sink, clock in list(_stray_sinks.values()):
             sink.append((clock(), text))
     previous = _previous_excepthook or threading.__excepthook__
@@ -558,8 +567,10 @@ class _Pool:
         while True:
             check, provide, around, timeout, token, results = self._jobs.get()
             thread.name = f"hookkit-check-{check.name}"
-            # a fresh context per attempt, as a thread of its own would start with
-            attempt = contextvars.Context().run(_attempt, check, provide, timeout, around)
+            try:  # a fresh context per attempt, as a thread of its own would start with
+                attempt = contextvars.Context().run(_attempt, check, provide, timeout, around)
+            except BaseException as exc:  # noqa: BLE001 - the worker always answers, or the check would time out
+                attempt = _Attempt(Status.ERROR, f"hookkit could not classify the attempt: {type(exc).__name__}")
             with self._lock:
                 self._idle += 1
             results.put((token, attempt))
@@ -575,7 +586,7 @@ def _attempt(check: Check, provide: Provider, timeout: float, around: Around | N
         with around(check):
             return call_check(check, provide, timeout)
     except BaseException as exc:  # noqa: BLE001 - instrumentation must never lose an outcome
-        return _Attempt(Status.ERROR, f"hookkit instrumentation failed: {type(exc).__name__}: {exc}")
+        return _Attempt(Status.ERROR, f"hookkit instrumentation failed: {describe_exception(exc)}")
 
 
 def call_check(check: Check, provide: Provider, timeout: float) -> _Attempt:
@@ -600,14 +611,14 @@ def _failure(exc: BaseException, timeout: float) -> _Attempt:
     if isinstance(exc, _Overran):
         return _Attempt(Status.TIMED_OUT, f"did not finish within {timeout:g} s; its task was cancelled")
     if isinstance(exc, ExpectationFailed):
-        return _Attempt(Status.FAILED, _clip(str(exc)), tuple(exc.differences))
+        return _Attempt(Status.FAILED, _clip(exception_text(exc)), tuple(exc.differences))
     if isinstance(exc, AssertionError):
         return _Attempt(Status.FAILED, _describe_assertion(exc))
     if isinstance(exc, (ConfigurationError, TargetError)):
-        return _Attempt(Status.ERROR, _clip(f"{type(exc).__name__}: {exc}"), configuration=True)
+        return _Attempt(Status.ERROR, _clip(describe_exception(exc)), configuration=True)
     if isinstance(exc, HookkitError):
-        return _Attempt(Status.ERROR, _clip(f"{type(exc).__name__}: {exc}"))
-    return _Attempt(Status.ERROR, f"{_clip(f'{type(exc).__name__}: {exc}')}{_where(exc)}")
+        return _Attempt(Status.ERROR, _clip(describe_exception(exc)))
+    return _Attempt(Status.ERROR, f"{_clip(describe_exception(exc))}{_where(exc)}")
 
 
 def _judged(returned: Any, resources: dict[str, Any]) -> _Attempt:
@@ -668,7 +679,7 @@ def _unexamined(value: Any) -> list[str]:
 
 
 def _describe_assertion(exc: AssertionError) -> str:
-    text = _clip(str(exc)) or "assertion failed"  # ``assert "x" in body, body`` may carry megabytes
+    text = _clip(exception_text(exc)) or "assertion failed"  # ``assert "x" in body, body`` may carry megabytes
     return f"{text}{_where(exc)}"
 
 

@@ -27,7 +27,14 @@ from typing import Any
 
 from ..core import settings
 from ..core.deployment import Deployment, LambdaTarget
-from ..core.errors import ConfigurationError, EventError, HookkitError, ReportError, TargetError
+from ..core.errors import (
+    ConfigurationError,
+    EventError,
+    HookkitError,
+    ReportError,
+    TargetError,
+    describe_exception,
+)
 from ..core.loader import import_checks, split_spec
 from ..core.log import logger
 from ..core.outcome import Outcome, RunResult
@@ -125,7 +132,7 @@ class HookHandler:
             self.clients.get("codedeploy-report")
         except Exception as exc:  # noqa: BLE001 - reported by the report attempt itself
             with _quiet():
-                built = f"the status report's client cannot be built yet: {type(exc).__name__}: {exc}"
+                built = f"the status report's client cannot be built yet: {describe_exception(exc)}"
                 logger.warning(redact_text(built))
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
@@ -154,7 +161,7 @@ class HookHandler:
                         exception_name=type(exc).__name__,
                         exception=redact_text(traceback.format_exc()),
                     )
-                run = _Run(RunResult.failed(self.phase, f"hookkit failed unexpectedly: {type(exc).__name__}: {exc}"))
+                run = _Run(RunResult.failed(self.phase, f"hookkit failed unexpectedly: {describe_exception(exc)}"))
             try:
                 return self._report(ids, run, lambda_end, started, observer)
             finally:  # after the report: a check process killed mid-run is gone before the container is frozen
@@ -302,7 +309,7 @@ class HookHandler:
                     exception_name=type(exc).__name__,
                     exception=redact_text(traceback.format_exc()),
                 )
-            sink.finish(RunResult.failed(phase, f"hookkit failed unexpectedly: {type(exc).__name__}: {exc}"), None)
+            sink.finish(RunResult.failed(phase, f"hookkit failed unexpectedly: {describe_exception(exc)}"), None)
 
     def _import_checks(self) -> None:
         spec = self.checks if self.checks is not None else self.environ.get(settings.CHECKS)

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from ..core.errors import Difference
+from ..core.errors import Difference, describe_exception
 from ..core.outcome import Outcome, RunResult, Status, clip_text
 from ..core.phases import Phase
 from ..core.redact import redact_text
@@ -270,7 +270,7 @@ def _child(work: Work, read_fd: int, write_fd: int) -> NoReturn:
     except BaseException as exc:  # noqa: BLE001 - the parent explains a child that ends without finishing
         code = 70  # EX_SOFTWARE
         with contextlib.suppress(BaseException):
-            sys.stderr.write(redact_text(f"hookkit: the check process failed: {type(exc).__name__}: {exc}") + "\n")
+            sys.stderr.write(redact_text(f"hookkit: the check process failed: {describe_exception(exc)}") + "\n")
     finally:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(BaseException):
