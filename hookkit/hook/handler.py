@@ -417,7 +417,13 @@ class HookHandler:
                         f"status {result.verdict} not recorded: CodeDeploy says this lifecycle event is already "
                         "completed (a duplicate delivery of the same event); nothing to do"
                     )
-                else:
+                elif delivery is Delivery.PROBABLY_REPORTED:
+                    logger.info(
+                        f"status {result.verdict} probably recorded by the earlier attempt of this delivery: its "
+                        "answer was lost, and the retry was told the lifecycle event is already completed; "
+                        "nothing to do"
+                    )
+                elif delivery is Delivery.REPORTED:
                     logger.info(f"reported {result.verdict} to CodeDeploy")
         summary = self._describe(ids, run, observer)
         observer.emit_metrics(result, observer.function)
