@@ -60,6 +60,11 @@ NO_CONTEXT_BUDGET_MS = 900_000
 #: The checks' runner stops this much before the deadline (at most), so that a child that behaves
 #: finishes, logs and tells its outcomes before the parent would have to kill it.
 _RUNNER_MARGIN_S = 0.2
+#: After the report, the run is described (every check's line, the summary, the metrics: Powertools
+#: imported and flushed) only if this much of the Lambda's time is left; else briefly (see _brief).
+_DESCRIBE_S = 1.5
+#: ... unless the run has no more checks than this: describing a few takes milliseconds.
+_FEW_CHECKS = 100
 
 
 class Isolation(enum.StrEnum):
@@ -425,12 +430,44 @@ class HookHandler:
                     )
                 elif delivery is Delivery.REPORTED:
                     logger.info(f"reported {result.verdict} to CodeDeploy")
-        summary = self._describe(ids, run, observer)
-        observer.emit_metrics(result, observer.function)
+        # A Lambda timeout after the report would make Lambda deliver the event again and run every check
+        # again: with little time left, a large run is described briefly and the metrics are skipped.
+        left = lambda_end - self.clock()
+        if left >= _DESCRIBE_S or len(result.outcomes) <= _FEW_CHECKS:
+            summary = self._describe(ids, run, observer)
+        else:
+            summary = self._brief(ids, run, left)
+        if left >= _DESCRIBE_S:
+            observer.emit_metrics(result, observer.function)
+        else:
+            with _quiet():
+                logger.warning(f"metrics not emitted: only {max(left, 0.0):.2f} s were left after the report, and "
+                               "importing and flushing them could outlast the Lambda; keep more time with "
+                               f"{settings.REPORT_RESERVE_MS}")
         if failure is not None:
             raise failure  # so Lambda's asynchronous retry delivers the event again
         summary["reported"] = delivery.value if delivery is not None else False
         summary["totalMs"] = round((self.clock() - started) * 1000.0, 1)
+        return summary
+
+    def _brief(self, ids: HookEvent, run: _Run, left: float) -> dict[str, Any]:
+        """After a report that left less than ``_DESCRIBE_S`` for many checks: the verdict and reason only, said so."""
+        result = run.result
+        summary: dict[str, Any] = {
+            "deploymentId": ids.deployment_id, "lifecycleEventHookExecutionId": ids.execution_id,
+            "phase": result.phase.value if result.phase else None, "verdict": result.verdict.value,
+            "isolation": run.isolation.value if run.isolation is not None else None,
+        }
+        with _quiet():
+            summary["reason"] = redact_text(result.reason)
+            logger.warning(
+                f"{result.phase or 'hook'}: {result.verdict} - {summary['reason']}. Only {max(left, 0.0):.2f} s were "
+                f"left after the report: the summary of each of the {len(result.outcomes)} checks and the lines of "
+                f"{len(run.made)} check(s) cut short are skipped so that the hook ends before its Lambda does (a "
+                f"Lambda timeout now would make Lambda run the whole hook again); keep more time for them with "
+                f"{settings.REPORT_RESERVE_MS}",
+                summary=summary,
+            )
         return summary
 
     def _describe(self, ids: HookEvent, run: _Run, observer: Observer) -> dict[str, Any]:

@@ -308,3 +308,31 @@ def test_the_report_comes_before_the_lines_of_checks_cut_short_and_the_summary(
     reported = messages.index("reported Failed to CodeDeploy")
     described = [i for i, m in enumerate(messages) if m.startswith(("check ", "BeforeAllowTraffic: Failed"))]
     assert len(described) >= 3002 and reported < min(described)  # every check's line, and the summary, after it
+
+
+def test_with_little_time_left_after_the_report_the_hook_ends_before_its_lambda(
+    hook: Hook, aws: AwsStandIn, hook_log: HookLog
+) -> None:
+    """Describing thousands of checks cut short (and importing and flushing the metrics) took longer
+    than the time left after the report: the Lambda timed out after a good report, and Lambda would
+    run the whole hook again. With less than 1.5 s left the run is described briefly instead."""
+    hook.checks("""
+        import re
+        from hookkit import pre_traffic
+
+        @pre_traffic(timeout=600)
+        def holds_the_lock():
+            re.match(r"(a+)+$", "a" * 40 + "b")
+
+        for n in range(3000):
+            pre_traffic(lambda: None, name=f"check_{n:04d}")
+    """)
+    summary = hook(timeout_s=3.0)  # the least reserve: 1 s for the report and everything after it
+    assert_reported(aws, "Failed")
+    assert summary["verdict"] == "Failed" and "checks" not in summary
+    line = hook_log.line("BeforeAllowTraffic: Failed - ")
+    assert line["level"] == "WARNING"
+    assert "s were left after the report: the summary of each of the 3001 checks and the lines of 3001 check(s) " \
+           "cut short are skipped" in line["message"]
+    assert hook_log.line("metrics not emitted: only ")["level"] == "WARNING"
+    assert not [m for m in hook_log.messages if m.startswith("check ")]
