@@ -94,6 +94,17 @@ def test_reserve_is_capped_at_half_the_remaining_time(codedeploy, hook_event) ->
     assert checks_deadline == pytest.approx(105.0, abs=0.05)
 
 
+@pytest.mark.parametrize(("raw", "shown"), [("0", "0"), ("-5", "-5"), ("50", "50"), ("999", "999")])
+def test_a_reserve_below_the_least_is_raised_to_it_with_a_warning(codedeploy, caplog, raw, shown) -> None:
+    handler = make_handler(codedeploy, environ={"HOOKKIT_REPORT_RESERVE_MS": raw})
+    lambda_end, checks_deadline = handler._budget(LocalContext(timeout_s=60), started=0.0)
+    assert lambda_end - checks_deadline == pytest.approx(1.0, abs=0.05)
+    assert (f"HOOKKIT_REPORT_RESERVE_MS={shown} leaves the status report too little time; using 1000 ms, the least "
+            "it gets (never more than half the remaining time)") in caplog.text
+    # and still never more than half the time there is
+    assert handler._budget(LocalContext(timeout_s=1.0), started=0.0)[1] == pytest.approx(0.5, abs=0.05)
+
+
 def test_reserve_comes_from_the_environment(codedeploy) -> None:
     handler = make_handler(codedeploy, environ={"HOOKKIT_REPORT_RESERVE_MS": "2500"})
     lambda_end, checks_deadline = handler._budget(LocalContext(timeout_s=60), started=0.0)
@@ -341,3 +352,19 @@ def test_lambda_init_builds_the_report_client_before_any_delivery(lambda_handler
     done = subprocess.run([sys.executable, "-c", f"import json; {script}"], env=env, capture_output=True, text=True,
                           check=True)
     assert json.loads(done.stdout) == built
+
+
+def test_what_the_handler_logs_of_a_bad_event_or_a_client_that_cannot_be_built_is_redacted(
+    codedeploy, caplog, monkeypatch
+) -> None:
+    handler = make_handler(codedeploy, passing_registry())
+    summary = handler({"DeploymentId": {"password": "SEKRET-1"}, "LifecycleEventHookExecutionId": "e"})
+    assert summary["reported"] is False and "SEKRET" not in summary["error"]
+
+    def refuse(name: str) -> None:
+        raise RuntimeError("https://bob:SEKRET-2@proxy.example.com refused; Authorization: Bearer SEKRET-3")
+
+    monkeypatch.setattr(handler.clients, "get", refuse)
+    handler.prepare()
+    assert "the status report's client cannot be built yet" in caplog.text
+    assert "SEKRET" not in caplog.text

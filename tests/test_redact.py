@@ -193,3 +193,35 @@ def test_install_log_redaction_is_idempotent() -> None:
         assert [type(f) for f in logger.filters] == [RedactingFilter]
     finally:
         logger.filters.clear()
+
+
+_CUT_SECRET = "S3KR1T-VALUE-0123456789"
+
+
+@pytest.mark.parametrize("shape", [
+    f'{{"user": "bob", "password": "hunter 2 {_CUT_SECRET} and more"}}',  # quoted, with spaces inside
+    f'{{"a":"{"y" * 300}","password":"{_CUT_SECRET}"}}',  # compact JSON: no whitespace to cut back to
+    f"GET https://bob:{_CUT_SECRET}@api.example.com/orders?token={_CUT_SECRET}&page=2 failed",
+    f"Authorization: Bearer {_CUT_SECRET}\nx-api-key: {_CUT_SECRET}",
+    f"Cookie: theme=dark; session={_CUT_SECRET}; other=1",
+])
+def test_a_text_cut_to_size_anywhere_and_then_redacted_shows_no_part_of_a_secret(shape: str) -> None:
+    """Outcome messages are cut where they are made and redacted when they leave: the cut must never
+    leave a secret's start where redaction no longer recognises it (an open quote, half a URL)."""
+    from hookkit.core.outcome import clip_text
+
+    text = "x " * 200 + shape
+    for limit in range(400, len(text)):
+        shown = redact_text(clip_text(text, limit))
+        assert _CUT_SECRET[:4] not in shown, (limit, shown[-120:])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('{"token": "abc', f'{{"token": {REDACTED}'),  # its closing quote cut off
+    ("password: \"it's fine\", user: bob", f"password: {REDACTED}"),  # a quote inside the value
+    ('{"password": "a b\nnext line', f'{{"password": {REDACTED}\nnext line'),  # up to the line's end only
+])
+def test_a_secret_quoted_value_without_its_closing_quote_is_hidden_to_the_end_of_its_line(
+    text: str, expected: str
+) -> None:
+    assert redact_text(text) == expected

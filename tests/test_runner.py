@@ -557,7 +557,7 @@ def test_an_async_check_gets_its_resources_and_a_raised_function_error_must_be_e
 
     (outcome,) = run(registry, provide=lambda name, check, timeout: Target())
     assert outcome.status is Status.FAILED
-    assert outcome.message.startswith("the function raised and the check never examined it")
+    assert outcome.message.startswith("the check never examined a failed call")
 
 
 # --- checks that run without a thread of their own (hookkit.core.stages) ---------------------------
@@ -760,3 +760,54 @@ def test_each_staged_attempt_starts_with_a_fresh_context() -> None:
     registry.add_check(Sets("fail", "pass"), PRE, name="twice", retries=1, retry_delay=0)
     (outcome,) = staged_run(registry)
     assert (outcome.status, outcome.attempts, seen) == (Status.PASSED, 2, ["unset", "unset"])
+
+
+class _NoStr(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no str for you")
+
+
+class _NoStrNoRepr(AssertionError):
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+class _NoStrExpectation(ExpectationFailed):
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+@pytest.mark.parametrize(("exc", "status", "message"), [
+    (_NoStr(), "error", "_NoStr: (its str() failed) _NoStr()"),
+    (_NoStrNoRepr(), "failed", "(a _NoStrNoRepr whose str() and repr() both failed)"),
+    (_NoStrExpectation("s", []), "failed", "(its str() failed) _NoStrExpectation("),
+])
+def test_an_exception_whose_str_raises_is_described_and_blames_no_other_check(exc, status, message) -> None:
+    """It used to kill the worker thread: the check timed out after its whole timeout, and the
+    traceback of the dead worker failed an unrelated check running at the same time."""
+    registry = HookRegistry()
+
+    def raises() -> None:
+        raise exc
+
+    registry.pre_traffic(raises, timeout=5)
+    registry.pre_traffic(lambda: time.sleep(0.2), name="fine")
+    outcomes = by_name(run(registry, deadline_s=60))
+    assert (outcomes["raises"].status.value, outcomes["fine"].status.value) == (status, "passed")
+    assert outcomes["raises"].message.startswith(message), outcomes["raises"].message
+
+
+def test_a_worker_always_answers_even_when_classifying_an_attempt_fails(monkeypatch) -> None:
+    from hookkit.core import runner
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug in hookkit")
+
+    monkeypatch.setattr(runner, "_attempt", broken)
+    registry = HookRegistry()
+    registry.pre_traffic(lambda: None, name="any", timeout=5)
+    (outcome,) = run(registry, deadline_s=60)
+    assert (outcome.status.value, outcome.message) == ("error", "hookkit could not classify the attempt: RuntimeError")

@@ -456,3 +456,40 @@ def test_api_response_repr_and_api_repr_are_safe() -> None:
     api = Api("https://user:pw-s3cr3t@api.example.com/Prod", timeout=3)
     assert repr(api) == "Api('https://user:[REDACTED]@api.example.com/Prod', timeout=3, auth=None)"
     assert issubclass(ApiResponse, Expectable)
+
+
+# -- a 5xx answer must be examined (as a function error must be) --------------------------------
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ("api.post('/down')", "failed"),  # API Gateway's 502 / a crashing version: never looked at
+    ("api.get('/down').status_code", "failed"),  # reading the status examines nothing
+    ("api.get('/down').json()", "failed"),  # nor does reading the body
+    ("print(api.get('/down').text)", "failed"),
+    ("api.get('/down').expect(status=503)", "passed"),  # an error status the check expects
+    ("api.get('/orders/ORD-1')", "passed"),  # a 2xx needs no examining
+    ("api.get('/missing')", "passed"),  # nor does a 4xx: the rule is about the server failing
+])
+def test_a_5xx_answer_the_check_never_examined_fails_it(body: str, status: str, server: LocalServer) -> None:
+    from hookkit.core.registry import HookRegistry
+    from hookkit.core.runner import run_checks
+
+    namespace: dict[str, Any] = {}
+    exec(f"def check(api):\n    {body}\n", namespace)
+    registry = HookRegistry()
+    registry.post_traffic(namespace["check"])
+    (outcome,) = run_checks(registry.checks("post"), deadline=time.monotonic() + 30,
+                            provide=lambda name, check, timeout: Api(server.url, timeout=5, retries=0))
+    assert outcome.status.value == status, outcome.message
+    if status == "failed":
+        method = body.split("api.", 1)[1].split("(", 1)[0].upper()
+        assert outcome.message.startswith(
+            f"the check never examined a failed call: {method} {server.url}/down answered 503. Call .expect()"
+        ), outcome.message
+
+
+def test_each_unexamined_5xx_is_named_and_an_examined_one_is_not(server: LocalServer) -> None:
+    api = Api(server.url, timeout=5, retries=0)
+    api.get("/down").expect(status=503)
+    api.delete("/down", params={"token": "t-1"})
+    assert api.unexamined_failures() == [f"DELETE {server.url}/down?token=[REDACTED] answered 503"]

@@ -49,6 +49,42 @@ def test_an_outcome_crosses_the_pipe_unchanged() -> None:
     assert outcome_from_dict(json.loads(json.dumps(sent.to_dict()))) == sent
 
 
+def test_what_the_child_sends_and_the_parent_reads_is_cut_to_size() -> None:
+    """A huge message or difference value costs the parent (redacting, logging) nothing before the report."""
+    from hookkit.core.outcome import MAX_MESSAGE_CHARS, MAX_VALUE_CHARS
+
+    huge = outcome("big", Status.FAILED, message="a=1 " * 500_000,
+                   differences=(Difference("/body", "x" * 100_000, {"items": list(range(100_000))}),))
+    read = outcome_from_dict(huge.to_dict())  # whatever a child sends
+    assert len(read.message) < MAX_MESSAGE_CHARS + 64 and read.message.endswith(" more characters)")
+    (difference,) = read.differences
+    assert all(len(str(v)) < MAX_VALUE_CHARS + 64 and str(v).endswith(" more characters)")
+               for v in (difference.expected, difference.actual))
+    read, write = os.pipe()
+    sent = bytearray()
+
+    def drain() -> None:
+        while chunk := os.read(read, 1 << 16):
+            sent.extend(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        sink = PipeSink(write)
+        sink.outcome(huge)
+        sink.finish(RunResult(PRE, (huge,), reason="r" * 1_000_000), None)
+    finally:
+        os.close(write)
+        reader.join()
+        os.close(read)
+    assert len(sent) < 3 * (MAX_MESSAGE_CHARS + 2 * MAX_VALUE_CHARS + 1000)
+
+
+def test_a_small_outcome_is_not_copied_when_clipped() -> None:
+    small = outcome("ok", Status.FAILED, message="short", differences=(Difference("/a", 1, [1, 2]),))
+    assert small.clipped() is small
+
+
 def test_a_run_is_read_step_by_step_and_its_verdict_decided_again() -> None:
     record = RunRecord(None, "checks")
     decoder = Decoder(record)

@@ -418,6 +418,8 @@ def test_each_hook_hands_an_invocation_that_failed_entirely_to_the_fallback(hook
         "FunctionName": {"Ref": hook},
         "Qualifier": "$LATEST",
         "MaximumRetryAttempts": 1,
+        # an event throttled in Lambda's queue reaches the fallback well within CodeDeploy's one hour
+        "MaximumEventAgeInSeconds": 900,
         "DestinationConfig": {"OnFailure": {"Destination": FALLBACK_ARN}},
     }]
 

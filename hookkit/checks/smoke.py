@@ -63,13 +63,28 @@ class ApiResponse(Expectable):
     """One smoke call's answer; ``.expect(...)`` checks it and returns it, so calls chain.
 
     ``duration_ms`` is what the caller waited: from sending to the whole body, retries included.
+
+    A 5xx answer is *examined* once the check calls ``.expect(...)`` on it; one never examined
+    fails the check (see :meth:`Api.unexamined_failures`), as a function error never examined
+    does for an invoke: ``api.post(...)`` alone must not pass against a version that crashes
+    (API Gateway's 502). Reading ``status_code``, ``body``, ``text`` or ``json()`` does not
+    examine it (logging or printing them would), and ``.expect(status=503)`` is how a check
+    says an error status is expected.
     """
 
-    def __init__(self, response: requests.Response, *, subject: str, duration_ms: float, base_dir: Path | None) -> None:
+    def __init__(
+        self, response: requests.Response, *, subject: str, duration_ms: float, base_dir: Path | None,
+        call: str | None = None,
+    ) -> None:
         self.response = response
         self.subject = subject
         self.duration_ms = duration_ms
         self.base_dir = base_dir
+        self.call = call or subject  # ``GET https://.../orders/1``, redacted, for messages
+        self.examined = False
+
+    def _expecting(self) -> None:
+        self.examined = True
 
     @cached_property
     def observed(self) -> Observed:
@@ -135,6 +150,7 @@ class Api:
         self.auth = auth
         self.base_dir = base_dir
         self.session = session if session is not None else new_session(retries, backoff_factor)
+        self._failed_calls: list[ApiResponse] = []  # 5xx answers, for unexamined_failures
 
     @classmethod
     def from_environment(
@@ -197,12 +213,20 @@ class Api:
             raise InvokeError(f"{subject} failed after {elapsed:.2f} s: {what}") from None
         duration_ms = (time.perf_counter() - started) * 1000
         log.debug("%s -> %s in %.0f ms", subject, response.status_code, duration_ms)
-        return ApiResponse(
+        answer = ApiResponse(
             response,
             subject=f"{subject} (answered {response.status_code} in {duration_ms:.0f} ms)",
             duration_ms=duration_ms,
             base_dir=self.base_dir,
+            call=subject,
         )
+        if response.status_code >= 500:
+            self._failed_calls.append(answer)
+        return answer
+
+    def unexamined_failures(self) -> list[str]:
+        """5xx answers this check never called ``.expect(...)`` on; the runner fails the check on any."""
+        return [f"{r.call} answered {r.response.status_code}" for r in self._failed_calls if not r.examined]
 
     def get(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.request("GET", path, **kwargs)

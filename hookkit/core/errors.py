@@ -23,6 +23,26 @@ def describe(value: Any) -> str:
     return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
+def exception_text(exc: BaseException) -> str:
+    """``str(exc)``, never raising: an exception's ``__str__`` is user code and may itself fail.
+
+    Falls back to ``repr(exc)``, then to a sentence naming the type, so whatever a check raises can
+    be described (and a worker thread describing it never dies of it).
+    """
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - any failure of user code here is answered with the next best text
+        try:
+            return f"(its str() failed) {exc!r}"
+        except Exception:  # noqa: BLE001 - as above
+            return f"(a {type(exc).__name__} whose str() and repr() both failed)"
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``TypeName: text``, as a traceback's last line shows it, never raising (see :func:`exception_text`)."""
+    return f"{type(exc).__name__}: {exception_text(exc)}"
+
+
 class HookkitError(Exception):
     """Root of every error hookkit raises deliberately."""
 

@@ -7,13 +7,54 @@ reporters all read the same records, so they can never disagree about what happe
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import Difference
 from .phases import Phase
 from .redact import MAX_DEPTH, TOO_DEEP
+
+#: An outcome's message is cut to this many characters, and each difference's expected and actual
+#: value (as JSON text) to :data:`MAX_VALUE_CHARS`: a check failing with a whole response in its
+#: message (``assert "x" in body, body``) must cost the hook's process nothing before the report
+#: (redacting megabytes of text in Python takes seconds), and no log or report needs more.
+MAX_MESSAGE_CHARS = 8192
+MAX_VALUE_CHARS = 4096
+#: When cutting, the text is cut back to the last whitespace within this many characters, so that no
+#: word (a URL, a ``name=value`` pair) is left half there: the redaction that follows sees only
+#: whole ones.
+_WORD_BACKOFF = 256
+
+
+def clip_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text``, or its start and ``... (N more characters)`` when it is longer than ``limit``.
+
+    Cut before redacting, this stays safe: what is kept is a prefix made of whole words (a
+    partial last word is dropped), and :func:`hookkit.core.redact.redact_text` hides a secret's
+    quoted value whose closing quote was cut off along with the rest of its line.
+    """
+    if len(text) <= limit:
+        return text
+    cut, start = limit, max(0, limit - _WORD_BACKOFF)
+    space = max(text.rfind(" ", start, limit), text.rfind("\n", start, limit))
+    if space > 0:
+        cut = space
+    return f"{text[:cut]}... ({len(text) - cut} more characters)"
+
+
+def clip_value(value: Any, limit: int = MAX_VALUE_CHARS) -> Any:
+    """A difference's value as it is kept: unchanged if small, else its JSON text cut by :func:`clip_text`."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return clip_text(value, limit)
+    try:
+        text = json.dumps(jsonable(value), default=repr)
+    except (ValueError, TypeError, RecursionError):  # a value that cannot even be shown is shown as its type
+        return f"[{type(value).__name__} that cannot be shown]"
+    return value if len(text) <= limit else clip_text(text, limit)
 
 
 class Status(enum.StrEnum):
@@ -54,6 +95,18 @@ class Outcome:
     @property
     def passed(self) -> bool:
         return self.status is Status.PASSED
+
+    def clipped(self) -> Outcome:
+        """This outcome with its message and differences' values cut to size (see :func:`clip_text`)."""
+        message = clip_text(self.message)
+        differences = tuple(Difference(clip_text(d.path, MAX_VALUE_CHARS), clip_value(d.expected),
+                                       clip_value(d.actual)) for d in self.differences)
+        if message is self.message and all(
+            a.path is b.path and a.expected is b.expected and a.actual is b.actual
+            for a, b in zip(differences, self.differences, strict=True)
+        ):
+            return self
+        return replace(self, message=message, differences=differences)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -129,7 +129,9 @@ def _redact_fields(text: str) -> str:
             out.append(f"{quoted['q']}{_hide(quoted['value'])}{quoted['q']}")
             pos = quoted.end()
             continue
-        if "cookie" in _fold(field["name"]):
+        if "cookie" in _fold(field["name"]) or text.startswith(('"', "'"), pos):
+            # a Cookie line; or a quoted value with no closing quote on its line (a message cut short, a
+            # quote inside the value): hide the rest of the line rather than show the value
             value = _REST_OF_LINE.match(text, pos)
         else:
             value = _SCHEMED.match(text, pos) or _BARE.match(text, pos)

@@ -34,6 +34,7 @@ import math
 import os
 import queue
 import select
+import sys
 import threading
 import time
 import traceback
@@ -42,8 +43,16 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigurationError, Difference, ExpectationFailed, HookkitError, TargetError
-from .outcome import Outcome, RunResult, Status
+from .errors import (
+    ConfigurationError,
+    Difference,
+    ExpectationFailed,
+    HookkitError,
+    TargetError,
+    describe_exception,
+    exception_text,
+)
+from .outcome import MAX_MESSAGE_CHARS, Outcome, RunResult, Status, clip_text
 from .phases import Phase
 from .redact import redact_text
 from .registry import Check
@@ -481,10 +490,30 @@ def _stray_exceptions(sink: list[tuple[float, str]], clock: Callable[[], float])
 def _on_thread_exception(args: threading.ExceptHookArgs) -> None:
     if not issubclass(args.exc_type, SystemExit):  # as Python's own hook, a thread may exit quietly
         name = args.thread.name if args.thread is not None else "?"
-        text = f"{args.exc_type.__name__}: {args.exc_value} (in thread {name})"
+        shown = describe_exception(args.exc_value) if args.exc_value is not None else args.exc_type.__name__
+        text = f"{shown} (in thread {name})"
         for sink, clock in list(_stray_sinks.values()):
             sink.append((clock(), text))
-    (_previous_excepthook or threading.__excepthook__)(args)
+    previous = _previous_excepthook or threading.__excepthook__
+    if previous is not threading.__excepthook__:  # someone's own hook: theirs to say what it shows
+        previous(args)
+        return
+    _print_redacted(args)
+
+
+def _print_redacted(args: threading.ExceptHookArgs) -> None:
+    """What Python's own hook prints (to stderr, CloudWatch in Lambda), redacted: the traceback of an
+    exception a check's thread died of carries the URLs, headers and tokens it was handling."""
+    if issubclass(args.exc_type, SystemExit):
+        return
+    name = args.thread.name if args.thread is not None else threading.get_ident()
+    try:
+        shown = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
+    except Exception:  # noqa: BLE001 - an exception that cannot even be formatted is shown by its type
+        shown = f"{args.exc_type.__name__} (its text could not be formatted)\n"
+    with contextlib.suppress(Exception):  # a check may have closed stderr
+        sys.stderr.write(f"Exception in thread {name}:\n{redact_text(shown)}")
+        sys.stderr.flush()
 
 
 def _timed_out(state: _CheckState, deadline: float) -> _Attempt:
@@ -494,6 +523,7 @@ def _timed_out(state: _CheckState, deadline: float) -> _Attempt:
 
 
 def _outcome(state: _CheckState, now: float) -> Outcome:
+    """The check's outcome from its last attempt, cut to size (:meth:`Outcome.clipped`) where it is made."""
     last = state.last or _Attempt(Status.SKIPPED)
     return Outcome(
         name=state.check.name,
@@ -505,7 +535,7 @@ def _outcome(state: _CheckState, now: float) -> Outcome:
         message=last.message,
         differences=tuple(last.differences),
         configuration=last.configuration,
-    )
+    ).clipped()
 
 
 class _Pool:
@@ -537,8 +567,10 @@ class _Pool:
         while True:
             check, provide, around, timeout, token, results = self._jobs.get()
             thread.name = f"hookkit-check-{check.name}"
-            # a fresh context per attempt, as a thread of its own would start with
-            attempt = contextvars.Context().run(_attempt, check, provide, timeout, around)
+            try:  # a fresh context per attempt, as a thread of its own would start with
+                attempt = contextvars.Context().run(_attempt, check, provide, timeout, around)
+            except BaseException as exc:  # noqa: BLE001 - the worker always answers, or the check would time out
+                attempt = _Attempt(Status.ERROR, f"hookkit could not classify the attempt: {type(exc).__name__}")
             with self._lock:
                 self._idle += 1
             results.put((token, attempt))
@@ -554,7 +586,7 @@ def _attempt(check: Check, provide: Provider, timeout: float, around: Around | N
         with around(check):
             return call_check(check, provide, timeout)
     except BaseException as exc:  # noqa: BLE001 - instrumentation must never lose an outcome
-        return _Attempt(Status.ERROR, f"hookkit instrumentation failed: {type(exc).__name__}: {exc}")
+        return _Attempt(Status.ERROR, f"hookkit instrumentation failed: {describe_exception(exc)}")
 
 
 def call_check(check: Check, provide: Provider, timeout: float) -> _Attempt:
@@ -569,19 +601,24 @@ def call_check(check: Check, provide: Provider, timeout: float) -> _Attempt:
     return _judged(returned, kwargs)
 
 
+def _clip(text: str) -> str:
+    """An exception's text cut to size, leaving room for `` (at file.py:12)`` within an outcome's limit."""
+    return clip_text(text, MAX_MESSAGE_CHARS - 512)
+
+
 def _failure(exc: BaseException, timeout: float) -> _Attempt:
     """What an exception out of a check (or out of providing its resources) makes of its attempt."""
     if isinstance(exc, _Overran):
         return _Attempt(Status.TIMED_OUT, f"did not finish within {timeout:g} s; its task was cancelled")
     if isinstance(exc, ExpectationFailed):
-        return _Attempt(Status.FAILED, str(exc), tuple(exc.differences))
+        return _Attempt(Status.FAILED, _clip(exception_text(exc)), tuple(exc.differences))
     if isinstance(exc, AssertionError):
         return _Attempt(Status.FAILED, _describe_assertion(exc))
     if isinstance(exc, (ConfigurationError, TargetError)):
-        return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}", configuration=True)
+        return _Attempt(Status.ERROR, _clip(describe_exception(exc)), configuration=True)
     if isinstance(exc, HookkitError):
-        return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}")
-    return _Attempt(Status.ERROR, f"{type(exc).__name__}: {exc}{_where(exc)}")
+        return _Attempt(Status.ERROR, _clip(describe_exception(exc)))
+    return _Attempt(Status.ERROR, f"{_clip(describe_exception(exc))}{_where(exc)}")
 
 
 def _judged(returned: Any, resources: dict[str, Any]) -> _Attempt:
@@ -598,8 +635,9 @@ def _judged(returned: Any, resources: dict[str, Any]) -> _Attempt:
     if unexamined:
         return _Attempt(
             Status.FAILED,
-            "the function raised and the check never examined it: " + "; ".join(unexamined)
-            + ". Call .expect() on the result (function_error=... when an error is expected)",
+            "the check never examined a failed call: " + "; ".join(unexamined)
+            + ". Call .expect() on the result (function_error=... when a function error is expected, "
+            "status=... when an error status is)",
         )
     return _Attempt(Status.PASSED)
 
@@ -635,13 +673,13 @@ def _await(awaitable: Awaitable[Any], timeout: float) -> Any:
 
 
 def _unexamined(value: Any) -> list[str]:
-    """What a provided resource (``target``) says the check left unchecked."""
+    """What a provided resource (``target``: function errors, ``api``: 5xx answers) says the check left unchecked."""
     report = getattr(value, "unexamined_failures", None)
     return report() if callable(report) else []
 
 
 def _describe_assertion(exc: AssertionError) -> str:
-    text = str(exc) or "assertion failed"
+    text = _clip(exception_text(exc)) or "assertion failed"  # ``assert "x" in body, body`` may carry megabytes
     return f"{text}{_where(exc)}"
 
 

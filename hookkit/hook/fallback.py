@@ -203,7 +203,10 @@ class FallbackHandler:
         if delivery is Delivery.ALREADY_COMPLETED:
             logger.info("status Failed not recorded: CodeDeploy says this lifecycle event is already completed "
                         "(the hook reported before its invocation failed); nothing to do")
-        else:
+        elif delivery is Delivery.PROBABLY_REPORTED:
+            logger.info("status Failed probably recorded by the earlier attempt of this delivery: its answer was "
+                        "lost, and the retry was told the lifecycle event is already completed; nothing to do")
+        elif delivery is Delivery.REPORTED:
             logger.info("reported Failed to CodeDeploy")
         return {
             "deploymentId": ids.deployment_id,

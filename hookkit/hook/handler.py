@@ -21,15 +21,23 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from ..core import settings
 from ..core.deployment import Deployment, LambdaTarget
-from ..core.errors import ConfigurationError, EventError, HookkitError, ReportError, TargetError
+from ..core.errors import (
+    ConfigurationError,
+    EventError,
+    HookkitError,
+    ReportError,
+    TargetError,
+    describe_exception,
+)
 from ..core.loader import import_checks, split_spec
 from ..core.log import logger
-from ..core.outcome import RunResult
+from ..core.outcome import Outcome, RunResult
 from ..core.phases import Phase
 from ..core.redact import redact_text, redact_value
 from ..core.registry import Check, HookRegistry, default_registry
@@ -39,15 +47,24 @@ from .clients import Clients
 from .event import HookEvent, parse_event
 from .observability import Observer
 from .record import Ending, Planned, RunRecord, Sink, Stage
-from .reporting import ACTION, report_status
+from .reporting import ACTION, Delivery, report_status
 from .supervisor import CannotFork, fork_refusal, reap_killed, run_in_child, run_in_thread
 
 DEFAULT_RESERVE_MS = 5000
+#: The least reserve the report gets, whatever is configured: the check process must be killed and
+#: CodeDeploy answer (a TLS handshake, maybe a retry) before the Lambda ends. A reserve of 0 left a
+#: hook whose check held the interpreter lock no time to report at all.
+MIN_RESERVE_MS = 1000
 #: Without a Lambda context (a direct call), behave like the longest Lambda can live.
 NO_CONTEXT_BUDGET_MS = 900_000
 #: The checks' runner stops this much before the deadline (at most), so that a child that behaves
 #: finishes, logs and tells its outcomes before the parent would have to kill it.
 _RUNNER_MARGIN_S = 0.2
+#: After the report, the run is described (every check's line, the summary, the metrics: Powertools
+#: imported and flushed) only if this much of the Lambda's time is left; else briefly (see _brief).
+_DESCRIBE_S = 1.5
+#: ... unless the run has no more checks than this: describing a few takes milliseconds.
+_FEW_CHECKS = 100
 
 
 class Isolation(enum.StrEnum):
@@ -120,7 +137,8 @@ class HookHandler:
             self.clients.get("codedeploy-report")
         except Exception as exc:  # noqa: BLE001 - reported by the report attempt itself
             with _quiet():
-                logger.warning(f"the status report's client cannot be built yet: {type(exc).__name__}: {exc}")
+                built = f"the status report's client cannot be built yet: {describe_exception(exc)}"
+                logger.warning(redact_text(built))
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         started = self.clock()
@@ -129,18 +147,18 @@ class HookHandler:
         except EventError as exc:
             # Without both ids there is nothing to report to; retrying would not help either.
             with _quiet():
-                logger.error("unusable hook event, no status can be reported", error=str(exc), field=exc.field)
-            return {"reported": False, "error": str(exc)}
+                logger.error("unusable hook event, no status can be reported", error=redact_text(str(exc)),
+                             field=exc.field)
+            return {"reported": False, "error": redact_text(str(exc))}
         with _quiet():
             logger.append_keys(deployment_id=ids.deployment_id, execution_id=ids.execution_id)
         observer = Observer(self.environ, metrics=self._metrics, tracer=self._tracer)
         try:
             lambda_end, checks_deadline = self._budget(context, started)
-            isolation: Isolation | None = None
-            cut_short = False
+            run = _Run(RunResult.failed(self.phase, "hookkit failed before running the checks"))
             try:
                 self.prepare()
-                result, isolation, cut_short = self._run(ids, context, checks_deadline, observer)
+                run = self._run(ids, context, checks_deadline, observer)
             except BaseException as exc:  # noqa: BLE001 - last line of defence: report anyway
                 with _quiet():
                     logger.error(
@@ -148,11 +166,11 @@ class HookHandler:
                         exception_name=type(exc).__name__,
                         exception=redact_text(traceback.format_exc()),
                     )
-                result = RunResult.failed(self.phase, f"hookkit failed unexpectedly: {type(exc).__name__}: {exc}")
+                run = _Run(RunResult.failed(self.phase, f"hookkit failed unexpectedly: {describe_exception(exc)}"))
             try:
-                return self._report(ids, result, isolation, lambda_end, started, observer)
+                return self._report(ids, run, lambda_end, started, observer)
             finally:  # after the report: a check process killed mid-run is gone before the container is frozen
-                reap_killed(min(1.0, max(0.0, lambda_end - self.clock() - 0.2)) if cut_short else 0.0)
+                reap_killed(min(1.0, max(0.0, lambda_end - self.clock() - 0.2)) if run.cut_short else 0.0)
         finally:
             with _quiet():
                 logger.remove_keys(["deployment_id", "execution_id", "phase"])
@@ -165,12 +183,20 @@ class HookHandler:
             remaining_ms = NO_CONTEXT_BUDGET_MS
         except Exception as exc:  # noqa: BLE001 - a strange context must not cost the report
             with _quiet():
-                logger.warning(f"cannot read the Lambda context's remaining time ({exc!r}); assuming 60 s")
+                logger.warning(redact_text(f"cannot read the Lambda context's remaining time ({exc!r}); assuming 60 s"))
             remaining_ms = 60_000.0
         if not remaining_ms > 0:  # NaN or spent: report at once rather than never
             remaining_ms = 0.0
-        configured = self.reserve_ms if self.reserve_ms is not None else self._configured_reserve_ms()
-        reserve_ms = min(max(float(configured), 0.0), remaining_ms / 2)  # never more than half the time there is
+        if self.reserve_ms is not None:
+            configured, source = float(self.reserve_ms), "reserve_ms"
+        else:
+            configured, source = float(self._configured_reserve_ms()), settings.REPORT_RESERVE_MS
+        if not configured >= MIN_RESERVE_MS:
+            with _quiet():
+                logger.warning(f"{source}={configured:g} leaves the status report too little time; using "
+                               f"{MIN_RESERVE_MS} ms, the least it gets (never more than half the remaining time)")
+            configured = MIN_RESERVE_MS
+        reserve_ms = min(configured, remaining_ms / 2)  # never more than half the time there is
         lambda_end = started + remaining_ms / 1000.0
         return lambda_end, lambda_end - reserve_ms / 1000.0
 
@@ -186,10 +212,9 @@ class HookHandler:
 
     # --- running the checks (this process: no user code) ----------------------------------------
 
-    def _run(
-        self, ids: HookEvent, context: Any, deadline: float, observer: Observer
-    ) -> tuple[RunResult, Isolation | None, bool]:
-        """The run's result, where it ran, and whether it was cut short (killed at the deadline, or died)."""
+    def _run(self, ids: HookEvent, context: Any, deadline: float, observer: Observer) -> _Run:
+        """The run's result, where it ran, and whether (and how) it was cut short; nothing is logged of
+        the outcomes made up here for checks cut short: that waits until after the report."""
         started = self.clock()
         try:
             explicit = self._explicit_phase()
@@ -197,7 +222,7 @@ class HookHandler:
         except HookkitError as exc:
             with _quiet():
                 logger.error(redact_text(str(exc)))
-            return RunResult.failed(self.phase, str(exc), duration_ms=(self.clock() - started) * 1000.0), None, False
+            return _Run(RunResult.failed(self.phase, str(exc), duration_ms=(self.clock() - started) * 1000.0))
         record = RunRecord(explicit, modules=self._modules(), clock=self.clock)
         margin = min(_RUNNER_MARGIN_S, max(0.0, deadline - started) / 10)
         work = partial(self._work, ids=ids, context=context, explicit=explicit, deadline=deadline - margin,
@@ -220,13 +245,8 @@ class HookHandler:
         if result.phase is not None:
             with _quiet():
                 logger.append_keys(phase=result.phase.value)
-        for outcome in made:
-            observer.outcome(outcome)
-        if ending is not None and not result.outcomes:
-            with _quiet():
-                logger.error(redact_text(result.reason))  # the child could not say it: it was cut short
         observer.function = record.function or self.environ.get(settings.FUNCTION)
-        return result, isolation, ending is not None
+        return _Run(result, isolation, cut_short=ending is not None, made=made)
 
     def _isolation(self) -> Isolation:
         raw = str(self.isolation if self.isolation is not None else self.environ.get(settings.ISOLATION, ""))
@@ -294,7 +314,7 @@ class HookHandler:
                     exception_name=type(exc).__name__,
                     exception=redact_text(traceback.format_exc()),
                 )
-            sink.finish(RunResult.failed(phase, f"hookkit failed unexpectedly: {type(exc).__name__}: {exc}"), None)
+            sink.finish(RunResult.failed(phase, f"hookkit failed unexpectedly: {describe_exception(exc)}"), None)
 
     def _import_checks(self) -> None:
         spec = self.checks if self.checks is not None else self.environ.get(settings.CHECKS)
@@ -365,31 +385,21 @@ class HookHandler:
     # --- the report (this process only) ----------------------------------------------------------
 
     def _report(
-        self, ids: HookEvent, result: RunResult, isolation: Isolation | None, lambda_end: float, started: float,
-        observer: Observer,
+        self, ids: HookEvent, run: _Run, lambda_end: float, started: float, observer: Observer
     ) -> dict[str, Any]:
-        mode = isolation.value if isolation is not None else None
-        try:
-            summary: dict[str, Any] = redact_value({
-                "deploymentId": ids.deployment_id,
-                "lifecycleEventHookExecutionId": ids.execution_id,
-                **result.to_dict(),
-                "isolation": mode,
-            })
-        except Exception as exc:  # noqa: BLE001 - describing the run must never cost its report
-            with _quiet():
-                logger.error(f"could not summarise the run ({type(exc).__name__}); reporting {result.verdict} anyway")
-            summary = {"deploymentId": ids.deployment_id, "lifecycleEventHookExecutionId": ids.execution_id,
-                       "verdict": result.verdict.value, "isolation": mode}
-        with _quiet():
-            observer.summarise(result, summary, isolation=mode)
+        """Report first, as soon as the verdict is known (the report carries only the status); then
+        describe the run (the summary, redacted; the lines of checks cut short; the metrics)."""
+        result, isolation = run.result, run.isolation
 
         def on_retry(attempt: int, exc: BaseException, delay: float) -> None:
             with _quiet():
-                logger.warning(f"status report attempt {attempt} failed ({exc}); retrying in {delay:.2f} s")
+                logger.warning(redact_text(f"status report attempt {attempt} failed ({exc}); "
+                                           f"retrying in {delay:.2f} s"))
 
         # Leave a little time after the last try for the handler to return.
         report_deadline = lambda_end - min(1.0, (lambda_end - self.clock()) / 4)
+        failure: ReportError | None = None
+        delivery: Delivery | None = None
         try:
             with _prompt(isolation is Isolation.THREAD):
                 delivery = report_status(
@@ -402,23 +412,99 @@ class HookHandler:
                     clock=self.clock,
                 )
         except ReportError as exc:
+            failure = exc
             with _quiet():
-                logger.error(f"status {result.verdict} NOT reported: {exc}", missing_permission=ACTION)
-            raise  # so Lambda's asynchronous retry delivers the event again
-        finally:
-            observer.emit_metrics(result, observer.function)
-        if delivery.value == "already-completed":
-            with _quiet():
-                logger.info(
-                    f"status {result.verdict} not recorded: CodeDeploy says this lifecycle event is already "
-                    "completed (a duplicate delivery of the same event); nothing to do"
-                )
+                logger.error(redact_text(f"status {result.verdict} NOT reported: {exc}"), missing_permission=ACTION)
         else:
             with _quiet():
-                logger.info(f"reported {result.verdict} to CodeDeploy")
-        summary["reported"] = delivery.value
+                if delivery is Delivery.ALREADY_COMPLETED:
+                    logger.info(
+                        f"status {result.verdict} not recorded: CodeDeploy says this lifecycle event is already "
+                        "completed (a duplicate delivery of the same event); nothing to do"
+                    )
+                elif delivery is Delivery.PROBABLY_REPORTED:
+                    logger.info(
+                        f"status {result.verdict} probably recorded by the earlier attempt of this delivery: its "
+                        "answer was lost, and the retry was told the lifecycle event is already completed; "
+                        "nothing to do"
+                    )
+                elif delivery is Delivery.REPORTED:
+                    logger.info(f"reported {result.verdict} to CodeDeploy")
+        # A Lambda timeout after the report would make Lambda deliver the event again and run every check
+        # again: with little time left, a large run is described briefly and the metrics are skipped.
+        left = lambda_end - self.clock()
+        if left >= _DESCRIBE_S or len(result.outcomes) <= _FEW_CHECKS:
+            summary = self._describe(ids, run, observer)
+        else:
+            summary = self._brief(ids, run, left)
+        if left >= _DESCRIBE_S:
+            observer.emit_metrics(result, observer.function)
+        else:
+            with _quiet():
+                logger.warning(f"metrics not emitted: only {max(left, 0.0):.2f} s were left after the report, and "
+                               "importing and flushing them could outlast the Lambda; keep more time with "
+                               f"{settings.REPORT_RESERVE_MS}")
+        if failure is not None:
+            raise failure  # so Lambda's asynchronous retry delivers the event again
+        summary["reported"] = delivery.value if delivery is not None else False
         summary["totalMs"] = round((self.clock() - started) * 1000.0, 1)
         return summary
+
+    def _brief(self, ids: HookEvent, run: _Run, left: float) -> dict[str, Any]:
+        """After a report that left less than ``_DESCRIBE_S`` for many checks: the verdict and reason only, said so."""
+        result = run.result
+        summary: dict[str, Any] = {
+            "deploymentId": ids.deployment_id, "lifecycleEventHookExecutionId": ids.execution_id,
+            "phase": result.phase.value if result.phase else None, "verdict": result.verdict.value,
+            "isolation": run.isolation.value if run.isolation is not None else None,
+        }
+        with _quiet():
+            summary["reason"] = redact_text(result.reason)
+            logger.warning(
+                f"{result.phase or 'hook'}: {result.verdict} - {summary['reason']}. Only {max(left, 0.0):.2f} s were "
+                f"left after the report: the summary of each of the {len(result.outcomes)} checks and the lines of "
+                f"{len(run.made)} check(s) cut short are skipped so that the hook ends before its Lambda does (a "
+                f"Lambda timeout now would make Lambda run the whole hook again); keep more time for them with "
+                f"{settings.REPORT_RESERVE_MS}",
+                summary=summary,
+            )
+        return summary
+
+    def _describe(self, ids: HookEvent, run: _Run, observer: Observer) -> dict[str, Any]:
+        """After the report: the lines of checks cut short, and the run's summary, redacted and logged once."""
+        result = run.result
+        mode = run.isolation.value if run.isolation is not None else None
+        for outcome in run.made:
+            observer.outcome(outcome)
+        if run.cut_short and not result.outcomes:
+            with _quiet():
+                logger.error(redact_text(result.reason))  # the child could not say it: it was cut short
+        try:
+            summary: dict[str, Any] = redact_value({
+                "deploymentId": ids.deployment_id,
+                "lifecycleEventHookExecutionId": ids.execution_id,
+                **result.to_dict(),
+                "isolation": mode,
+            })
+        except Exception as exc:  # noqa: BLE001 - describing the run must never cost its report
+            with _quiet():
+                logger.error(f"could not summarise the run ({type(exc).__name__}); reported {result.verdict} anyway")
+            summary = {"deploymentId": ids.deployment_id, "lifecycleEventHookExecutionId": ids.execution_id,
+                       "verdict": result.verdict.value, "isolation": mode}
+        with _quiet():
+            observer.summarise(result, summary, isolation=mode)
+        return summary
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What the handler knows of a run when it reports: its result, where it ran, whether it was cut
+    short (killed at the deadline, or died), and the outcomes made up for checks that never reported."""
+
+    result: RunResult
+    isolation: Isolation | None = None
+    cut_short: bool = False
+    made: list[Outcome] = field(default_factory=list)
 
 
 def _quiet() -> contextlib.suppress:

@@ -78,7 +78,7 @@ class Observer:
             subsegment.put_annotation("check", check.name)
             subsegment.put_annotation("phase", check.phase.value)
         except Exception as exc:  # noqa: BLE001 - tracing must never fail a check
-            logger.debug(f"no tracing subsegment for check {check.name}: {exc}")
+            logger.debug(redact_text(f"no tracing subsegment for check {check.name}: {exc}"))
             yield
             return
         try:
@@ -105,7 +105,7 @@ class Observer:
             )
 
     def summarise(self, result: RunResult, summary: dict[str, Any], **keys: Any) -> None:
-        """The run's single summary line (written by the handler's own process, before the report)."""
+        """The run's single summary line (written by the handler's own process, after the report)."""
         logger.info(summary_line(result), summary=summary, **keys)
 
     def emit_metrics(self, result: RunResult, function: str | None) -> None:
@@ -114,7 +114,7 @@ class Observer:
             self._emit(result, function)
         except Exception as exc:  # noqa: BLE001 - metrics must never cost the report
             with contextlib.suppress(Exception):
-                logger.warning(f"metrics not emitted: {type(exc).__name__}: {exc}")
+                logger.warning(redact_text(f"metrics not emitted: {type(exc).__name__}: {exc}"))
 
     def _emit(self, result: RunResult, function: str | None) -> None:
         metrics = self.metrics

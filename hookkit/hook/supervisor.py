@@ -22,6 +22,7 @@ Either way the handler keeps a :class:`~hookkit.hook.record.RunRecord` and repor
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import json
 import math
@@ -34,9 +35,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from ..core.errors import Difference
-from ..core.outcome import Outcome, RunResult, Status
+from ..core.errors import Difference, describe_exception
+from ..core.outcome import Outcome, RunResult, Status, clip_text
 from ..core.phases import Phase
+from ..core.redact import redact_text
 from .record import Ending, Planned, RunRecord, Sink, Stage
 
 Work = Callable[[Sink], None]
@@ -268,7 +270,7 @@ def _child(work: Work, read_fd: int, write_fd: int) -> NoReturn:
     except BaseException as exc:  # noqa: BLE001 - the parent explains a child that ends without finishing
         code = 70  # EX_SOFTWARE
         with contextlib.suppress(BaseException):
-            sys.stderr.write(f"hookkit: the check process failed: {type(exc).__name__}: {exc}\n")
+            sys.stderr.write(redact_text(f"hookkit: the check process failed: {describe_exception(exc)}") + "\n")
     finally:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(BaseException):
@@ -301,13 +303,15 @@ class PipeSink:
         self._send({"t": "start", "name": name})
 
     def outcome(self, outcome: Outcome) -> None:
-        self._send({"t": "outcome", "outcome": outcome.to_dict()})
+        self._send({"t": "outcome", "outcome": outcome.clipped().to_dict()})
 
     def finish(self, result: RunResult, function: str | None) -> None:
         for stream in (sys.stdout, sys.stderr):  # everything the run printed is out before the parent ends it
             with contextlib.suppress(Exception):
                 stream.flush()
-        self._send({"t": "finish", "result": result.to_dict(), "function": function})
+        sent = dataclasses.replace(result, reason=clip_text(result.reason),
+                                   outcomes=tuple(o.clipped() for o in result.outcomes))
+        self._send({"t": "finish", "result": sent.to_dict(), "function": function})
 
 
 class ProtocolError(Exception):
@@ -367,7 +371,8 @@ class Decoder:
 
 
 def outcome_from_dict(data: dict[str, Any]) -> Outcome:
-    """The inverse of :meth:`Outcome.to_dict` (values in differences come back as JSON values)."""
+    """The inverse of :meth:`Outcome.to_dict` (values in differences come back as JSON values), cut to
+    size again (:meth:`Outcome.clipped`): nothing the child sends costs the parent more than that."""
     return Outcome(
         name=_text(data["name"]),
         phase=Phase(data["phase"]),
@@ -378,7 +383,7 @@ def outcome_from_dict(data: dict[str, Any]) -> Outcome:
         message=_text(data["message"]),
         differences=tuple(Difference(_text(d["path"]), d["expected"], d["actual"]) for d in data["differences"]),
         configuration=_flag(data["configurationError"]),
-    )
+    ).clipped()
 
 
 def result_from_dict(data: dict[str, Any]) -> RunResult:
@@ -388,7 +393,8 @@ def result_from_dict(data: dict[str, Any]) -> RunResult:
     duration_ms = float(data["durationMs"])
     if outcomes and phase is not None:
         return RunResult.from_outcomes(phase, outcomes, duration_ms=duration_ms)
-    return RunResult.failed(phase, _text(data["reason"]) or "the run ended without checks", duration_ms=duration_ms)
+    reason = clip_text(_text(data["reason"]))
+    return RunResult.failed(phase, reason or "the run ended without checks", duration_ms=duration_ms)
 
 
 def _text(value: Any) -> str:

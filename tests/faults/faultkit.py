@@ -100,7 +100,7 @@ class Hook:
         self.settings: dict[str, str | None] = {
             "AWS_LAMBDA_FUNCTION_NAME": HOOK_NAME,
             "HOOKKIT_PHASE": "BeforeAllowTraffic",
-            "HOOKKIT_REPORT_RESERVE_MS": "400",
+            "HOOKKIT_REPORT_RESERVE_MS": "1000",  # the least the handler accepts
         }
         self.container: Container | None = None
         self.containers = 0  # how many were started: a new one is a cold start

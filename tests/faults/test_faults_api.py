@@ -90,3 +90,21 @@ def test_a_tls_failure_reports_failed(hook: Hook, aws: AwsStandIn, hook_log: Hoo
     assert_reported(aws, "Failed")
     assert re.fullmatch(rf"error: InvokeError: GET {re.escape(https)}/orders/ORD-1 failed after \d\.\d\d s: "
                         r"TLS handshake with 127\.0\.0\.1 failed \(.+\)", check_line(hook_log))
+
+
+def test_a_500_the_check_never_examined_reports_failed(hook: Hook, aws: AwsStandIn, hook_log: HookLog,
+                                                      api_server: ApiServer) -> None:
+    """A crashing version behind the API (a 500, API Gateway's 502) must not pass a call without ``.expect()``."""
+    hook.env(HOOKKIT_API_URL=api_server.url)
+    hook.checks("""
+        from hookkit import post_traffic
+
+        @post_traffic(timeout=5)
+        def order_api_answers(api):
+            api.get("/broken")
+    """)
+    hook()
+    assert_reported(aws, "Failed")
+    assert check_line(hook_log).startswith(
+        f"failed: the check never examined a failed call: GET {api_server.url}/broken answered 500. Call .expect()"
+    )

@@ -257,3 +257,82 @@ def test_a_passing_run_is_the_baseline(hook: Hook, aws: AwsStandIn, hook_log: Ho
     assert [(r.function, r.query) for r in aws.calls("Invoke")] == [("orders", {"Qualifier": "7"})]
     assert re.fullmatch(r"AWS4-HMAC-SHA256 Credential=testing/\d{8}/us-east-1/lambda/aws4_request, .*",
                         aws.calls("Invoke")[0].headers["Authorization"])
+
+
+@pytest.mark.parametrize("size_mb", [2, 14])
+def test_a_check_failing_with_megabytes_in_its_message_is_reported_in_time(
+    hook: Hook, aws: AwsStandIn, hook_log: HookLog, size_mb: int
+) -> None:
+    """``assert "x" in body, body`` with a huge body: redacting and logging megabytes in Python took
+    seconds before the report (at 14 MB, no report at all). The message is cut where it is made."""
+    hook.env(HOOKKIT_REPORT_RESERVE_MS="5000")
+    hook.checks(f"""
+        from hookkit import pre_traffic
+
+        @pre_traffic(timeout=2)
+        def body_has_total():
+            body = "a=1 " * ({size_mb} * 2**20 // 4)   # a query-string-like answer: the slowest text to redact
+            assert "total" in body, body
+    """)
+    summary = hook(timeout_s=10.0)
+    assert_reported(aws, "Failed")
+    assert aws.reports[0].at < hook.lambda_end
+    message = hook_log.line("check body_has_total: ")["message"]
+    assert re.fullmatch(
+        r"check body_has_total: failed: (a=1 )*a=1\.\.\. \(\d+ more characters\) \(at orders_checks\.py:7\)", message
+    ), message[-200:]
+    assert len(message) < 10_000 and len(json.dumps(summary)) < 20_000
+
+
+def test_the_report_comes_before_the_lines_of_checks_cut_short_and_the_summary(
+    hook: Hook, aws: AwsStandIn, hook_log: HookLog
+) -> None:
+    """Thousands of checks cut short at the deadline: describing them must not delay the report."""
+    hook.env(HOOKKIT_REPORT_RESERVE_MS="2500")  # time to describe them all after the report
+    hook.checks("""
+        import re
+        from hookkit import pre_traffic
+
+        @pre_traffic(timeout=600)
+        def holds_the_lock():
+            re.match(r"(a+)+$", "a" * 40 + "b")
+
+        for n in range(3000):
+            pre_traffic(lambda: None, name=f"check_{n:04d}")
+    """)
+    summary = hook(timeout_s=5.0)
+    assert_reported(aws, "Failed")
+    assert aws.reports[0].at < hook.lambda_end
+    assert len(summary["checks"]) == 3001
+    messages = hook_log.messages
+    reported = messages.index("reported Failed to CodeDeploy")
+    described = [i for i, m in enumerate(messages) if m.startswith(("check ", "BeforeAllowTraffic: Failed"))]
+    assert len(described) >= 3002 and reported < min(described)  # every check's line, and the summary, after it
+
+
+def test_with_little_time_left_after_the_report_the_hook_ends_before_its_lambda(
+    hook: Hook, aws: AwsStandIn, hook_log: HookLog
+) -> None:
+    """Describing thousands of checks cut short (and importing and flushing the metrics) took longer
+    than the time left after the report: the Lambda timed out after a good report, and Lambda would
+    run the whole hook again. With less than 1.5 s left the run is described briefly instead."""
+    hook.checks("""
+        import re
+        from hookkit import pre_traffic
+
+        @pre_traffic(timeout=600)
+        def holds_the_lock():
+            re.match(r"(a+)+$", "a" * 40 + "b")
+
+        for n in range(3000):
+            pre_traffic(lambda: None, name=f"check_{n:04d}")
+    """)
+    summary = hook(timeout_s=3.0)  # the least reserve: 1 s for the report and everything after it
+    assert_reported(aws, "Failed")
+    assert summary["verdict"] == "Failed" and "checks" not in summary
+    line = hook_log.line("BeforeAllowTraffic: Failed - ")
+    assert line["level"] == "WARNING"
+    assert "s were left after the report: the summary of each of the 3001 checks and the lines of 3001 check(s) " \
+           "cut short are skipped" in line["message"]
+    assert hook_log.line("metrics not emitted: only ")["level"] == "WARNING"
+    assert not [m for m in hook_log.messages if m.startswith("check ")]

@@ -151,3 +151,36 @@ def test_two_deployments_in_one_warm_container_share_nothing(hook: Hook, aws: Aw
     assert hook.deliver({"DeploymentId": DEPLOYMENT})["reported"] is False  # a fourth, unusable, delivery
     assert hook_log.records[-1]["message"] == "unusable hook event, no status can be reported"
     assert not {"deployment_id", "execution_id", "phase"} & set(hook_log.records[-1])
+
+
+def test_a_report_whose_answer_was_lost_and_whose_retry_is_already_completed_was_probably_recorded(
+    hook: Hook, aws: AwsStandIn, hook_log: HookLog
+) -> None:
+    """CodeDeploy records the status but answers after the client's read timeout; the retry is told
+    the event is already completed: by this delivery's own first attempt, not by a duplicate delivery."""
+    hook.env(HOOKKIT_REPORT_RESERVE_MS="5000")
+    aws.script(REPORT, lambda request: slow(2.5, aws._report(request.body)))
+    summary = hook(timeout_s=10.0)
+    assert aws.statuses == ["Succeeded", "Succeeded"]
+    assert summary["reported"] == "probably-reported"
+    line = hook_log.line("status Succeeded probably recorded by the earlier attempt of this delivery")
+    assert line["level"] == "INFO"
+    assert not [m for m in hook_log.messages if "duplicate delivery" in m]
+
+
+@pytest.mark.parametrize("code", ["DeploymentDoesNotExistException", "InvalidDeploymentIdException",
+                                  "InvalidLifecycleEventHookExecutionIdException"])
+def test_a_deployment_codedeploy_does_not_know_is_logged_once_and_not_raised(
+    hook: Hook, aws: AwsStandIn, hook_log: HookLog, code: str
+) -> None:
+    """No retry can fix it: raising would make Lambda run every check (smoke calls included) again, then
+    hand the event to the fallback, which would be refused the same way."""
+    aws.script(REPORT, aws_error(code, "no such thing"))
+    summary = hook()
+    assert aws.statuses == ["Succeeded"]  # once: not retried
+    assert summary["reported"] == "refused"
+    line = hook_log.line("status Succeeded NOT reported, and never can be: ")
+    assert line["level"] == "ERROR" and line["error_code"] == code
+    ids = f"deployment {DEPLOYMENT}, lifecycle event hook execution {EXECUTION}; {code}: no such thing"
+    assert ids in line["message"]
+    assert "region" in line["message"]

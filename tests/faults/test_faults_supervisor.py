@@ -119,6 +119,27 @@ def test_a_check_holding_the_interpreter_lock_in_c_is_reported_before_the_lambda
     assert_nothing_left(hook)
 
 
+@pytest.mark.parametrize("reserve", ["0", "-5", "50"])
+def test_a_reserve_too_small_for_the_report_is_raised_to_the_least_and_said(
+    hook: Hook, aws: AwsStandIn, hook_log: HookLog, reserve: str
+) -> None:
+    """With no time kept for it, a check holding the interpreter lock used to leave no report at all."""
+    hook.env(HOOKKIT_REPORT_RESERVE_MS=reserve)
+    hook.checks("""
+        import re
+        from hookkit import pre_traffic
+
+        @pre_traffic(timeout=60)
+        def holds_the_lock():
+            re.match(r"(a+)+$", "a" * 40 + "b")
+    """)
+    hook(timeout_s=3.0)
+    assert_failed_in_time(aws, hook)
+    line = hook_log.line(f"HOOKKIT_REPORT_RESERVE_MS={reserve} ")
+    assert line["level"] == "WARNING" and "using 1000 ms" in line["message"]
+    assert_nothing_left(hook)
+
+
 @BOTH
 @pytest.mark.parametrize("retries", [0, 1])
 def test_a_spinning_check_is_reported_soon_after_its_timeout(

@@ -384,3 +384,29 @@ def test_every_test_security_md_names_exists() -> None:
                if not (ROOT / path).is_file()
                or (name and not re.search(rf"^\s*(?:async )?def {name}\(", (ROOT / path).read_text(), re.M))]
     assert missing == []
+
+
+def test_a_secret_in_an_exception_ending_a_checks_own_thread_never_reaches_stderr(
+    hook: Hook, aws: AwsStandIn, hook_log: HookLog
+) -> None:
+    """Python prints the traceback of an exception that ends a thread to stderr (CloudWatch): hookkit
+    records it against the check, and prints it redacted."""
+    hook.env(HOOKKIT_FUNCTION="orders", HOOKKIT_TARGET_VERSION="7")
+    hook.checks(f"""
+        import threading
+        from hookkit import pre_traffic
+
+        @pre_traffic
+        def calls_in_a_thread():
+            def work():
+                raise RuntimeError("GET https://api.example.com/orders?access_token={SECRETS['query_token']} failed; "
+                                   "Authorization: Bearer {SECRETS['authorization']}")
+            thread = threading.Thread(target=work, name="worker")
+            thread.start()
+            thread.join()
+    """)
+    hook()
+    assert_reported(aws, "Failed")
+    assert "Exception in thread worker:\nTraceback (most recent call last):" in hook.stderr
+    assert "RuntimeError: GET https://api.example.com/orders?access_token=[REDACTED] failed; " in hook.stderr
+    assert_no_secret(hook.stdout + hook.stderr)

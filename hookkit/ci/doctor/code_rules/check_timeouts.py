@@ -9,7 +9,7 @@ from typing import Any
 from hookkit.ci.doctor import base
 from hookkit.ci.doctor.model import Finding, intrinsic, literal, mapping
 from hookkit.core import settings
-from hookkit.hook.handler import DEFAULT_RESERVE_MS
+from hookkit.hook.handler import DEFAULT_RESERVE_MS, MIN_RESERVE_MS
 
 #: SAM's Timeout when neither the function nor Globals set one; Lambda's longest.
 DEFAULT_TIMEOUT_S, LONGEST_TIMEOUT_S = 3.0, 900.0
@@ -69,9 +69,10 @@ def _seconds(value: Any, parameters: Mapping[str, Any]) -> float | None:
 
 
 def _reserve_ms(value: Any) -> float:
-    """``HOOKKIT_REPORT_RESERVE_MS`` as the handler reads it: a whole number, else the default."""
+    """``HOOKKIT_REPORT_RESERVE_MS`` as the handler reads it: a whole number (at least ``MIN_RESERVE_MS``),
+    else the default."""
     text = literal(value)
     try:
-        return max(int(text), 0) if text is not None and text.strip() else DEFAULT_RESERVE_MS
+        return max(int(text), MIN_RESERVE_MS) if text is not None and text.strip() else DEFAULT_RESERVE_MS
     except ValueError:
         return DEFAULT_RESERVE_MS
