@@ -225,3 +225,21 @@ def test_a_secret_quoted_value_without_its_closing_quote_is_hidden_to_the_end_of
     text: str, expected: str
 ) -> None:
     assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("  - /headers/Authorization: expected 'raw-old', got 'raw-new'",
+     f"  - /headers/Authorization: expected '{REDACTED}', got '{REDACTED}'"),
+    ("/tokens/0: expected {'type': 'integer'}, got 'tok-1'",
+     f"/tokens/0: expected {{'type': 'integer'}}, got '{REDACTED}'"),
+    ("/credentials/0/value: expected 'k', got <missing>",
+     f"/credentials/0/value: expected '{REDACTED}', got <missing>"),
+    ("/session/id: expected ['a', 'b'], got None", f"/session/id: expected {REDACTED}, got None"),
+    ("/user: expected {'password': 'pw'}, got 3", f"/user: expected {{'password': '{REDACTED}'}}, got 3"),
+    ("/status: expected 'CREATED', got 'FAILED'", "/status: expected 'CREATED', got 'FAILED'"),
+])
+def test_a_difference_line_is_hidden_by_its_whole_path_and_stays_readable(text: str, expected: str) -> None:
+    """``path: expected A, got B`` (a Difference's text): the word "expected" is not taken for a secret
+    value, and every segment of the path counts, not only the last name before the colon."""
+    assert redact_text(text) == expected
+    assert redact_text(expected) == expected
