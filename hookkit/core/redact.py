@@ -127,6 +127,19 @@ _QUOTED = re.compile(r"""(?P<q>["'])(?P<value>[^"'\r\n]*)(?P=q)""")
 _SCHEMED = re.compile(r"""(?i)(?:Bearer|Basic|Digest|Token|ApiKey|AWS4-HMAC-SHA256)\s+[^\s"',;&]+""")
 _BARE = re.compile(r"""[^\s"',;&{\[]+""")
 _REST_OF_LINE = re.compile(r"[^\r\n]*")  # a Cookie header line holds many ``name=value;`` pairs
+# ``secrets.py:16`` (``:16:5``) is a file and a line, where a check or an error is, not a field: a name
+# with a file extension, a bare ``:``, and digits ending the word.
+_EXTENSION = re.compile(r"\.(?P<ext>[A-Za-z][A-Za-z0-9]{0,9})")
+_LINE_NUMBER = re.compile(r"\d+(?::\d+)?(?![\w\-])")
+
+
+def _is_file_and_line(name: str, sep: str, text: str, pos: int) -> bool:
+    """True for ``secrets.py:16``; ``api.token:1234`` stays a field, since its "extension" is the secret name."""
+    if sep != ":":
+        return False
+    extension = _EXTENSION.search(name, max(0, name.rfind(".")))
+    return (extension is not None and extension.end() == len(name) and not is_secret_name(extension["ext"])
+            and _LINE_NUMBER.match(text, pos) is not None)
 
 
 def _redact_fields(text: str) -> str:
@@ -135,7 +148,7 @@ def _redact_fields(text: str) -> str:
     while (field := _FIELD.search(text, pos)) is not None:
         out.append(text[pos:field.end()])
         pos = field.end()
-        if not is_secret_name(field["name"]):
+        if not is_secret_name(field["name"]) or _is_file_and_line(field["name"], field["sep"], text, pos):
             continue
         quoted = _QUOTED.match(text, pos)
         if quoted:
