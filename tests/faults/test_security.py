@@ -419,10 +419,15 @@ def test_a_recorded_events_folder_never_imports_its_python_files(tmp_path: Path)
     for name in ("__init__.py", "create_order.py", "create_order.expect.py"):
         (folder / name).write_text(f"open({str(marker)!r}, 'w').close()\n")
     (folder / "create_order.json").write_text('{"orderId": "ORD-1"}')
-    (folder / "create_order.expect.json").write_text(json.dumps({"status": 201, "schema": "__init__.py"}))
+    (folder / "create_order.expect.json").write_text(json.dumps({"status": 201, "schema": "order.json"}))
+    (folder / "order.json").write_text('{"type": "object"}')
     registry = HookRegistry()
     checks = recorded_events(folder, registry=registry)
-    assert [c.name for c in checks] == ["events/create_order"]
+    assert [c.name for c in checks] == ["events/create_order", "events/order"]
+    # a schema named by an expect file is read (as JSON) when the expect file is: a .py one is refused as data
+    (folder / "create_order.expect.json").write_text(json.dumps({"status": 201, "schema": "__init__.py"}))
+    with pytest.raises(ConfigurationError, match=r"create_order\.expect\.json: schema file .*__init__\.py: line 1"):
+        recorded_events(folder, registry=HookRegistry())
     assert not marker.exists()
 
 
