@@ -398,3 +398,29 @@ def test_a_replay_through_the_local_environments_ends_each_event_as_its_answer_s
     assert "Runtime.ExitError" in messages["exit"]["message"]
     assert "exit status 7" in messages["exit"]["message"]
     assert "ValueError: no such order" in messages["raise"]["message"]
+
+
+@pytest.mark.parametrize(("missing", "fix"), [
+    ("credentials", "configure AWS credentials"),
+    ("region", "set AWS_REGION or AWS_DEFAULT_REGION"),
+])
+def test_a_deployed_target_without_aws_credentials_or_region_is_a_configuration_error(
+    capsys, tmp_path, monkeypatch, missing: str, fix: str
+) -> None:
+    """No credentials or no region is the job's set-up, not the function's failure: exit 2, one attempt
+    (retries cannot fix it), and the message says what to set. No network: the environment is scrubbed."""
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    if missing == "credentials":
+        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    else:
+        monkeypatch.delenv("AWS_DEFAULT_REGION")
+    checks = tmp_path / "deployed_checks.py"
+    checks.write_text("from hookkit import pre_traffic\n\n@pre_traffic(retries=2, retry_delay=0)\n"
+                      "def answers(target):\n    target.invoke({}).expect()\n")
+    code, _out, _err = run(capsys, checks, "--target", "orders:7", "--json", tmp_path / "o.json")
+    assert code == 2
+    [check] = json.loads((tmp_path / "o.json").read_text())["phases"][0]["checks"]
+    assert (check["status"], check["attempts"], check["configurationError"]) == ("error", 1, True)
+    assert fix in check["message"], check["message"]

@@ -460,3 +460,47 @@ def test_a_file_read_in_one_call_is_the_whole_file(tmp_path: Path) -> None:
     data = json.dumps({"items": ["x" * 1000] * 100}).encode()
     assert event_payload(write(tmp_path / "big.json", data)) == data
     assert event_payload(write(tmp_path / "empty-ish.json", b"0")) == b"0"
+
+
+def test_a_schema_an_expect_file_names_or_holds_is_checked_when_the_file_is_read(tmp_path: Path) -> None:
+    """A broken schema in (or named by) an expect file is a broken recorded file: reported with the
+    others before anything runs, naming the expect file, not found by the check that uses it."""
+    from hookkit import HookRegistry
+    from hookkit.checks.recorded import deferred_reading, read_events, recorded_events
+
+    for name, expect in [("a", {"fields": {"/greeting": "hi"}}), ("b", {"schema": {"type": 12}}),
+                         ("d", {"schema": "nonexistent.json"}), ("e", {"schema": "notschema.json"})]:
+        (tmp_path / f"{name}.json").write_text('{"action": "x"}')
+        (tmp_path / f"{name}.expect.json").write_text(json.dumps(expect))
+    (tmp_path / "notschema.json").write_text('{"type": "object", "properties": 5}')
+    with deferred_reading():
+        checks = recorded_events(tmp_path, registry=HookRegistry())
+    with pytest.raises(ConfigurationError) as info:
+        read_events(checks)
+    message = str(info.value)
+    assert message.startswith("3 recorded event file(s) cannot be used"), message
+    assert f"expect file {tmp_path / 'b.expect.json'}: inline schema is not a valid JSON Schema" in message
+    assert f"expect file {tmp_path / 'd.expect.json'}: schema file {tmp_path / 'nonexistent.json'}" in message
+    not_a_schema = tmp_path / "notschema.json"
+    assert f"expect file {tmp_path / 'e.expect.json'}: schema file {not_a_schema} is not a valid" in message
+    with pytest.raises(ConfigurationError, match=r"b\.expect\.json: inline schema is not a valid JSON Schema"):
+        recorded_events(tmp_path, registry=HookRegistry())  # read at registration: the import fails
+
+
+def test_a_schema_shared_by_many_expect_files_is_checked_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A replay of thousands of events shares a few schemas: each distinct one is checked once."""
+    from hookkit import HookRegistry
+    from hookkit.checks import expect
+    from hookkit.checks.recorded import recorded_events
+
+    (tmp_path / "order.json").write_text('{"type": "object"}')
+    for i in range(30):
+        (tmp_path / f"inline{i}.json").write_text("{}")
+        (tmp_path / f"inline{i}.expect.json").write_text('{"schema": {"type": "object"}}')
+        (tmp_path / f"file{i}.json").write_text("{}")
+        (tmp_path / f"file{i}.expect.json").write_text(json.dumps({"schema": "order.json", "within_ms": 100 + i}))
+    built = []
+    real = expect._validator
+    monkeypatch.setattr(expect, "_validator", lambda schema, base: built.append(schema) or real(schema, base))
+    assert len(recorded_events(tmp_path, registry=HookRegistry())) == 61  # order.json is an event too
+    assert sorted(map(str, built)) == sorted([str(tmp_path / "order.json"), "{'type': 'object'}"])

@@ -684,3 +684,20 @@ def test_a_body_already_shown_by_a_difference_is_not_repeated() -> None:
         "GET u: 2 difference(s)\n  - status: expected 200, got 500\n"
         "  - body: expected 'JSON', got '<html>Internal Server Error</html>'"
     )
+
+
+def test_everything_under_a_secret_name_is_hidden_array_items_and_plain_leaves_too() -> None:
+    """A path is secret when any of its segments is a secret name, not only its last one: an index
+    under ``tokens`` or an ``id`` under ``session`` holds the secret as much as ``token`` does."""
+    body = {"tokens": ["tok-ARRAY"], "credentials": [{"value": "AKIA-VALUE"}], "session": {"id": "SESSION-ID"}}
+    found = differences(observed(body), fields={"/tokens/0": "x", "/credentials/0/value": "y", "/session/id": "z"})
+    assert found == [
+        Difference("/tokens/0", "[REDACTED]", "[REDACTED]"),
+        Difference("/credentials/0/value", "[REDACTED]", "[REDACTED]"),
+        Difference("/session/id", "[REDACTED]", "[REDACTED]"),
+    ]
+    schema = {"properties": {"session": {"properties": {"id": {"type": "integer"}}}}}
+    assert differences(observed(body), schema=schema) == [Difference("/session/id", {"type": "integer"}, "[REDACTED]")]
+    with pytest.raises(ExpectationFailed) as info:  # what a check's own unit test prints
+        expect(observed(body), fields={"/tokens/0": "x"})
+    assert "tok-ARRAY" not in str(info.value)

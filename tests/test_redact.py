@@ -225,3 +225,45 @@ def test_a_secret_quoted_value_without_its_closing_quote_is_hidden_to_the_end_of
     text: str, expected: str
 ) -> None:
     assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("  - /headers/Authorization: expected 'raw-old', got 'raw-new'",
+     f"  - /headers/Authorization: expected '{REDACTED}', got '{REDACTED}'"),
+    ("/tokens/0: expected {'type': 'integer'}, got 'tok-1'",
+     f"/tokens/0: expected {{'type': 'integer'}}, got '{REDACTED}'"),
+    ("/credentials/0/value: expected 'k', got <missing>",
+     f"/credentials/0/value: expected '{REDACTED}', got <missing>"),
+    ("/session/id: expected ['a', 'b'], got None", f"/session/id: expected {REDACTED}, got None"),
+    ("/user: expected {'password': 'pw'}, got 3", f"/user: expected {{'password': '{REDACTED}'}}, got 3"),
+    ("/status: expected 'CREATED', got 'FAILED'", "/status: expected 'CREATED', got 'FAILED'"),
+])
+def test_a_difference_line_is_hidden_by_its_whole_path_and_stays_readable(text: str, expected: str) -> None:
+    """``path: expected A, got B`` (a Difference's text): the word "expected" is not taken for a secret
+    value, and every segment of the path counts, not only the last name before the colon."""
+    assert redact_text(text) == expected
+    assert redact_text(expected) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "AssertionError: boom (at secrets.py:16)",
+    "token_checks.py:12: in check",
+    'File "checks/password_reset.py", line 3, at password_reset.py:3:5 in reset',
+    "see /work/app/credential_store.js:120.",
+])
+def test_a_file_name_holding_a_secret_word_and_its_line_number_is_not_a_secret_field(text: str) -> None:
+    """``secrets.py:16`` is where a check is, not a field named ``secrets.py`` holding ``16``."""
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("token: abc", f"token: {REDACTED}"),
+    ("password=xyz", f"password={REDACTED}"),
+    ("pin token:123456", f"pin token:{REDACTED}"),  # a numeric secret with no file extension
+    ("api.token:1234", f"api.token:{REDACTED}"),  # a dotted name whose last part is the secret one
+    ("settings.secret_key:99 set", f"settings.secret_key:{REDACTED} set"),
+    ("secrets.py: hunter2", f"secrets.py: {REDACTED}"),  # not a line number
+    ("secrets.py:16abc", f"secrets.py:{REDACTED}"),
+])
+def test_secret_fields_that_look_a_little_like_a_file_and_line_are_still_hidden(text: str, expected: str) -> None:
+    assert redact_text(text) == expected

@@ -376,3 +376,16 @@ def test_target_current_without_a_current_version_names_each_fix() -> None:
     for fix in ("set HOOKKIT_CURRENT_VERSION on the hook function", "unset HOOKKIT_FUNCTION and "
                 "HOOKKIT_TARGET_VERSION", "pass --current"):
         assert fix in message
+
+
+def test_aws_region_alone_gives_the_clients_their_region(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """botocore reads AWS_DEFAULT_REGION only; a job (or Lambda) setting AWS_REGION alone must still work.
+    A region botocore found (AWS_DEFAULT_REGION, the profile) is kept."""
+    from hookkit.hook.clients import Clients
+
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-west-2")
+    assert Clients().get("lambda").meta.region_name == "eu-west-2"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    assert Clients().get("lambda").meta.region_name == "us-east-1"

@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any, Self, cast
 from urllib.parse import urlsplit
 
 from ..core.errors import ConfigurationError, Difference, ExpectationFailed, describe
-from ..core.redact import REDACTED, is_secret_name, redact_text, redact_value
+from ..core.redact import REDACTED, is_secret_path, redact_text, redact_value
 from .eventfiles import ExpectSpec, load_json, missing_file_hint
 from .invocation import Invocation
 from .jsondiff import MISSING, diff, lookup, split_pointer, to_pointer
@@ -529,8 +529,7 @@ def _redacted(difference: Difference, *, expected_too: bool) -> Difference:
     """Hide secrets in a body difference; a schema's constraint is the user's own file, a field's
     expected value may come from a secret, so only the latter is hidden too."""
     path, expected, actual = difference
-    segments = split_pointer(path)
-    if segments and is_secret_name(segments[-1]):
+    if is_secret_path(path):  # any segment: /tokens/0 and /session/id hide as /token does
         hidden = REDACTED if actual is not MISSING else MISSING
         return Difference(path, REDACTED if expected_too else expected, hidden)
     return Difference(path, redact_value(expected) if expected_too else expected, redact_value(actual))

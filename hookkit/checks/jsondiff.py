@@ -17,31 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
-from ..core.errors import ConfigurationError, Difference
+from ..core.errors import MISSING, ConfigurationError, Difference
 
 __all__ = ["MISSING", "diff", "lookup", "split_pointer", "to_pointer"]
 
 
-class _Missing:
-    """The value on the side of a difference where the path does not exist.
-
-    It renders as ``<missing>`` so a report reads ``/id: expected 'A-1', got <missing>``, which
-    ``None`` could not say (``null`` is a real JSON value).
-    """
-
-    def __repr__(self) -> str:
-        return "<missing>"
-
-    __str__ = __repr__
-
-    def __reduce__(self) -> str:
-        # Copies (copy.deepcopy, pickle) come back as this same sentinel.
-        return "MISSING"
-
-
-MISSING: Final = _Missing()
 
 _BAD_ESCAPE = re.compile(r"~(?![01])")
 

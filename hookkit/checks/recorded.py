@@ -158,7 +158,9 @@ class Replay:
         """The event's bytes, its file and the expect file read and checked on the first call."""
         if self.payload is None:
             payload = event_payload(self._event)
-            self.spec = load_expect(self._expect) if self._expect else NO_EXPECTATIONS
+            if self._expect:
+                self.spec = load_expect(self._expect)
+                _check_schema(self.spec.schema, self._expect)
             self.payload = payload
         return self.payload
 
@@ -180,9 +182,29 @@ class Replay:
             raise expect.expectation_failed(result.observed, found)
 
 
+#: Schemas an expect file holds or names already checked, by identity: expect files with the same
+#: bytes in one folder share one spec, and expect files naming one schema file share its Path, so a
+#: replay of thousands of events checks each distinct schema once. The value keeps the id its own.
+_checked_schemas: dict[int, object] = {}
+_CHECKED_SCHEMAS = 4096
+
+
+def _check_schema(schema: object, expect_path: str) -> None:
+    """A schema that is not a schema (or a schema file that is missing or broken) is a broken expect
+    file: said when the file is read, with the others, naming it (see :func:`read_events`)."""
+    if schema is None or _checked_schemas.get(id(schema)) is schema:
+        return
+    try:
+        _expect()._validator(schema, None)  # built once per schema and kept, for the checks to use
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"expect file {expect_path}: {exc}") from None
+    if len(_checked_schemas) < _CHECKED_SCHEMAS:
+        _checked_schemas[id(schema)] = schema
+
+
 @functools.cache
 def _expect() -> ModuleType:
-    """:mod:`.expect`, imported when a replay first runs: declaring checks stays cheap."""
+    """:mod:`.expect`, imported when an expect file with a schema is read or a replay first runs."""
     from . import expect
 
     return expect

@@ -70,7 +70,14 @@ class LambdaInvoker:
         self.function_name = unqualified_name(function_name)
 
     def invoke(self, payload: bytes, *, qualifier: str, timeout: float) -> Invocation:
-        from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError  # a local run never needs them
+        from botocore.exceptions import (  # a local run never needs them
+            BotoCoreError,
+            ClientError,
+            NoCredentialsError,
+            NoRegionError,
+            PartialCredentialsError,
+            ReadTimeoutError,
+        )
 
         from .aws import is_transient
 
@@ -94,6 +101,17 @@ class LambdaInvoker:
             raise InvokeError(
                 f"invoking {self.function_name}:{version} timed out after {time.monotonic() - started:.2f} s "
                 "waiting for Lambda's answer"
+            ) from exc
+        except (NoCredentialsError, PartialCredentialsError) as exc:  # the job's set-up: no retry can fix it
+            raise ConfigurationError(
+                f"invoking {self.function_name}:{version}: {exc}; configure AWS credentials for this job "
+                "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a role such as GitHub's OIDC "
+                "aws-actions/configure-aws-credentials), or run against a local target (--target local:...)"
+            ) from exc
+        except NoRegionError as exc:
+            raise ConfigurationError(
+                f"invoking {self.function_name}:{version}: {str(exc).rstrip('.')}; set AWS_REGION or "
+                "AWS_DEFAULT_REGION (or a region in the AWS profile) to the function's region"
             ) from exc
         except BotoCoreError as exc:
             raise InvokeError(

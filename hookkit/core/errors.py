@@ -9,7 +9,7 @@ so reporters can render them without parsing messages.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 
 def describe(value: Any) -> str:
@@ -83,6 +83,26 @@ class ReportError(HookkitError):
     """The status report to CodeDeploy could not be made; raised so Lambda retries the delivery."""
 
 
+class _Missing:
+    """The value on the side of a difference where the path does not exist.
+
+    It renders as ``<missing>`` so a report reads ``/id: expected 'A-1', got <missing>``, which
+    ``None`` could not say (``null`` is a real JSON value).
+    """
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> str:
+        # Copies (copy.deepcopy, pickle) come back as this same sentinel.
+        return "MISSING"
+
+
+MISSING: Final = _Missing()
+
+
 class Difference(NamedTuple):
     """One way an observed response differs from what a check expected.
 
@@ -111,5 +131,10 @@ class ExpectationFailed(HookkitError, AssertionError):
         self.subject = subject
         self.differences = list(differences)
         self.detail = detail
-        lines = "".join(f"\n  - {d}" for d in self.differences) + (f"\n{detail}" if detail else "")
-        super().__init__(f"{subject}: {len(self.differences)} difference(s){lines}")
+        super().__init__(self.text_with(self.differences))
+
+    def text_with(self, differences: Sequence[Difference]) -> str:
+        """This failure's text with ``differences`` in place of its own: the runner shows a failure
+        with its differences as they may leave the process (hidden by their path), not as raised."""
+        lines = "".join(f"\n  - {d}" for d in differences) + (f"\n{self.detail}" if self.detail else "")
+        return f"{self.subject}: {len(differences)} difference(s){lines}"

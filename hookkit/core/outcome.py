@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .errors import Difference
+from .errors import MISSING, Difference
 from .phases import Phase
-from .redact import MAX_DEPTH, TOO_DEEP
+from .redact import MAX_DEPTH, REDACTED, TOO_DEEP, is_secret_path, redact_value
 
 #: An outcome's message is cut to this many characters, and each difference's expected and actual
 #: value (as JSON text) to :data:`MAX_VALUE_CHARS`: a check failing with a whole response in its
@@ -37,8 +37,10 @@ def clip_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """
     if len(text) <= limit:
         return text
-    cut, start = limit, max(0, limit - _WORD_BACKOFF)
-    space = max(text.rfind(" ", start, limit), text.rfind("\n", start, limit))
+    # The result, tail included, fits in ``limit``: cutting it again changes nothing.
+    room = max(1, limit - len(f"... ({len(text)} more characters)"))
+    cut, start = room, max(0, room - _WORD_BACKOFF)
+    space = max(text.rfind(" ", start, room), text.rfind("\n", start, room))
     if space > 0:
         cut = space
     return f"{text[:cut]}... ({len(text) - cut} more characters)"
@@ -55,6 +57,41 @@ def clip_value(value: Any, limit: int = MAX_VALUE_CHARS) -> Any:
     except (ValueError, TypeError, RecursionError):  # a value that cannot even be shown is shown as its type
         return f"[{type(value).__name__} that cannot be shown]"
     return value if len(text) <= limit else clip_text(text, limit)
+
+
+#: Values a difference at a secret path still shows, since they say nothing about the secret: that
+#: it is missing, null or a boolean, hidden already, or what a schema asked of it (a word hookkit's
+#: schema check writes, or a JSON type).
+_NOT_SECRET_WORDS = frozenset({REDACTED, repr(MISSING), "required", "no such property (additionalProperties: false)"})
+_JSON_TYPES = frozenset({"null", "boolean", "object", "array", "number", "string", "integer"})
+
+
+def _shown_at_a_secret_path(value: Any) -> bool:
+    if value is None or value is MISSING or isinstance(value, bool):
+        return True
+    if isinstance(value, str):
+        return value in _NOT_SECRET_WORDS
+    if isinstance(value, dict) and value.keys() == {"type"}:  # a schema's {"type": "integer"}
+        types = value["type"]
+        return all(isinstance(t, str) and t in _JSON_TYPES for t in (types if isinstance(types, list) else [types]))
+    return False
+
+
+def redact_difference(difference: Difference) -> Difference:
+    """A difference as it may leave the process: its values cut to size (:func:`clip_value`), both
+    hidden when any segment of its path is a secret name (:func:`hookkit.core.redact.is_secret_path`),
+    else with secret-named keys and secret text inside them hidden (:func:`hookkit.core.redact.redact_value`).
+
+    Every :class:`Outcome` applies it to its differences, so whatever made them (``expect``,
+    ``target.compare``, a check's own ``ExpectationFailed``, the hook's child process) they reach no
+    log or report as they were. It is idempotent.
+    """
+    path = clip_text(difference.path, MAX_VALUE_CHARS)
+    expected, actual = clip_value(difference.expected), clip_value(difference.actual)
+    if is_secret_path(path):
+        return Difference(path, expected if _shown_at_a_secret_path(expected) else REDACTED,
+                          actual if _shown_at_a_secret_path(actual) else REDACTED)
+    return Difference(path, redact_value(expected), redact_value(actual))
 
 
 class Status(enum.StrEnum):
@@ -92,21 +129,20 @@ class Outcome:
     #: target it needs but was not given): never retried, and a configuration error in CI (exit 2).
     configuration: bool = False
 
+    def __post_init__(self) -> None:
+        # The one place every difference passes on its way to a log or report (see redact_difference).
+        if self.differences:
+            object.__setattr__(self, "differences", tuple(redact_difference(d) for d in self.differences))
+
     @property
     def passed(self) -> bool:
         return self.status is Status.PASSED
 
     def clipped(self) -> Outcome:
-        """This outcome with its message and differences' values cut to size (see :func:`clip_text`)."""
+        """This outcome with its message cut to size (see :func:`clip_text`); its differences were cut
+        (and hidden by their path) when it was made."""
         message = clip_text(self.message)
-        differences = tuple(Difference(clip_text(d.path, MAX_VALUE_CHARS), clip_value(d.expected),
-                                       clip_value(d.actual)) for d in self.differences)
-        if message is self.message and all(
-            a.path is b.path and a.expected is b.expected and a.actual is b.actual
-            for a, b in zip(differences, self.differences, strict=True)
-        ):
-            return self
-        return replace(self, message=message, differences=differences)
+        return self if message is self.message else replace(self, message=message)
 
     def to_dict(self) -> dict[str, Any]:
         return {

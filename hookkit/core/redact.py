@@ -54,6 +54,19 @@ def is_secret_name(name: str) -> bool:
     return folded in SECRET_NAMES or any(fragment in folded for fragment in SECRET_FRAGMENTS)
 
 
+def is_secret_path(path: str) -> bool:
+    """True for a difference's path any of whose segments is a secret name (:func:`is_secret_name`).
+
+    Everything under a secret name is secret: ``/tokens/0``, ``/credentials/0/value`` and
+    ``/session/id`` hide their values although ``0``, ``value`` and ``id`` are ordinary names. A
+    JSON pointer is split at ``/`` (``~1`` and ``~0`` unescaped); any other path (``status``,
+    ``order.token``) is also looked at whole and split at ``.``.
+    """
+    if path.startswith("/"):
+        return any(is_secret_name(s.replace("~1", "/").replace("~0", "~")) for s in path[1:].split("/"))
+    return is_secret_name(path) or any(is_secret_name(s) for s in path.split("."))
+
+
 def _is_secret_query_name(name: str) -> bool:
     return is_secret_name(name) or _fold(name) in SECRET_QUERY_NAMES
 
@@ -114,6 +127,19 @@ _QUOTED = re.compile(r"""(?P<q>["'])(?P<value>[^"'\r\n]*)(?P=q)""")
 _SCHEMED = re.compile(r"""(?i)(?:Bearer|Basic|Digest|Token|ApiKey|AWS4-HMAC-SHA256)\s+[^\s"',;&]+""")
 _BARE = re.compile(r"""[^\s"',;&{\[]+""")
 _REST_OF_LINE = re.compile(r"[^\r\n]*")  # a Cookie header line holds many ``name=value;`` pairs
+# ``secrets.py:16`` (``:16:5``) is a file and a line, where a check or an error is, not a field: a name
+# with a file extension, a bare ``:``, and digits ending the word.
+_EXTENSION = re.compile(r"\.(?P<ext>[A-Za-z][A-Za-z0-9]{0,9})")
+_LINE_NUMBER = re.compile(r"\d+(?::\d+)?(?![\w\-])")
+
+
+def _is_file_and_line(name: str, sep: str, text: str, pos: int) -> bool:
+    """True for ``secrets.py:16``; ``api.token:1234`` stays a field, since its "extension" is the secret name."""
+    if sep != ":":
+        return False
+    extension = _EXTENSION.search(name, max(0, name.rfind(".")))
+    return (extension is not None and extension.end() == len(name) and not is_secret_name(extension["ext"])
+            and _LINE_NUMBER.match(text, pos) is not None)
 
 
 def _redact_fields(text: str) -> str:
@@ -122,7 +148,7 @@ def _redact_fields(text: str) -> str:
     while (field := _FIELD.search(text, pos)) is not None:
         out.append(text[pos:field.end()])
         pos = field.end()
-        if not is_secret_name(field["name"]):
+        if not is_secret_name(field["name"]) or _is_file_and_line(field["name"], field["sep"], text, pos):
             continue
         quoted = _QUOTED.match(text, pos)
         if quoted:
@@ -142,6 +168,38 @@ def _redact_fields(text: str) -> str:
     return "".join(out)
 
 
+# A difference as hookkit writes it (``/items/0/token: expected 'a', got 'b'``, see
+# ``hookkit.core.errors.Difference``): a JSON pointer starting a word, then the two values to the end
+# of the line. Its values are hidden by the whole path, not by the last name before the colon, which
+# would take the word "expected" for the secret and show the values after it. A path has no
+# whitespace here, so the scan stays linear.
+_DIFFERENCE = re.compile(r"(?<![^\s(])(?P<path>/\S*?): expected (?P<rest>[^\r\n]*)")
+# What a value at a secret path may still show: it says nothing about the secret.
+_SHOWN_WORDS = frozenset({
+    REDACTED, f"'{REDACTED}'", f'"{REDACTED}"', "<missing>", "None", "null", "True", "False", "true", "false",
+    "'required'", '"required"', "'no such property (additionalProperties: false)'",
+    '"no such property (additionalProperties: false)"',
+})
+_TYPE_CONSTRAINT = re.compile(r"""\{(["'])type\1: (["'])(null|boolean|object|array|number|string|integer)\2\}""")
+
+
+def _hide_shown_value(value: str) -> str:
+    if value in _SHOWN_WORDS or _TYPE_CONSTRAINT.fullmatch(value):
+        return value
+    quote = value[:1]
+    return f"{quote}{REDACTED}{quote}" if len(value) >= 2 and quote in "'\"" and value.endswith(quote) else REDACTED
+
+
+def _redact_difference(line: re.Match[str]) -> str:
+    path, rest = line["path"], line["rest"]
+    if not is_secret_path(path):
+        return f"{path}: expected {_redact_fields(rest)}"
+    expected, got, actual = rest.rpartition(", got ")
+    if not got:
+        return f"{path}: expected {_hide_shown_value(rest)}"
+    return f"{path}: expected {_hide_shown_value(expected)}, got {_hide_shown_value(actual)}"
+
+
 def redact_text(text: str) -> str:
     """Best-effort redaction of free text: URLs, ``Bearer`` tokens and secret ``name: value`` pairs.
 
@@ -153,7 +211,15 @@ def redact_text(text: str) -> str:
 
 
 def _redact_plain(text: str) -> str:
-    return _redact_fields(_BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text))
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    if ": expected " not in text:
+        return _redact_fields(text)
+    out, pos = [], 0
+    for line in _DIFFERENCE.finditer(text):
+        out += [_redact_fields(text[pos:line.start()]), _redact_difference(line)]
+        pos = line.end()
+    out.append(_redact_fields(text[pos:]))
+    return "".join(out)
 
 
 #: Containers nested deeper than this are cut on the way out. A report has no use for them, and a

@@ -52,7 +52,7 @@ from .errors import (
     describe_exception,
     exception_text,
 )
-from .outcome import MAX_MESSAGE_CHARS, Outcome, RunResult, Status, clip_text
+from .outcome import MAX_MESSAGE_CHARS, Outcome, RunResult, Status, clip_text, redact_difference
 from .phases import Phase
 from .redact import redact_text
 from .registry import Check
@@ -610,8 +610,13 @@ def _failure(exc: BaseException, timeout: float) -> _Attempt:
     """What an exception out of a check (or out of providing its resources) makes of its attempt."""
     if isinstance(exc, _Overran):
         return _Attempt(Status.TIMED_OUT, f"did not finish within {timeout:g} s; its task was cancelled")
-    if isinstance(exc, ExpectationFailed):
-        return _Attempt(Status.FAILED, _clip(exception_text(exc)), tuple(exc.differences))
+    if isinstance(exc, ExpectationFailed):  # its text shows the differences as they may leave (hidden by path)
+        differences = tuple(redact_difference(d) for d in exc.differences)
+        text = None
+        if type(exc).__str__ is BaseException.__str__:  # else a subclass's own text: shown as it says
+            with contextlib.suppress(Exception):  # a value whose repr fails: shown as raised
+                text = exc.text_with(differences)
+        return _Attempt(Status.FAILED, _clip(exception_text(exc) if text is None else text), differences)
     if isinstance(exc, AssertionError):
         return _Attempt(Status.FAILED, _describe_assertion(exc))
     if isinstance(exc, (ConfigurationError, TargetError)):

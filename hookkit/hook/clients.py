@@ -2,11 +2,14 @@
 
 Importing boto3 and building a client costs a good part of a cold start, and many runs need only
 one or two services; nothing here touches boto3 until a client is first asked for. Region,
-endpoint and credentials come from the environment the ordinary boto3 way.
+endpoint and credentials come from the environment the ordinary boto3 way, with one addition:
+botocore reads the region from ``AWS_DEFAULT_REGION`` (or the profile) only, so when it finds none,
+``AWS_REGION`` is used (what Lambda, the AWS CLI v2 and newer SDKs read; a CI job often sets only it).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -50,8 +53,9 @@ class Clients:
         if self._session is None:
             self._session = boto3.session.Session()
         service = name.split("-")[0]
+        region = None if self._session.region_name else os.environ.get("AWS_REGION") or None
         return self._session.client(
-            service, config=Config(user_agent_extra="hookkit", **_CONFIGS.get(name, {}))
+            service, region_name=region, config=Config(user_agent_extra="hookkit", **_CONFIGS.get(name, {}))
         )
 
     def factory(self, name: str) -> Callable[[], Any]:

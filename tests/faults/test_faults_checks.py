@@ -235,10 +235,11 @@ def test_a_check_failing_with_a_cyclic_value_still_reports(hook: Hook, aws: AwsS
     [difference] = summary["checks"][0]["differences"]
     assert difference["path"] == "/items/0"
     assert json.dumps(difference["actual"]).count('"[nested too deeply to show]"') == 1  # cut, once, deep down
-    assert hook_log.line("check loops: ")["message"] == (
-        "check loops: failed: the order: 1 difference(s)\n  - /items/0: expected 'an item', got "
-        "{'id': 'ORD-1', 'items': [{...}]}"
-    )
+    # the message shows the difference as it is reported (redacted, so copied and cut at the same depth)
+    message = hook_log.line("check loops: ")["message"]
+    assert message.startswith("check loops: failed: the order: 1 difference(s)\n  - /items/0: expected 'an item', "
+                              "got {'id': 'ORD-1', 'items': [{'id': 'ORD-1', 'items': [")
+    assert message.count("'[nested too deeply to show]'") == 1
 
 
 def test_a_passing_run_is_the_baseline(hook: Hook, aws: AwsStandIn, hook_log: HookLog) -> None:

@@ -204,6 +204,74 @@ def test_recorded_events_holding_secrets_never_reach_the_reports(tmp_path: Path,
     assert SECRETS["password"] in aws.calls("Invoke")[0].body.decode()  # the event itself went out whole
 
 
+def run_reported(tmp_path: Path, checks_source: str, monkeypatch: pytest.MonkeyPatch,
+                 capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], list[str]]:
+    """``hookkit run`` with every output on (JSON, JUnit, -v, GitHub annotations and summary): its exit
+    code, its JSON report, and the text of every output."""
+    checks = tmp_path / "leak_checks.py"
+    checks.write_text(textwrap.dedent(checks_source))
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    report_json, report_xml = tmp_path / "hookkit.json", tmp_path / "hookkit.xml"
+    code = hookkit_cli(["run", str(checks), *args, "-v", "--json", str(report_json), "--junit-xml", str(report_xml)])
+    out, err = capsys.readouterr()
+    return code, json.loads(report_json.read_text()), [report_json.read_text(), report_xml.read_text(),
+                                                        summary.read_text(), out, err]
+
+
+def answers_with_secrets(token: str) -> Any:
+    return lambda request: invoked(proxy(200, {"token": token, "headers": {"Authorization": f"raw-{token}"},
+                                               "greeting": "hi"}))
+
+
+@pytest.mark.usefixtures("fresh_default_registry")
+def test_a_compare_of_two_answers_holding_secrets_never_shows_them(tmp_path: Path, aws: AwsStandIn,
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """``target.compare``'s differences come from jsondiff, not from ``expect``: they are hidden by their
+    path where they become an outcome, whoever made them, and the message stays readable."""
+    aws.publish("orders", "6", answers_with_secrets("OLD-SECRET-7777"))
+    aws.publish("orders", "7", answers_with_secrets("NEW-SECRET-8888"))
+    code, data, outputs = run_reported(tmp_path, """
+        from hookkit import pre_traffic
+
+        @pre_traffic
+        def same_answers(target):
+            target.compare({"action": "secret"})
+    """, monkeypatch, capsys, "--target", "orders:7", "--current", "orders:6")
+    assert code == 1
+    [case] = data["phases"][0]["checks"]
+    assert case["differences"] == [
+        {"path": "/headers/Authorization", "expected": "[REDACTED]", "actual": "[REDACTED]"},
+        {"path": "/token", "expected": "[REDACTED]", "actual": "[REDACTED]"},
+    ]
+    assert "\n  - /headers/Authorization: expected '[REDACTED]', got '[REDACTED]'" in case["message"]
+    assert "/token: expected '[REDACTED]', got '[REDACTED]'" in case["message"]
+    for text in outputs:
+        assert "SECRET" not in text
+        assert "[REDACTED] '" not in text  # no half-redacted "Authorization: [REDACTED] 'value'"
+
+
+def test_a_compare_of_two_answers_holding_secrets_never_reaches_the_hooks_log(hook: Hook, aws: AwsStandIn,
+                                                                             hook_log: HookLog) -> None:
+    aws.deploy(DEPLOYMENT, current="6", target="7")
+    aws.publish("orders", "6", answers_with_secrets("OLD-SECRET-7777"))
+    aws.publish("orders", "7", answers_with_secrets("NEW-SECRET-8888"))
+    hook.checks("""
+        from hookkit import pre_traffic
+
+        @pre_traffic
+        def same_answers(target):
+            target.compare({"action": "secret"})
+    """)
+    summary = hook()
+    assert_reported(aws, "Failed")
+    assert "/token: expected '[REDACTED]', got '[REDACTED]'" in hook_log.line("check same_answers: ")["message"]
+    assert "SECRET" not in hook_log.text()
+    assert "SECRET" not in json.dumps(summary)
+
+
 # -- only published versions are invoked ---------------------------------------------------------
 
 
@@ -351,10 +419,15 @@ def test_a_recorded_events_folder_never_imports_its_python_files(tmp_path: Path)
     for name in ("__init__.py", "create_order.py", "create_order.expect.py"):
         (folder / name).write_text(f"open({str(marker)!r}, 'w').close()\n")
     (folder / "create_order.json").write_text('{"orderId": "ORD-1"}')
-    (folder / "create_order.expect.json").write_text(json.dumps({"status": 201, "schema": "__init__.py"}))
+    (folder / "create_order.expect.json").write_text(json.dumps({"status": 201, "schema": "order.json"}))
+    (folder / "order.json").write_text('{"type": "object"}')
     registry = HookRegistry()
     checks = recorded_events(folder, registry=registry)
-    assert [c.name for c in checks] == ["events/create_order"]
+    assert [c.name for c in checks] == ["events/create_order", "events/order"]
+    # a schema named by an expect file is read (as JSON) when the expect file is: a .py one is refused as data
+    (folder / "create_order.expect.json").write_text(json.dumps({"status": 201, "schema": "__init__.py"}))
+    with pytest.raises(ConfigurationError, match=r"create_order\.expect\.json: schema file .*__init__\.py: line 1"):
+        recorded_events(folder, registry=HookRegistry())
     assert not marker.exists()
 
 
