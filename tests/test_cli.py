@@ -398,3 +398,17 @@ def test_a_replay_through_the_local_environments_ends_each_event_as_its_answer_s
     assert "Runtime.ExitError" in messages["exit"]["message"]
     assert "exit status 7" in messages["exit"]["message"]
     assert "ValueError: no such order" in messages["raise"]["message"]
+
+
+def test_api_given_on_the_command_line_sends_the_environments_key_and_token(capsys, tmp_path, keyed_api,
+                                                                             monkeypatch) -> None:
+    checks = tmp_path / "smoke.py"
+    checks.write_text("from hookkit import post_traffic\n\n@post_traffic\ndef smoke(api):\n"
+                      "    api.get('/x').expect(status=200)\n")
+    code, out, _ = run(capsys, checks, "--api", keyed_api)
+    assert code == 1 and "status: expected 200, got 403" in out  # the server does refuse a call without them
+    monkeypatch.setenv("HOOKKIT_API_KEY", "k3y")
+    monkeypatch.setenv("HOOKKIT_API_TOKEN", "t0k")
+    code, out, err = run(capsys, checks, "--api", keyed_api)
+    assert code == 0, out + err
+    assert "k3y" not in out + err and "t0k" not in out + err

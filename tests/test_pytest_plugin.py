@@ -289,3 +289,14 @@ def test_unit_tests_that_import_the_checks_module_run_next_to_its_checks(
     pytester.makepyfile(test_zz_after="import checks\n\n\ndef test_again():\n    assert checks.optional\n")
     result = run(pytester, *hookkit_args("."))
     result.assert_outcomes(passed=7, xfailed=1)
+
+
+def test_hookkit_api_sends_the_environments_key_and_token(pytester: pytest.Pytester, keyed_api: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makefile(".py", smoke="from hookkit import post_traffic\n\n@post_traffic\ndef smoke(api):\n"
+                                   "    api.get('/x').expect(status=200)\n")
+    args = ["-p", "no:cacheprovider", "--hookkit", "smoke.py", "--hookkit-api", keyed_api]
+    run(pytester, *args).assert_outcomes(failed=1)  # the server refuses a call without them
+    monkeypatch.setenv("HOOKKIT_API_KEY", "k3y")
+    monkeypatch.setenv("HOOKKIT_API_TOKEN", "t0k")
+    run(pytester, *args).assert_outcomes(passed=1)

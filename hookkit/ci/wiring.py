@@ -222,7 +222,9 @@ def api_factory(
     """How ``api`` is made for a check; ``requests`` is imported only once a check asks for one.
 
     ``local`` (or ``local:ApiLogicalId``) serves the local target's API in-process; ``said``
-    collects the warnings and notes about the functions behind it.
+    collects the warnings and notes about the functions behind it. A URL (``--api``) gets the
+    auth the ``HOOKKIT_API_KEY`` / ``HOOKKIT_API_TOKEN`` / ``HOOKKIT_API_AUTH`` variables ask for,
+    as the URL from ``HOOKKIT_API_URL`` does: where the URL comes from must not change who calls.
     """
     if api is not None and (api == LOCAL_API or api.startswith(f"{LOCAL_API}:")):
         choice = api[len(LOCAL_API) + 1:] or None
@@ -233,7 +235,11 @@ def api_factory(
         from ..checks.smoke import Api
 
         if api:
-            return Api(api, timeout=timeout, base_dir=check.base_dir, source="--api")
+            from ..checks.auth import auth_from_environment
+
+            auth = auth_from_environment(os.environ, base_url=api, ssm=clients.factory("ssm"),
+                                         secretsmanager=clients.factory("secretsmanager"))
+            return Api(api, timeout=timeout, auth=auth, base_dir=check.base_dir, source="--api")
         return Api.from_environment(
             os.environ, timeout=timeout, base_dir=check.base_dir, cloudformation=clients.factory("cloudformation")
         )
