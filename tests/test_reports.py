@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -226,3 +227,24 @@ def test_outside_github_nothing_is_annotated(capsys, tmp_path) -> None:
     assert main(["run", str(checks), "--json", str(tmp_path / "o.json")]) == 1
     assert "::error" not in capsys.readouterr().out
     assert json.loads((tmp_path / "o.json").read_text())["passed"] is False
+
+
+def test_junit_is_well_formed_xml_whatever_characters_a_check_says(tmp_path) -> None:
+    """XML 1.0 forbids most control characters; CI systems refuse the whole file over one of them."""
+    from hookkit.ci.merge import read_report
+    from hookkit.ci.reports import write_junit
+
+    said = "colour \x1b[31mred\x1b[0m, a \x00 nul, a \x0c form feed, \x7f, a lone \udcff and \ufffe"
+    name = "odd\x01name"
+    r = Report((RunResult.from_outcomes(PRE, [
+        outcome(name, message=said, differences=(Difference("/a\x02", "\x03", None),)),
+        outcome("ok", Status.PASSED),
+    ]),), plan="p" * 64, planned=2, sources={(PRE, name): ("/x/che\x1bcks.py", 4)})
+    path = write_junit(r, tmp_path / "junit.xml")
+    root = ET.parse(path).getroot()  # the point: this parses (expat is as strict as GitLab and Jenkins)
+    case = root.find("testsuite/testcase")
+    failure = case.find("failure")
+    assert failure.get("message").startswith("colour red, a \\x00 nul")
+    assert "\\x00 nul" in failure.text and "[31m" not in failure.text and "\\udcff" in failure.text
+    assert case.get("name") == "odd\\x01name" and case.get("file") == "/x/che\\x1bcks.py"
+    assert [o.status for o in read_report(str(path)).outcomes] == [Status.FAILED, Status.PASSED]  # merge reads it

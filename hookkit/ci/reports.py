@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 #: The JUnit ``type`` of a check that could not run as written (``Outcome.configuration``).
 CONFIGURATION = "configuration"
+
+#: An ANSI escape sequence (a colour, a cursor move): dropped from XML, the text it coloured kept.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+#: What XML 1.0 allows nowhere in a document: control characters other than tab, LF and CR,
+#: surrogates (a lone one comes from undecodable bytes), U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 _COLOURS = {
     Status.PASSED: "32", Status.FAILED: "31", Status.ERROR: "31", Status.TIMED_OUT: "33", Status.SKIPPED: "33",
@@ -254,6 +261,7 @@ def to_junit(report: Report) -> ET.ElementTree:
     )
     for result in report.results:
         _junit_suite(suites, report, result)
+    _xml_safe_tree(suites)
     tree = ET.ElementTree(suites)
     ET.indent(tree)
     return tree
@@ -300,6 +308,30 @@ def _junit_suite(suites: ET.Element, report: Report, result: RunResult) -> None:
         tag = {Status.FAILED: "failure", Status.SKIPPED: "skipped"}.get(outcome.status, "error")
         kind = CONFIGURATION if outcome.configuration else outcome.status.value
         ET.SubElement(case, tag, message=lines[0], type=kind).text = "\n".join(lines)
+
+
+def xml_safe(text: str) -> str:
+    """``text`` as XML 1.0 may hold it: ANSI escapes dropped, other forbidden characters shown as ``\\x00``.
+
+    One such character (a NUL, a form feed, a colour code a function logged) makes the whole file
+    unreadable to GitLab, Jenkins and ``hookkit merge``; it is replaced by its escape, visible.
+    """
+    if _NOT_XML.search(text) is None:
+        return text
+    return _NOT_XML.sub(_escaped, _ANSI.sub("", text))
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _xml_safe_tree(root: ET.Element) -> None:
+    """Every text and attribute of ``root`` made :func:`xml_safe`: names, paths, messages, properties."""
+    for element in root.iter():
+        if element.text:
+            element.text = xml_safe(element.text)
+        element.attrib = {name: xml_safe(value) for name, value in element.attrib.items()}
 
 
 def write_junit(report: Report, path: str | os.PathLike[str]) -> Path:
