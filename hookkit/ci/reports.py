@@ -261,6 +261,11 @@ def to_junit(report: Report) -> ET.ElementTree:
     )
     for result in report.results:
         _junit_suite(suites, report, result)
+    if not report.results:  # a shard with no share: its run's properties still complete the set for merge
+        name = f"hookkit (shard {report.shard}: none of the run's {report.planned} check(s))"
+        suite = ET.SubElement(suites, "testsuite", name=name, tests="0", failures="0", errors="0", skipped="0",
+                              time="0.000")
+        _junit_properties(suite, _run_properties(report))
     _xml_safe_tree(suites)
     tree = ET.ElementTree(suites)
     ET.indent(tree)
@@ -277,15 +282,11 @@ def _junit_suite(suites: ET.Element, report: Report, result: RunResult) -> None:
         skipped=str(sum(o.status is Status.SKIPPED for o in outcomes)),
         time=f"{result.duration_ms / 1000:.3f}",
     )
-    properties = {
-        "hookkit.plan": report.plan, "hookkit.checks": str(report.planned),
-        "hookkit.shard": str(report.shard) if report.shard else "",
+    _junit_properties(suite, {
+        **_run_properties(report),
         "hookkit.verdict": result.verdict.value, "hookkit.reason": redact_text(result.reason),
         "hookkit.positions": ",".join(str(report.positions.get((o.phase, o.name), "")) for o in outcomes),
-    }
-    listed = ET.SubElement(suite, "properties")
-    for name, value in properties.items():
-        ET.SubElement(listed, "property", name=name, value=value)
+    })
     if not outcomes:  # the phase itself failed before any check ran: say why, as an error
         case = ET.SubElement(suite, "testcase", classname=f"hookkit.{phase}", name="(phase)", time="0")
         ET.SubElement(case, "error", message=redact_text(result.reason)).text = redact_text(result.reason)
@@ -332,6 +333,20 @@ def _xml_safe_tree(root: ET.Element) -> None:
         if element.text:
             element.text = xml_safe(element.text)
         element.attrib = {name: xml_safe(value) for name, value in element.attrib.items()}
+
+
+def _run_properties(report: Report) -> dict[str, str]:
+    """Which run and shard a suite belongs to: what ``hookkit merge`` reads back."""
+    return {
+        "hookkit.plan": report.plan, "hookkit.checks": str(report.planned),
+        "hookkit.shard": str(report.shard) if report.shard else "",
+    }
+
+
+def _junit_properties(suite: ET.Element, properties: Mapping[str, str]) -> None:
+    listed = ET.SubElement(suite, "properties")
+    for name, value in properties.items():
+        ET.SubElement(listed, "property", name=name, value=value)
 
 
 def write_junit(report: Report, path: str | os.PathLike[str]) -> Path:
