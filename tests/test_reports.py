@@ -248,3 +248,27 @@ def test_junit_is_well_formed_xml_whatever_characters_a_check_says(tmp_path) -> 
     assert "\\x00 nul" in failure.text and "[31m" not in failure.text and "\\udcff" in failure.text
     assert case.get("name") == "odd\\x01name" and case.get("file") == "/x/che\\x1bcks.py"
     assert [o.status for o in read_report(str(path)).outcomes] == [Status.FAILED, Status.PASSED]  # merge reads it
+
+
+def test_a_blocking_check_that_never_ran_is_a_junit_error_not_a_skip(tmp_path) -> None:
+    """A blocking check skipped at the deadline fails its phase; CI must not show it as a harmless skip."""
+    from hookkit.ci.merge import read_report
+    from hookkit.ci.reports import write_junit
+
+    why = "not started: the run's --deadline of 1 s came first"
+    r = report(outcome("never_ran", Status.SKIPPED, message=why),
+               outcome("optional", Status.SKIPPED, message=why, blocking=False), outcome("ok", Status.PASSED))
+    assert r.exit_code == 1
+    root = to_junit(r).getroot()
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    error = cases["never_ran"].find("error")
+    assert error is not None and cases["never_ran"].find("skipped") is None
+    assert why in error.get("message") and error.get("type") == "skipped"
+    assert cases["optional"].find("skipped") is not None and cases["optional"].find("error") is None
+    for counted in (root, root.find("testsuite")):
+        assert (counted.get("errors"), counted.get("skipped")) == ("1", "1")
+    back = read_report(str(write_junit(r, tmp_path / "j.xml")))  # hookkit merge still sees what it was
+    assert [(o.name, o.status, o.blocking) for o in back.outcomes] == [
+        ("never_ran", Status.SKIPPED, True), ("optional", Status.SKIPPED, False), ("ok", Status.PASSED, True),
+    ]
+    assert back.outcomes[0].message == why

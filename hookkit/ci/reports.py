@@ -33,6 +33,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 #: The JUnit ``type`` of a check that could not run as written (``Outcome.configuration``).
 CONFIGURATION = "configuration"
+#: What a JUnit failure adds for a non-blocking check, and for a blocking one that never ran.
+NON_BLOCKING_NOTE = "(non-blocking: reported, does not fail the deployment)"
+NOT_RUN_NOTE = "(blocking: a check that did not run fails its phase)"
 
 #: An ANSI escape sequence (a colour, a cursor move): dropped from XML, the text it coloured kept.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
@@ -254,9 +257,8 @@ def to_junit(report: Report) -> ET.ElementTree:
     outcomes = report.outcomes
     suites = ET.Element(
         "testsuites", name="hookkit", tests=str(len(outcomes)),
-        failures=str(sum(o.status is Status.FAILED for o in outcomes)),
-        errors=str(sum(o.status in (Status.ERROR, Status.TIMED_OUT) for o in outcomes)),
-        skipped=str(sum(o.status is Status.SKIPPED for o in outcomes)),
+        failures=str(_count(outcomes, "failure")), errors=str(_count(outcomes, "error")),
+        skipped=str(_count(outcomes, "skipped")),
         time=f"{sum(r.duration_ms for r in report.results) / 1000:.3f}",  # the phases run one after the other
     )
     for result in report.results:
@@ -277,9 +279,8 @@ def _junit_suite(suites: ET.Element, report: Report, result: RunResult) -> None:
     outcomes = list(result.outcomes)
     suite = ET.SubElement(
         suites, "testsuite", name=phase, tests=str(max(len(outcomes), 1)),
-        failures=str(sum(o.status is Status.FAILED for o in outcomes)),
-        errors=str(sum(o.status in (Status.ERROR, Status.TIMED_OUT) for o in outcomes) + (not outcomes)),
-        skipped=str(sum(o.status is Status.SKIPPED for o in outcomes)),
+        failures=str(_count(outcomes, "failure")), errors=str(_count(outcomes, "error") + (not outcomes)),
+        skipped=str(_count(outcomes, "skipped")),
         time=f"{result.duration_ms / 1000:.3f}",
     )
     _junit_properties(suite, {
@@ -305,8 +306,10 @@ def _junit_suite(suites: ET.Element, report: Report, result: RunResult) -> None:
             continue
         lines = failure_text(outcome)
         if not outcome.blocking:
-            lines.append("(non-blocking: reported, does not fail the deployment)")
-        tag = {Status.FAILED: "failure", Status.SKIPPED: "skipped"}.get(outcome.status, "error")
+            lines.append(NON_BLOCKING_NOTE)
+        elif outcome.status is Status.SKIPPED:
+            lines.append(NOT_RUN_NOTE)
+        tag = _junit_tag(outcome)
         kind = CONFIGURATION if outcome.configuration else outcome.status.value
         ET.SubElement(case, tag, message=lines[0], type=kind).text = "\n".join(lines)
 
@@ -333,6 +336,24 @@ def _xml_safe_tree(root: ET.Element) -> None:
         if element.text:
             element.text = xml_safe(element.text)
         element.attrib = {name: xml_safe(value) for name, value in element.attrib.items()}
+
+
+def _junit_tag(outcome: Outcome) -> str:
+    """``failure``, ``error`` or ``skipped`` for a check that did not pass.
+
+    A blocking check that never ran (the deadline came first) fails its phase as surely as one that
+    failed: as ``skipped`` GitLab and Jenkins would show the job green while it exits 1, so it is an
+    ``error``. Only a non-blocking check is ``skipped`` when it did not run.
+    """
+    if outcome.status is Status.FAILED:
+        return "failure"
+    if outcome.status is Status.SKIPPED and not outcome.blocking:
+        return "skipped"
+    return "error"
+
+
+def _count(outcomes: Iterable[Outcome], tag: str) -> int:
+    return sum(not o.passed and _junit_tag(o) == tag for o in outcomes)
 
 
 def _run_properties(report: Report) -> dict[str, str]:
