@@ -272,3 +272,16 @@ def test_a_blocking_check_that_never_ran_is_a_junit_error_not_a_skip(tmp_path) -
         ("never_ran", Status.SKIPPED, True), ("optional", Status.SKIPPED, False), ("ok", Status.PASSED, True),
     ]
     assert back.outcomes[0].message == why
+
+
+def test_the_step_summary_redacts_a_phases_reason_as_the_table_and_json_do() -> None:
+    from hookkit.ci.reports import to_json
+    from hookkit.core.outcome import Verdict
+
+    secret = "Authorization: Bearer s3cr3t-t0ken"
+    result = RunResult(PRE, (outcome("broke", Status.ERROR, message="no"),), Verdict.FAILED,
+                       f"the phase could not run: {secret}")
+    r = Report((result,))
+    assert "s3cr3t-t0ken" not in table(r) and "s3cr3t-t0ken" not in json.dumps(to_json(r))  # as they always were
+    text = github.step_summary(r, {})
+    assert "s3cr3t-t0ken" not in text and "the phase could not run: Authorization: Bearer [REDACTED]" in text
