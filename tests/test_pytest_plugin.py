@@ -300,3 +300,14 @@ def test_hookkit_api_sends_the_environments_key_and_token(pytester: pytest.Pytes
     monkeypatch.setenv("HOOKKIT_API_KEY", "k3y")
     monkeypatch.setenv("HOOKKIT_API_TOKEN", "t0k")
     run(pytester, *args).assert_outcomes(passed=1)
+
+
+def test_a_non_blocking_check_that_cannot_run_as_written_fails_the_session(pytester: pytest.Pytester) -> None:
+    """hookkit run exits 2 for it; under pytest it must not pass as an expected failure either."""
+    pytester.makefile(".py", nb="from hookkit import pre_traffic\n\n@pre_traffic\ndef ok(target):\n"
+                                "    target.invoke({'name': 'ci'})\n\n@pre_traffic(blocking=False)\n"
+                                "def typo(target):\n    target.invoke('events/typo.json')\n")
+    result = run(pytester, "-p", "no:cacheprovider", "--hookkit", "nb.py", "--hookkit-target", TARGET)
+    result.assert_outcomes(passed=1, failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*typo.json*", "*(the check could not run as written: a configuration error*"])
