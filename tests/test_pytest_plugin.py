@@ -311,3 +311,30 @@ def test_a_non_blocking_check_that_cannot_run_as_written_fails_the_session(pytes
     result.assert_outcomes(passed=1, failed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*typo.json*", "*(the check could not run as written: a configuration error*"])
+
+
+def test_without_a_target_checks_that_need_one_are_one_usage_error_up_front(
+    pytester: pytest.Pytester, checks: Path
+) -> None:
+    result = run(pytester, "-p", "no:cacheprovider", "--hookkit", "checks.py", "--hookkit-api", "http://127.0.0.1:9")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*hookkit: 5 check(s) ask for a target (greets (checks.py:4), *"
+                                 "no --hookkit-target was given: pass --hookkit-target local:TEMPLATE#LogicalId*"])
+    assert "Traceback" not in result.stderr.str() and "FAILED" not in result.stdout.str()
+    # what needs no target still runs without one, and listing the checks needs none
+    listed = run(pytester, "-p", "no:cacheprovider", "--hookkit", "checks.py", "--collect-only", "-q")
+    assert listed.ret == pytest.ExitCode.OK
+    alone = run(pytester, "-p", "no:cacheprovider", "--hookkit", "checks.py", "--hookkit-api", "http://127.0.0.1:9",
+                "-k", "item_answers")
+    alone.assert_outcomes(failed=1, deselected=5)
+    alone.stdout.fnmatch_lines(["*GET http://127.0.0.1:9/items/42 failed after*"])
+
+
+def test_under_xdist_a_missing_target_is_the_same_usage_error_not_a_crash(
+    pytester: pytest.Pytester, checks: Path
+) -> None:
+    pytest.importorskip("xdist")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--hookkit", "checks.py", "-n", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*hookkit: 5 check(s) ask for a target*no --hookkit-target was given*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()

@@ -21,7 +21,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -302,6 +302,20 @@ def make_plan(options: RunOptions, registry: HookRegistry) -> Plan:
     return Plan.of({phase: registry.checks(phase) for phase in options.phases}, options.shard)
 
 
+def require_target(checks: Iterable[Check], option: str = "--target") -> None:
+    """Refuse ``checks``, to be run without a target, if any asks for one: one error naming them and the fix."""
+    needing = [c for c in checks if "target" in c.params]
+    if needing:
+        shown = ", ".join(
+            f"{c.name} ({os.path.basename(c.source[0])}:{c.source[1]})" if c.source else c.name for c in needing[:3]
+        ) + (", ..." if len(needing) > 3 else "")
+        raise ConfigurationError(
+            f"{len(needing)} check(s) ask for a target ({shown}), and no {option} was given: pass "
+            f"{option} local:TEMPLATE#LogicalId (the function's code) or {option} NAME_OR_ARN:VERSION "
+            "(a deployed version)"
+        )
+
+
 class _ApiFunctions:
     """The functions behind a local API: those given (the target's build), and the others read
     from the template once, each run in local environments of its own once first called."""
@@ -436,18 +450,8 @@ class Wiring:
 
     def require_target(self, option: str = "--target") -> None:
         """Refuse, before anything runs, a run without a target whose checks ask for one."""
-        if self.target is not None:
-            return
-        needing = [c for c in self.plan.selected() if "target" in c.params]
-        if needing:
-            shown = ", ".join(
-                f"{c.name} ({os.path.basename(c.source[0])}:{c.source[1]})" if c.source else c.name for c in needing[:3]
-            ) + (", ..." if len(needing) > 3 else "")
-            raise ConfigurationError(
-                f"{len(needing)} check(s) ask for a target ({shown}), and no {option} was given: pass "
-                f"{option} local:TEMPLATE#LogicalId (the function's code) or {option} NAME_OR_ARN:VERSION "
-                "(a deployed version)"
-            )
+        if self.target is None:
+            require_target(self.plan.selected(), option)
 
     def scope(self, phase: Phase) -> Scope:
         """The resources checks of ``phase`` ask for (``target``, ``api``, ``deployment``)."""
