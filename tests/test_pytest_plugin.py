@@ -338,3 +338,18 @@ def test_under_xdist_a_missing_target_is_the_same_usage_error_not_a_crash(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*hookkit: 5 check(s) ask for a target*no --hookkit-target was given*"])
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_shard_with_no_checks_passes_as_hookkit_runs_does(pytester: pytest.Pytester) -> None:
+    """More matrix jobs than checks: the job with an empty share must not fail with pytest's exit 5."""
+    pytester.makefile(".py", two="from hookkit import pre_traffic\n\n@pre_traffic\ndef a():\n    pass\n\n"
+                                 "@pre_traffic\ndef b():\n    pass\n")
+    said = []
+    for index in (1, 2, 3):
+        result = run(pytester, "-p", "no:cacheprovider", "--hookkit", "two.py", "--hookkit-shard", f"{index}/3")
+        assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+        said += [line for line in result.outlines if "has none of the run's 2 check(s)" in line]
+    assert len(said) == 1 and "nothing to run, which passes" in said[0]
+    # but a selection that leaves nothing, or a run with no checks at all, is still pytest's "no tests ran"
+    assert run(pytester, "-p", "no:cacheprovider", "--hookkit", "two.py", "-k", "nothing").ret == \
+        pytest.ExitCode.NO_TESTS_COLLECTED

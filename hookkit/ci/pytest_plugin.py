@@ -140,6 +140,8 @@ class _Setup:
     options: RunOptions
     modules: list[tuple[str, Path]]
     checks: _Checks | None = None
+    #: Said at the end when this job's shard holds none of the run's checks (its exit 5 made 0).
+    empty_share: str = ""
 
 
 _SETUP = pytest.StashKey[_Setup]()
@@ -247,6 +249,28 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """
     if _without_target(session.config) and not hasattr(session.config, "workerinput"):
         _require_target(item.check for item in session.items if isinstance(item, CheckItem))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A shard with none of the run's checks passes, as ``hookkit run``'s does, not pytest's exit 5.
+
+    With more jobs in a CI matrix than checks, some job's share is empty; failing it would fail
+    the matrix. Only that case: a run without checks, or a ``-k`` that selects none, stays exit 5.
+    """
+    setup = session.config.stash.get(_SETUP, None)
+    if setup is None or exitstatus != pytest.ExitCode.NO_TESTS_COLLECTED or setup.options.shard is None:
+        return
+    plan = _checks(session.config, wired=False).plan  # the xdist controller has not planned yet
+    if plan is not None and plan.size and not plan.mine:
+        setup.empty_share = (f"hookkit: shard {plan.shard} has none of the run's {plan.size} check(s): nothing "
+                             "to run, which passes (the share of a matrix with more jobs than checks)")
+        session.exitstatus = pytest.ExitCode.OK
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    setup = terminalreporter.config.stash.get(_SETUP, None)
+    if setup is not None and setup.empty_share:
+        terminalreporter.write_line(setup.empty_share)
 
 
 @dataclass
