@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ from ..core.loader import import_checks
 from ..core.outcome import Outcome, RunResult
 from ..core.phases import Phase
 from ..core.registry import Check, HookRegistry, default_registry
-from ..core.runner import DEFAULT_MAX_WORKERS, run_phase
+from ..core.runner import AT_DEADLINE, DEFAULT_MAX_WORKERS, run_phase
 from ..core.scope import ApiFactory, Scope, TargetFactory
 from ..hook.clients import Clients
 from .shard import Plan, Shard
@@ -465,8 +465,26 @@ class Wiring:
         self, phase: Phase, checks: Sequence[Check], on_outcome: Callable[[Outcome], None] | None = None
     ) -> RunResult:
         """Run ``checks`` of ``phase``; the whole run stops at ``options.deadline`` from :meth:`prepare`."""
-        return run_phase(
+        result = run_phase(
             checks, phase, provide=self.scope(phase).provide, deadline=self.started + self.options.deadline,
             max_workers=self.options.workers, on_outcome=on_outcome, staged=True,  # its resources are made at once
         )
+        return in_ci_words(result, self.options.deadline)
+
+
+#: What the runner says of a check the deadline stopped, in a hook's words (its Lambda's end, less
+#: the time kept to report), and what a CI run says instead: there, the limit is ``--deadline``.
+_HOOK_NOT_STARTED = "not started: the hook's deadline came first"
+
+
+def in_ci_words(result: RunResult, deadline: float) -> RunResult:
+    """``result`` with the deadline's messages naming ``--deadline``: a CI run has no hook and no report reserve."""
+    words = {
+        AT_DEADLINE: f"still running at the run's --deadline of {deadline:g} s (raise --deadline)",
+        _HOOK_NOT_STARTED: f"not started: the run's --deadline of {deadline:g} s came first",
+    }
+    if not any(o.message in words for o in result.outcomes):
+        return result
+    outcomes = tuple(replace(o, message=words.get(o.message, o.message)) for o in result.outcomes)
+    return replace(result, outcomes=outcomes)
 
