@@ -96,3 +96,31 @@ def fresh_default_registry() -> Iterator[None]:
     default_registry._checks.update(saved)
     loader._by_path.clear()
     loader._by_path.update(saved_paths)
+
+
+@pytest.fixture
+def keyed_api() -> Iterator[str]:
+    """An API on 127.0.0.1 that answers 403 unless the request carries its key and token."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            ok = self.headers.get("x-api-key") == "k3y" and self.headers.get("Authorization") == "Bearer t0k"
+            self.send_response(200 if ok else 403)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"ok": true}' if ok else b'{"message": "Forbidden"}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+

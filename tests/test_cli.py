@@ -269,6 +269,24 @@ def test_the_deadline_bounds_the_whole_run_not_each_phase(capsys, tmp_path) -> N
     assert post["checks"][0]["status"] == "timed_out" and "deadline" in post["checks"][0]["message"]
 
 
+
+def test_a_run_cut_short_by_its_deadline_says_so_in_ci_words_not_the_hooks(capsys, tmp_path) -> None:
+    """No hook, no report reserve in a CI run: the limit it met is --deadline, and that is the fix to name."""
+    checks = tmp_path / "slow_checks.py"
+    checks.write_text(
+        "import time\nfrom hookkit import post_traffic, pre_traffic\n\n"
+        "@pre_traffic(timeout=30)\ndef slow():\n    time.sleep(2)\n\n"
+        "@post_traffic\ndef later():\n    pass\n"
+    )
+    code, out, _ = run(capsys, checks, "--deadline", "1", "--json", tmp_path / "out.json", "-v")
+    assert code == 1
+    pre, post = json.loads((tmp_path / "out.json").read_text())["phases"]
+    assert (pre["checks"][0]["status"], post["checks"][0]["status"]) == ("timed_out", "skipped")
+    assert pre["checks"][0]["message"] == "still running at the run's --deadline of 1 s (raise --deadline)"
+    assert post["checks"][0]["message"] == "not started: the run's --deadline of 1 s came first"
+    assert "hook" not in out and "reserve" not in out
+
+
 CONFIGURATION_CHECKS = '''from hookkit import pre_traffic
 
 
@@ -424,3 +442,17 @@ def test_a_deployed_target_without_aws_credentials_or_region_is_a_configuration_
     [check] = json.loads((tmp_path / "o.json").read_text())["phases"][0]["checks"]
     assert (check["status"], check["attempts"], check["configurationError"]) == ("error", 1, True)
     assert fix in check["message"], check["message"]
+
+
+def test_api_given_on_the_command_line_sends_the_environments_key_and_token(capsys, tmp_path, keyed_api,
+                                                                             monkeypatch) -> None:
+    checks = tmp_path / "smoke.py"
+    checks.write_text("from hookkit import post_traffic\n\n@post_traffic\ndef smoke(api):\n"
+                      "    api.get('/x').expect(status=200)\n")
+    code, out, _ = run(capsys, checks, "--api", keyed_api)
+    assert code == 1 and "status: expected 200, got 403" in out  # the server does refuse a call without them
+    monkeypatch.setenv("HOOKKIT_API_KEY", "k3y")
+    monkeypatch.setenv("HOOKKIT_API_TOKEN", "t0k")
+    code, out, err = run(capsys, checks, "--api", keyed_api)
+    assert code == 0, out + err
+    assert "k3y" not in out + err and "t0k" not in out + err

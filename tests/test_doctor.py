@@ -430,3 +430,20 @@ def _all_rules() -> list[Any]:
 
     folders = (RULES_PATH, CODE_RULES_PATH)
     return [rule for folder in folders for rule in Rules.create_from_directory(str(folder)).values()]
+
+
+def test_a_template_without_hooks_is_a_usage_error_not_a_clean_pass(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Exit 0 would tell CI the hooks are wired right when doctor checked none (the wrong template, say)."""
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        'Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n'
+        '    Properties:\n      CodeUri: src/\n      Handler: app.handler\n      Runtime: python3.12\n'
+    )
+    code, findings, err = doctor(capsys, str(template))
+    assert (code, findings) == (2, [])
+    assert f"hookkit doctor: error: {template}: no hooks to check" in err
+    assert "DeploymentPreference" in err and "Hooks" in err and "PreTraffic" in err
+    code, _, _ = doctor(capsys, str(template), str(FIXTURES / "clean.yaml"))
+    assert code == 2  # one template with hooks does not make up for another without

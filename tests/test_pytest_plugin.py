@@ -289,3 +289,67 @@ def test_unit_tests_that_import_the_checks_module_run_next_to_its_checks(
     pytester.makepyfile(test_zz_after="import checks\n\n\ndef test_again():\n    assert checks.optional\n")
     result = run(pytester, *hookkit_args("."))
     result.assert_outcomes(passed=7, xfailed=1)
+
+
+def test_hookkit_api_sends_the_environments_key_and_token(pytester: pytest.Pytester, keyed_api: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makefile(".py", smoke="from hookkit import post_traffic\n\n@post_traffic\ndef smoke(api):\n"
+                                   "    api.get('/x').expect(status=200)\n")
+    args = ["-p", "no:cacheprovider", "--hookkit", "smoke.py", "--hookkit-api", keyed_api]
+    run(pytester, *args).assert_outcomes(failed=1)  # the server refuses a call without them
+    monkeypatch.setenv("HOOKKIT_API_KEY", "k3y")
+    monkeypatch.setenv("HOOKKIT_API_TOKEN", "t0k")
+    run(pytester, *args).assert_outcomes(passed=1)
+
+
+def test_a_non_blocking_check_that_cannot_run_as_written_fails_the_session(pytester: pytest.Pytester) -> None:
+    """hookkit run exits 2 for it; under pytest it must not pass as an expected failure either."""
+    pytester.makefile(".py", nb="from hookkit import pre_traffic\n\n@pre_traffic\ndef ok(target):\n"
+                                "    target.invoke({'name': 'ci'})\n\n@pre_traffic(blocking=False)\n"
+                                "def typo(target):\n    target.invoke('events/typo.json')\n")
+    result = run(pytester, "-p", "no:cacheprovider", "--hookkit", "nb.py", "--hookkit-target", TARGET)
+    result.assert_outcomes(passed=1, failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*typo.json*", "*(the check could not run as written: a configuration error*"])
+
+
+def test_without_a_target_checks_that_need_one_are_one_usage_error_up_front(
+    pytester: pytest.Pytester, checks: Path
+) -> None:
+    result = run(pytester, "-p", "no:cacheprovider", "--hookkit", "checks.py", "--hookkit-api", "http://127.0.0.1:9")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*hookkit: 5 check(s) ask for a target (greets (checks.py:4), *"
+                                 "no --hookkit-target was given: pass --hookkit-target local:TEMPLATE#LogicalId*"])
+    assert "Traceback" not in result.stderr.str() and "FAILED" not in result.stdout.str()
+    # what needs no target still runs without one, and listing the checks needs none
+    listed = run(pytester, "-p", "no:cacheprovider", "--hookkit", "checks.py", "--collect-only", "-q")
+    assert listed.ret == pytest.ExitCode.OK
+    alone = run(pytester, "-p", "no:cacheprovider", "--hookkit", "checks.py", "--hookkit-api", "http://127.0.0.1:9",
+                "-k", "item_answers")
+    alone.assert_outcomes(failed=1, deselected=5)
+    alone.stdout.fnmatch_lines(["*GET http://127.0.0.1:9/items/42 failed after*"])
+
+
+def test_under_xdist_a_missing_target_is_the_same_usage_error_not_a_crash(
+    pytester: pytest.Pytester, checks: Path
+) -> None:
+    pytest.importorskip("xdist")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--hookkit", "checks.py", "-n", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*hookkit: 5 check(s) ask for a target*no --hookkit-target was given*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_shard_with_no_checks_passes_as_hookkit_runs_does(pytester: pytest.Pytester) -> None:
+    """More matrix jobs than checks: the job with an empty share must not fail with pytest's exit 5."""
+    pytester.makefile(".py", two="from hookkit import pre_traffic\n\n@pre_traffic\ndef a():\n    pass\n\n"
+                                 "@pre_traffic\ndef b():\n    pass\n")
+    said = []
+    for index in (1, 2, 3):
+        result = run(pytester, "-p", "no:cacheprovider", "--hookkit", "two.py", "--hookkit-shard", f"{index}/3")
+        assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+        said += [line for line in result.outlines if "has none of the run's 2 check(s)" in line]
+    assert len(said) == 1 and "nothing to run, which passes" in said[0]
+    # but a selection that leaves nothing, or a run with no checks at all, is still pytest's "no tests ran"
+    assert run(pytester, "-p", "no:cacheprovider", "--hookkit", "two.py", "-k", "nothing").ret == \
+        pytest.ExitCode.NO_TESTS_COLLECTED

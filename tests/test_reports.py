@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -226,3 +227,61 @@ def test_outside_github_nothing_is_annotated(capsys, tmp_path) -> None:
     assert main(["run", str(checks), "--json", str(tmp_path / "o.json")]) == 1
     assert "::error" not in capsys.readouterr().out
     assert json.loads((tmp_path / "o.json").read_text())["passed"] is False
+
+
+def test_junit_is_well_formed_xml_whatever_characters_a_check_says(tmp_path) -> None:
+    """XML 1.0 forbids most control characters; CI systems refuse the whole file over one of them."""
+    from hookkit.ci.merge import read_report
+    from hookkit.ci.reports import write_junit
+
+    said = "colour \x1b[31mred\x1b[0m, a \x00 nul, a \x0c form feed, \x7f, a lone \udcff and \ufffe"
+    name = "odd\x01name"
+    r = Report((RunResult.from_outcomes(PRE, [
+        outcome(name, message=said, differences=(Difference("/a\x02", "\x03", None),)),
+        outcome("ok", Status.PASSED),
+    ]),), plan="p" * 64, planned=2, sources={(PRE, name): ("/x/che\x1bcks.py", 4)})
+    path = write_junit(r, tmp_path / "junit.xml")
+    root = ET.parse(path).getroot()  # the point: this parses (expat is as strict as GitLab and Jenkins)
+    case = root.find("testsuite/testcase")
+    failure = case.find("failure")
+    assert failure.get("message").startswith("colour red, a \\x00 nul")
+    assert "\\x00 nul" in failure.text and "[31m" not in failure.text and "\\udcff" in failure.text
+    assert case.get("name") == "odd\\x01name" and case.get("file") == "/x/che\\x1bcks.py"
+    assert [o.status for o in read_report(str(path)).outcomes] == [Status.FAILED, Status.PASSED]  # merge reads it
+
+
+def test_a_blocking_check_that_never_ran_is_a_junit_error_not_a_skip(tmp_path) -> None:
+    """A blocking check skipped at the deadline fails its phase; CI must not show it as a harmless skip."""
+    from hookkit.ci.merge import read_report
+    from hookkit.ci.reports import write_junit
+
+    why = "not started: the run's --deadline of 1 s came first"
+    r = report(outcome("never_ran", Status.SKIPPED, message=why),
+               outcome("optional", Status.SKIPPED, message=why, blocking=False), outcome("ok", Status.PASSED))
+    assert r.exit_code == 1
+    root = to_junit(r).getroot()
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    error = cases["never_ran"].find("error")
+    assert error is not None and cases["never_ran"].find("skipped") is None
+    assert why in error.get("message") and error.get("type") == "skipped"
+    assert cases["optional"].find("skipped") is not None and cases["optional"].find("error") is None
+    for counted in (root, root.find("testsuite")):
+        assert (counted.get("errors"), counted.get("skipped")) == ("1", "1")
+    back = read_report(str(write_junit(r, tmp_path / "j.xml")))  # hookkit merge still sees what it was
+    assert [(o.name, o.status, o.blocking) for o in back.outcomes] == [
+        ("never_ran", Status.SKIPPED, True), ("optional", Status.SKIPPED, False), ("ok", Status.PASSED, True),
+    ]
+    assert back.outcomes[0].message == why
+
+
+def test_the_step_summary_redacts_a_phases_reason_as_the_table_and_json_do() -> None:
+    from hookkit.ci.reports import to_json
+    from hookkit.core.outcome import Verdict
+
+    secret = "Authorization: Bearer s3cr3t-t0ken"
+    result = RunResult(PRE, (outcome("broke", Status.ERROR, message="no"),), Verdict.FAILED,
+                       f"the phase could not run: {secret}")
+    r = Report((result,))
+    assert "s3cr3t-t0ken" not in table(r) and "s3cr3t-t0ken" not in json.dumps(to_json(r))  # as they always were
+    text = github.step_summary(r, {})
+    assert "s3cr3t-t0ken" not in text and "the phase could not run: Authorization: Bearer [REDACTED]" in text

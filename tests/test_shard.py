@@ -190,6 +190,27 @@ def test_more_jobs_than_checks_leaves_some_jobs_with_an_empty_share(tmp_path: Pa
     assert names(tmp_path / "all.json") == ["only"]
 
 
+def test_junit_reports_of_a_matrix_with_an_empty_share_merge(tmp_path: Path, capsys) -> None:
+    """The GitLab example (--junit-xml per job) with more jobs than checks: the empty report completes the set."""
+    checks = tmp_path / "checks.py"
+    checks.write_text("from hookkit import post_traffic, pre_traffic\n\n@pre_traffic\ndef one():\n    pass\n\n"
+                      "@post_traffic\ndef two():\n    pass\n")
+    reports = []
+    for index in (1, 2, 3):
+        reports.append(tmp_path / f"{index}.xml")
+        default_registry._checks.clear()
+        loader._by_path.clear()
+        assert main(["run", str(checks), "--shard", f"{index}/3", "--junit-xml", str(reports[-1])]) == 0
+    empty = [r for r in reports if ET.parse(r).getroot().get("tests") == "0"]
+    assert len(empty) == 1
+    properties = {p.get("name"): p.get("value") for p in ET.parse(empty[0]).getroot().iter("property")}
+    assert properties["hookkit.checks"] == "2" and properties["hookkit.shard"].endswith("/3")
+    capsys.readouterr()
+    merged = tmp_path / "all.xml"
+    assert main(["merge", str(merged), *map(str, reports)]) == 0, capsys.readouterr().err
+    assert sorted(c.get("name") for c in ET.parse(merged).getroot().iter("testcase")) == ["one", "two"]
+
+
 @pytest.fixture
 def shards(project: Path) -> list[Path]:
     made = []

@@ -2,7 +2,8 @@
 
 A run inside GitHub Actions (``GITHUB_ACTIONS=true``) prints ``::error file=...,line=...::``
 workflow commands on stdout, which the runner turns into annotations on the check's own line, and
-appends a Markdown summary of the run to ``$GITHUB_STEP_SUMMARY``. Paths are relative to
+appends a Markdown summary of the run to ``$GITHUB_STEP_SUMMARY``; messages and reasons pass
+through ``hookkit.core.redact`` as every report's do. Paths are relative to
 ``GITHUB_WORKSPACE`` (the checked-out repository) when inside it, which is what links them.
 
 GitHub shows 10 error and 10 warning annotations per step (50 per job); a run annotates that
@@ -16,6 +17,7 @@ import html
 from collections.abc import Mapping
 
 from ..core.outcome import Outcome
+from ..core.redact import redact_text
 from .reports import Report, failure_text, short_phase, shown_path
 
 #: Annotations of one level GitHub shows per step.
@@ -83,7 +85,7 @@ def step_summary(report: Report, environ: Mapping[str, str], *, title: str = "ho
         icon = "✅" if result.verdict.value == "Succeeded" else "❌"
         lines.append(
             f"| {result.phase or 'hook'} | {icon} {result.verdict} | {len(result.outcomes)} | {failed} "
-            f"| {_cell(result.reason)} |"
+            f"| {_cell(redact_text(result.reason))} |"
         )
     not_passed = [o for o in report.outcomes if not o.passed]
     if not_passed:

@@ -25,7 +25,7 @@ from ..core.errors import ConfigurationError, Difference
 from ..core.outcome import Outcome, RunResult, Status, Verdict
 from ..core.phases import Phase
 from .publish import Outputs, publish
-from .reports import CONFIGURATION, Report
+from .reports import CONFIGURATION, NON_BLOCKING_NOTE, NOT_RUN_NOTE, Report
 from .shard import CheckId, Shard
 
 
@@ -168,6 +168,8 @@ def _from_junit(data: bytes) -> Report:
     for suite in root.iter("testsuite"):
         properties = {p.get("name", ""): p.get("value", "") for p in suite.findall("properties/property")}
         info = info or properties
+        if "hookkit.verdict" not in properties:  # a shard with no share: the run's properties, no phase
+            continue
         phase = Phase.parse(suite.get("name", ""))
         places = properties.get("hookkit.positions", "").split(",")
         outcomes = []
@@ -196,10 +198,11 @@ def _case(case: ET.Element, phase: Phase) -> Outcome:
             status = Status.ERROR if configuration else Status(kind) if kind in set(Status) else Status.FAILED
             message = found.text or found.get("message") or ""
             break
-    note = "\n(non-blocking: reported, does not fail the deployment)"
+    for note in (NON_BLOCKING_NOTE, NOT_RUN_NOTE):
+        message = message.removesuffix(f"\n{note}")
     return Outcome(name=case.get("name", ""), phase=phase, status=status, blocking=blocking,
                    attempts=0 if status is Status.SKIPPED else 1,
-                   duration_ms=float(case.get("time", "0")) * 1000, message=message.removesuffix(note),
+                   duration_ms=float(case.get("time", "0")) * 1000, message=message,
                    configuration=configuration)
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,7 +48,7 @@ from ..testing import FakeCodeDeploy
 from . import values
 from .reports import failure_text, short_phase
 from .shard import Plan, Shard
-from .wiring import RunOptions, Wiring, import_deferred, make_plan, parse_phases
+from .wiring import RunOptions, Wiring, import_deferred, make_plan, parse_phases, require_target
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr
@@ -140,6 +140,8 @@ class _Setup:
     options: RunOptions
     modules: list[tuple[str, Path]]
     checks: _Checks | None = None
+    #: Said at the end when this job's shard holds none of the run's checks (its exit 5 made 0).
+    empty_share: str = ""
 
 
 _SETUP = pytest.StashKey[_Setup]()
@@ -212,6 +214,65 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     return [f"hookkit: shard {plan.shard} collects {len(plan.mine)} of the run's {plan.size} check(s)"]
 
 
+def _without_target(config: pytest.Config) -> bool:
+    """True when checks will run without ``--hookkit-target`` (``--collect-only`` runs none: it needs none)."""
+    setup = config.stash.get(_SETUP, None)
+    return setup is not None and not setup.options.target and not config.option.collectonly
+
+
+def _require_target(checks: Iterable[Check]) -> None:
+    try:
+        require_target(checks, "--hookkit-target")
+    except HookkitError as exc:
+        raise pytest.UsageError(f"hookkit: {exc}") from None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    """Under pytest-xdist, the controller (which collects nothing) refuses a missing target for the plan.
+
+    A worker's usage error would reach pytest-xdist as a crash, so the controller says it first,
+    for every check this job's share selects (as ``hookkit run`` does; ``-k`` is not yet applied).
+    """
+    config = session.config
+    if _without_target(config) and config.getoption("dist", "no") != "no" and not hasattr(config, "workerinput"):
+        plan = _checks(config, wired=False).plan
+        assert plan is not None  # noqa: S101 - load() always plans
+        _require_target(plan.selected())
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Without ``--hookkit-target``, checks selected to run that ask for a target are one usage error.
+
+    As ``hookkit run`` refuses them before running anything; each failing on its own would bury
+    the one fix under as many failures. Checks that need no target still run without one.
+    """
+    if _without_target(session.config) and not hasattr(session.config, "workerinput"):
+        _require_target(item.check for item in session.items if isinstance(item, CheckItem))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A shard with none of the run's checks passes, as ``hookkit run``'s does, not pytest's exit 5.
+
+    With more jobs in a CI matrix than checks, some job's share is empty; failing it would fail
+    the matrix. Only that case: a run without checks, or a ``-k`` that selects none, stays exit 5.
+    """
+    setup = session.config.stash.get(_SETUP, None)
+    if setup is None or exitstatus != pytest.ExitCode.NO_TESTS_COLLECTED or setup.options.shard is None:
+        return
+    plan = _checks(session.config, wired=False).plan  # the xdist controller has not planned yet
+    if plan is not None and plan.size and not plan.mine:
+        setup.empty_share = (f"hookkit: shard {plan.shard} has none of the run's {plan.size} check(s): nothing "
+                             "to run, which passes (the share of a matrix with more jobs than checks)")
+        session.exitstatus = pytest.ExitCode.OK
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    setup = terminalreporter.config.stash.get(_SETUP, None)
+    if setup is not None and setup.empty_share:
+        terminalreporter.write_line(setup.empty_share)
+
+
 @dataclass
 class _Checks:
     """The checks of every checks file, imported, planned and wired once per process."""
@@ -223,9 +284,12 @@ class _Checks:
     error: str = ""
     scopes: dict[Phase, Scope] = field(default_factory=dict)
     warned: bool = False
+    selected: HookRegistry = field(default_factory=HookRegistry)
+    wired: bool = False
 
     @classmethod
     def load(cls, setup: _Setup) -> _Checks:
+        """The checks imported and planned; :meth:`wire` reads their events and makes the targets."""
         checks = cls()
         registry = default_registry
         for spec, file in setup.modules:
@@ -238,21 +302,27 @@ class _Checks:
                 continue
             checks.by_file[file] = [c for c in registry if before.get((c.phase, c.name)) is not c]
         mine = {(c.phase, c.name) for found in checks.by_file.values() for c in found}
-        selected = HookRegistry()
         for check in registry:
             if (check.phase, check.name) in mine:
-                selected.add(check)
-        checks.plan = make_plan(setup.options, selected)
-        for file, found in checks.by_file.items():
-            try:
-                read_events(c for c in found if (c.phase, c.name) in checks.plan.mine)
-            except HookkitError as exc:
-                checks.errors[file] = str(exc)
-        try:
-            checks.wiring = Wiring.build(setup.options, selected, checks.plan)
-        except HookkitError as exc:
-            checks.error = f"making the targets (--hookkit-target, --hookkit-current, --hookkit-api): {exc}"
+                checks.selected.add(check)
+        checks.plan = make_plan(setup.options, checks.selected)
         return checks
+
+    def wire(self, setup: _Setup) -> None:
+        """Read the recorded events this process runs and make the targets, once."""
+        if self.wired:
+            return
+        self.wired = True
+        assert self.plan is not None  # noqa: S101 - load() always plans
+        for file, found in self.by_file.items():
+            try:
+                read_events(c for c in found if (c.phase, c.name) in self.plan.mine)
+            except HookkitError as exc:
+                self.errors[file] = str(exc)
+        try:
+            self.wiring = Wiring.build(setup.options, self.selected, self.plan)
+        except HookkitError as exc:
+            self.error = f"making the targets (--hookkit-target, --hookkit-current, --hookkit-api): {exc}"
 
     def scope(self, phase: Phase) -> Scope:
         assert self.wiring is not None  # noqa: S101 - items exist only once the wiring does
@@ -261,10 +331,13 @@ class _Checks:
         return self.scopes[phase]
 
 
-def _checks(config: pytest.Config) -> _Checks:
+def _checks(config: pytest.Config, *, wired: bool = True) -> _Checks:
+    """The checks, imported and planned once per process; ``wired``: their events read and targets made too."""
     setup = config.stash[_SETUP]
     if setup.checks is None:
         setup.checks = _Checks.load(setup)
+    if wired:
+        setup.checks.wire(setup)
     return setup.checks
 
 
@@ -332,7 +405,9 @@ class CheckItem(pytest.Item):
         (outcome,) = run_checks([self.check], provide=scope.provide, deadline=time.monotonic() + budget)
         if outcome.passed:
             return
-        if not self.check.blocking:  # reported, never fatal: as a deployment treats it
+        # reported, never fatal, as a deployment treats it; but a check that cannot run as written is
+        # a mistake in the checks (hookkit run exits 2), which no expected failure may hide
+        if not self.check.blocking and not outcome.configuration:
             pytest.xfail(f"non-blocking check did not pass: {failure_text(outcome)[0]}")
         raise CheckFailed(outcome)
 

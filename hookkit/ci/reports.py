@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,15 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 #: The JUnit ``type`` of a check that could not run as written (``Outcome.configuration``).
 CONFIGURATION = "configuration"
+#: What a JUnit failure adds for a non-blocking check, and for a blocking one that never ran.
+NON_BLOCKING_NOTE = "(non-blocking: reported, does not fail the deployment)"
+NOT_RUN_NOTE = "(blocking: a check that did not run fails its phase)"
+
+#: An ANSI escape sequence (a colour, a cursor move): dropped from XML, the text it coloured kept.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+#: What XML 1.0 allows nowhere in a document: control characters other than tab, LF and CR,
+#: surrogates (a lone one comes from undecodable bytes), U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 _COLOURS = {
     Status.PASSED: "32", Status.FAILED: "31", Status.ERROR: "31", Status.TIMED_OUT: "33", Status.SKIPPED: "33",
@@ -247,13 +257,18 @@ def to_junit(report: Report) -> ET.ElementTree:
     outcomes = report.outcomes
     suites = ET.Element(
         "testsuites", name="hookkit", tests=str(len(outcomes)),
-        failures=str(sum(o.status is Status.FAILED for o in outcomes)),
-        errors=str(sum(o.status in (Status.ERROR, Status.TIMED_OUT) for o in outcomes)),
-        skipped=str(sum(o.status is Status.SKIPPED for o in outcomes)),
+        failures=str(_count(outcomes, "failure")), errors=str(_count(outcomes, "error")),
+        skipped=str(_count(outcomes, "skipped")),
         time=f"{sum(r.duration_ms for r in report.results) / 1000:.3f}",  # the phases run one after the other
     )
     for result in report.results:
         _junit_suite(suites, report, result)
+    if not report.results:  # a shard with no share: its run's properties still complete the set for merge
+        name = f"hookkit (shard {report.shard}: none of the run's {report.planned} check(s))"
+        suite = ET.SubElement(suites, "testsuite", name=name, tests="0", failures="0", errors="0", skipped="0",
+                              time="0.000")
+        _junit_properties(suite, _run_properties(report))
+    _xml_safe_tree(suites)
     tree = ET.ElementTree(suites)
     ET.indent(tree)
     return tree
@@ -264,20 +279,15 @@ def _junit_suite(suites: ET.Element, report: Report, result: RunResult) -> None:
     outcomes = list(result.outcomes)
     suite = ET.SubElement(
         suites, "testsuite", name=phase, tests=str(max(len(outcomes), 1)),
-        failures=str(sum(o.status is Status.FAILED for o in outcomes)),
-        errors=str(sum(o.status in (Status.ERROR, Status.TIMED_OUT) for o in outcomes) + (not outcomes)),
-        skipped=str(sum(o.status is Status.SKIPPED for o in outcomes)),
+        failures=str(_count(outcomes, "failure")), errors=str(_count(outcomes, "error") + (not outcomes)),
+        skipped=str(_count(outcomes, "skipped")),
         time=f"{result.duration_ms / 1000:.3f}",
     )
-    properties = {
-        "hookkit.plan": report.plan, "hookkit.checks": str(report.planned),
-        "hookkit.shard": str(report.shard) if report.shard else "",
+    _junit_properties(suite, {
+        **_run_properties(report),
         "hookkit.verdict": result.verdict.value, "hookkit.reason": redact_text(result.reason),
         "hookkit.positions": ",".join(str(report.positions.get((o.phase, o.name), "")) for o in outcomes),
-    }
-    listed = ET.SubElement(suite, "properties")
-    for name, value in properties.items():
-        ET.SubElement(listed, "property", name=name, value=value)
+    })
     if not outcomes:  # the phase itself failed before any check ran: say why, as an error
         case = ET.SubElement(suite, "testcase", classname=f"hookkit.{phase}", name="(phase)", time="0")
         ET.SubElement(case, "error", message=redact_text(result.reason)).text = redact_text(result.reason)
@@ -296,10 +306,68 @@ def _junit_suite(suites: ET.Element, report: Report, result: RunResult) -> None:
             continue
         lines = failure_text(outcome)
         if not outcome.blocking:
-            lines.append("(non-blocking: reported, does not fail the deployment)")
-        tag = {Status.FAILED: "failure", Status.SKIPPED: "skipped"}.get(outcome.status, "error")
+            lines.append(NON_BLOCKING_NOTE)
+        elif outcome.status is Status.SKIPPED:
+            lines.append(NOT_RUN_NOTE)
+        tag = _junit_tag(outcome)
         kind = CONFIGURATION if outcome.configuration else outcome.status.value
         ET.SubElement(case, tag, message=lines[0], type=kind).text = "\n".join(lines)
+
+
+def xml_safe(text: str) -> str:
+    """``text`` as XML 1.0 may hold it: ANSI escapes dropped, other forbidden characters shown as ``\\x00``.
+
+    One such character (a NUL, a form feed, a colour code a function logged) makes the whole file
+    unreadable to GitLab, Jenkins and ``hookkit merge``; it is replaced by its escape, visible.
+    """
+    if _NOT_XML.search(text) is None:
+        return text
+    return _NOT_XML.sub(_escaped, _ANSI.sub("", text))
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _xml_safe_tree(root: ET.Element) -> None:
+    """Every text and attribute of ``root`` made :func:`xml_safe`: names, paths, messages, properties."""
+    for element in root.iter():
+        if element.text:
+            element.text = xml_safe(element.text)
+        element.attrib = {name: xml_safe(value) for name, value in element.attrib.items()}
+
+
+def _junit_tag(outcome: Outcome) -> str:
+    """``failure``, ``error`` or ``skipped`` for a check that did not pass.
+
+    A blocking check that never ran (the deadline came first) fails its phase as surely as one that
+    failed: as ``skipped`` GitLab and Jenkins would show the job green while it exits 1, so it is an
+    ``error``. Only a non-blocking check is ``skipped`` when it did not run.
+    """
+    if outcome.status is Status.FAILED:
+        return "failure"
+    if outcome.status is Status.SKIPPED and not outcome.blocking:
+        return "skipped"
+    return "error"
+
+
+def _count(outcomes: Iterable[Outcome], tag: str) -> int:
+    return sum(not o.passed and _junit_tag(o) == tag for o in outcomes)
+
+
+def _run_properties(report: Report) -> dict[str, str]:
+    """Which run and shard a suite belongs to: what ``hookkit merge`` reads back."""
+    return {
+        "hookkit.plan": report.plan, "hookkit.checks": str(report.planned),
+        "hookkit.shard": str(report.shard) if report.shard else "",
+    }
+
+
+def _junit_properties(suite: ET.Element, properties: Mapping[str, str]) -> None:
+    listed = ET.SubElement(suite, "properties")
+    for name, value in properties.items():
+        ET.SubElement(listed, "property", name=name, value=value)
 
 
 def write_junit(report: Report, path: str | os.PathLike[str]) -> Path:

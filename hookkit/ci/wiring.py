@@ -21,8 +21,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ from ..core.loader import import_checks
 from ..core.outcome import Outcome, RunResult
 from ..core.phases import Phase
 from ..core.registry import Check, HookRegistry, default_registry
-from ..core.runner import DEFAULT_MAX_WORKERS, run_phase
+from ..core.runner import AT_DEADLINE, DEFAULT_MAX_WORKERS, run_phase
 from ..core.scope import ApiFactory, Scope, TargetFactory
 from ..hook.clients import Clients
 from .shard import Plan, Shard
@@ -222,7 +222,9 @@ def api_factory(
     """How ``api`` is made for a check; ``requests`` is imported only once a check asks for one.
 
     ``local`` (or ``local:ApiLogicalId``) serves the local target's API in-process; ``said``
-    collects the warnings and notes about the functions behind it.
+    collects the warnings and notes about the functions behind it. A URL (``--api``) gets the
+    auth the ``HOOKKIT_API_KEY`` / ``HOOKKIT_API_TOKEN`` / ``HOOKKIT_API_AUTH`` variables ask for,
+    as the URL from ``HOOKKIT_API_URL`` does: where the URL comes from must not change who calls.
     """
     if api is not None and (api == LOCAL_API or api.startswith(f"{LOCAL_API}:")):
         choice = api[len(LOCAL_API) + 1:] or None
@@ -233,7 +235,11 @@ def api_factory(
         from ..checks.smoke import Api
 
         if api:
-            return Api(api, timeout=timeout, base_dir=check.base_dir, source="--api")
+            from ..checks.auth import auth_from_environment
+
+            auth = auth_from_environment(os.environ, base_url=api, ssm=clients.factory("ssm"),
+                                         secretsmanager=clients.factory("secretsmanager"))
+            return Api(api, timeout=timeout, auth=auth, base_dir=check.base_dir, source="--api")
         return Api.from_environment(
             os.environ, timeout=timeout, base_dir=check.base_dir, cloudformation=clients.factory("cloudformation")
         )
@@ -294,6 +300,20 @@ def import_deferred(checks: str, *, registry: HookRegistry, source: str = "CHECK
 def make_plan(options: RunOptions, registry: HookRegistry) -> Plan:
     """Every check of the selected phases, and this job's share of them."""
     return Plan.of({phase: registry.checks(phase) for phase in options.phases}, options.shard)
+
+
+def require_target(checks: Iterable[Check], option: str = "--target") -> None:
+    """Refuse ``checks``, to be run without a target, if any asks for one: one error naming them and the fix."""
+    needing = [c for c in checks if "target" in c.params]
+    if needing:
+        shown = ", ".join(
+            f"{c.name} ({os.path.basename(c.source[0])}:{c.source[1]})" if c.source else c.name for c in needing[:3]
+        ) + (", ..." if len(needing) > 3 else "")
+        raise ConfigurationError(
+            f"{len(needing)} check(s) ask for a target ({shown}), and no {option} was given: pass "
+            f"{option} local:TEMPLATE#LogicalId (the function's code) or {option} NAME_OR_ARN:VERSION "
+            "(a deployed version)"
+        )
 
 
 class _ApiFunctions:
@@ -430,18 +450,8 @@ class Wiring:
 
     def require_target(self, option: str = "--target") -> None:
         """Refuse, before anything runs, a run without a target whose checks ask for one."""
-        if self.target is not None:
-            return
-        needing = [c for c in self.plan.selected() if "target" in c.params]
-        if needing:
-            shown = ", ".join(
-                f"{c.name} ({os.path.basename(c.source[0])}:{c.source[1]})" if c.source else c.name for c in needing[:3]
-            ) + (", ..." if len(needing) > 3 else "")
-            raise ConfigurationError(
-                f"{len(needing)} check(s) ask for a target ({shown}), and no {option} was given: pass "
-                f"{option} local:TEMPLATE#LogicalId (the function's code) or {option} NAME_OR_ARN:VERSION "
-                "(a deployed version)"
-            )
+        if self.target is None:
+            require_target(self.plan.selected(), option)
 
     def scope(self, phase: Phase) -> Scope:
         """The resources checks of ``phase`` ask for (``target``, ``api``, ``deployment``)."""
@@ -455,8 +465,26 @@ class Wiring:
         self, phase: Phase, checks: Sequence[Check], on_outcome: Callable[[Outcome], None] | None = None
     ) -> RunResult:
         """Run ``checks`` of ``phase``; the whole run stops at ``options.deadline`` from :meth:`prepare`."""
-        return run_phase(
+        result = run_phase(
             checks, phase, provide=self.scope(phase).provide, deadline=self.started + self.options.deadline,
             max_workers=self.options.workers, on_outcome=on_outcome, staged=True,  # its resources are made at once
         )
+        return in_ci_words(result, self.options.deadline)
+
+
+#: What the runner says of a check the deadline stopped, in a hook's words (its Lambda's end, less
+#: the time kept to report), and what a CI run says instead: there, the limit is ``--deadline``.
+_HOOK_NOT_STARTED = "not started: the hook's deadline came first"
+
+
+def in_ci_words(result: RunResult, deadline: float) -> RunResult:
+    """``result`` with the deadline's messages naming ``--deadline``: a CI run has no hook and no report reserve."""
+    words = {
+        AT_DEADLINE: f"still running at the run's --deadline of {deadline:g} s (raise --deadline)",
+        _HOOK_NOT_STARTED: f"not started: the run's --deadline of {deadline:g} s came first",
+    }
+    if not any(o.message in words for o in result.outcomes):
+        return result
+    outcomes = tuple(replace(o, message=words.get(o.message, o.message)) for o in result.outcomes)
+    return replace(result, outcomes=outcomes)
 

@@ -20,6 +20,12 @@ from .model import SamTemplate
 EXIT_BITS = {"error": 2, "warning": 4, "informational": 8}
 EXIT_USAGE = 2
 INSTALL = "pip install 'hookkit[doctor]'"
+#: Why a template without hooks exits 2: doctor checked nothing, and says what it looked for.
+NO_HOOKS = (
+    "no hooks to check: doctor looks for an AWS::Serverless::Function whose DeploymentPreference.Hooks "
+    "names a PreTraffic or PostTraffic hook, and found none (fix: pass the template of the stack that "
+    "deploys the guarded function with its hooks)"
+)
 #: The fix for what cfn-lint itself reports, whose messages do not carry one.
 CFN_LINT_FIXES = {
     "E0000": "make the template valid YAML or JSON at that line",
@@ -31,7 +37,10 @@ def doctor(
     templates: Sequence[str], *, ignore_checks: Sequence[str] = (), output_format: str = "text",
     stdout: TextIO, stderr: TextIO,
 ) -> int:
-    """Check each template; print the findings and return cfn-lint's exit code for them."""
+    """Check each template; print the findings and return cfn-lint's exit code for them.
+
+    A readable template with no hooks adds 2 (usage or configuration): doctor checked nothing there.
+    """
     try:
         _require_cfn_lint()
     except ConfigurationError as exc:
@@ -57,9 +66,17 @@ def doctor(
         output = _formatter(output_format).print_matches(matches, rules, ConfigMixIn([]))
         if output:
             print(output, file=stdout)
+    code = exit_code(matches)
     for template in readable:
-        print(summary(template, [m for m in matches if m.filename == template]), file=stderr)
-    return exit_code(matches)
+        model = _model(template)
+        hooks = None if model is None else [hook.logical_id for hook in model.hooks]
+        print(summary(template, [m for m in matches if m.filename == template], hooks), file=stderr)
+        if model is not None and not model.hooks and not model.unchecked:
+            # no Hooks entry at all: nothing checked is no clean bill, and CI must not read it as one
+            # (a hook named so that doctor cannot follow it is hooks all the same: I9110 says so)
+            print(f"hookkit doctor: error: {template}: {NO_HOOKS}", file=stderr)
+            code |= EXIT_USAGE
+    return code
 
 
 def _require_cfn_lint() -> None:
@@ -106,9 +123,8 @@ def exit_code(matches: Sequence[Any]) -> int:
     return code
 
 
-def summary(template: str, matches: Sequence[Any]) -> str:
+def summary(template: str, matches: Sequence[Any], hooks: list[str] | None) -> str:
     """One line for the terminal: which hooks were checked, and how many findings of each kind."""
-    hooks = _hooks(template)
     counts = {severity: sum(m.rule.severity == severity for m in matches) for severity in EXIT_BITS}
     found = ", ".join(f"{n} {severity}" + ("" if severity == "informational" or n == 1 else "s")
                       for severity, n in counts.items() if n) or "no findings"
@@ -120,8 +136,8 @@ def summary(template: str, matches: Sequence[Any]) -> str:
     return f"hookkit doctor: {template}: {len(hooks)} hook(s) checked ({', '.join(hooks)}): {found}"
 
 
-def _hooks(template: str) -> list[str] | None:
-    """The template's hook functions, read as the rules read them; None if it cannot be read."""
+def _model(template: str) -> SamTemplate | None:
+    """The template's functions and hooks, read as the rules read them; None if it cannot be read."""
     from cfnlint.decode import decode  # type: ignore[import-untyped]
     from cfnlint.template import Template  # type: ignore[import-untyped]
 
@@ -131,4 +147,4 @@ def _hooks(template: str) -> list[str] | None:
     cfn = Template(template, data, ["us-east-1"])
     if cfn.transform():
         return None
-    return [hook.logical_id for hook in SamTemplate(cfn.template).hooks]
+    return SamTemplate(cfn.template)
