@@ -150,7 +150,8 @@ def differences(
     values and unusable schemas raise ConfigurationError, whatever the response.
 
     ``observed`` is an invoke result or an API response (their ``.observed``), or an
-    :class:`Observed` itself.
+    :class:`Observed` itself. Unlike their ``.expect(...)``, this does not mark a function error or
+    a 5xx answer as looked at: a returned list nobody asserts on must not let a crash pass.
     """
     if isinstance(observed, Expectable):
         observed = observed.observed
