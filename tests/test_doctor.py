@@ -297,6 +297,36 @@ def test_a_statement_allows_an_action_as_iam_matches_it(statement: dict[str, Any
     assert (grant.allowed, grant.missing) == (allowed, not allowed)
 
 
+ALLOW_REPORT = {"Effect": "Allow", "Action": REPORT, "Resource": "*"}
+
+
+@pytest.mark.parametrize(("deny", "answer"), [
+    ({"Effect": "Deny", "Action": "codedeploy:*", "Resource": "*"}, "missing"),
+    ({"Effect": "Deny", "Action": ["s3:*", "CodeDeploy:PutLifecycle*"], "Resource": ["*"]}, "missing"),
+    ({"Effect": "Deny", "NotAction": "lambda:*", "Resource": "*"}, "missing"),
+    ({"Effect": "Deny", "NotAction": ["codedeploy:*"], "Resource": "*"}, "allowed"),
+    ({"Effect": "Deny", "Action": "codedeploy:GetDeployment", "Resource": "*"}, "allowed"),
+    ({"Effect": "Deny", "Action": {"Fn::Split": [",", {"Ref": "Denied"}]}, "Resource": "*"}, "unknown"),
+    ({"Effect": "Deny", "Action": "codedeploy:*", "Resource": "*",
+      "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}}, "unknown"),
+    ({"Effect": "Deny", "Action": "codedeploy:*", "Resource": "arn:aws:codedeploy:eu-west-1:1:application:x"},
+     "unknown"),
+])
+def test_an_explicit_deny_wins_over_any_allow(deny: dict[str, Any], answer: str) -> None:
+    for policies in (
+        [{"Statement": [ALLOW_REPORT, deny]}],  # the Deny after the Allow, in one document
+        [{"Statement": [deny]}, {"Statement": [ALLOW_REPORT]}],  # or in a document of its own before it
+    ):
+        grant = iam.role_allows(_hook_with({"Policies": policies}), "Hook", REPORT)
+        found = "allowed" if grant.allowed else "missing" if grant.missing else "unknown"
+        assert found == answer, policies
+        assert grant.denied == (answer == "missing")
+    attached = {"Type": "AWS::IAM::Policy", "Properties": {"Roles": [{"Ref": "HookRole"}],
+                                                            "PolicyDocument": {"Statement": [deny]}}}
+    grant = iam.role_allows(_hook_with({"Policies": [{"Statement": [ALLOW_REPORT]}]}, Denies=attached), "Hook", REPORT)
+    assert ("allowed" if grant.allowed else "missing" if grant.missing else "unknown") == answer
+
+
 def test_a_policy_doctor_cannot_read_makes_the_answer_unknown_rather_than_no() -> None:
     grant = iam.role_allows(_hook_with({"Policies": [
         "AWSLambdaBasicExecutionRole", "AWSLambdaRole", {"DynamoDBReadPolicy": {"TableName": "orders"}},
