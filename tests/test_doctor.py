@@ -329,17 +329,53 @@ def test_an_explicit_deny_wins_over_any_allow(deny: dict[str, Any], answer: str)
 
 def test_a_policy_doctor_cannot_read_makes_the_answer_unknown_rather_than_no() -> None:
     grant = iam.role_allows(_hook_with({"Policies": [
-        "AWSLambdaBasicExecutionRole", "AWSLambdaRole", {"DynamoDBReadPolicy": {"TableName": "orders"}},
+        "AWSLambdaBasicExecutionRole", "AWSLambdaRole", {"NoSuchPolicy": {"TableName": "orders"}},
         {"Ref": "ExtraPolicyArn"},
     ]}), "Hook", REPORT)
     assert not grant.allowed and not grant.missing
     assert grant.unreadable == (
-        "managed policy AWSLambdaRole", "SAM policy template DynamoDBReadPolicy",
+        "managed policy AWSLambdaRole", "SAM policy template NoSuchPolicy, which is not one SAM knows",
         "a managed policy named by an intrinsic function",
     )
     outside = iam.role_allows(_hook_with({"Role": "arn:aws:iam::123456789012:role/hooks"}), "Hook", REPORT)
     assert outside.unreadable and not outside.missing
     assert iam.role_allows(_hook_with({"Policies": "AWSLambdaBasicExecutionRole"}), "Hook", REPORT).missing
+
+
+def test_sam_policy_templates_are_read_as_sam_expands_them() -> None:
+    invoke = {"Policies": [{"LambdaInvokePolicy": {"FunctionName": {"Ref": "Orders"}}}]}
+    assert iam.role_allows(_hook_with(invoke), "Hook", "lambda:InvokeFunction").allowed
+    assert iam.role_allows(_hook_with(invoke), "Hook", REPORT).missing  # read, and it grants no report
+    read = {"Policies": [{"DynamoDBReadPolicy": {"TableName": "orders"}}, {"Statement": [ALLOW_REPORT]}]}
+    assert iam.role_allows(_hook_with(read), "Hook", REPORT).allowed
+
+
+def test_without_aws_sam_translator_a_sam_policy_template_is_one_doctor_cannot_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def not_installed(_: str) -> Any:
+        raise ModuleNotFoundError("No module named 'samtranslator'")
+
+    monkeypatch.setattr(iam.resources, "files", not_installed)
+    assert iam.sam_policy_templates.__wrapped__() is None
+    monkeypatch.setattr(iam, "sam_policy_templates", lambda: None)
+    grant = iam.role_allows(_hook_with({"Policies": [{"LambdaInvokePolicy": {"FunctionName": "orders"}}]}),
+                            "Hook", "lambda:InvokeFunction")
+    assert not grant.missing
+    assert grant.unreadable == ("SAM policy template LambdaInvokePolicy (doctor reads them with aws-sam-translator, "
+                                "which is not installed: pip install aws-sam-translator)",)
+
+
+def test_a_hook_granted_by_sam_policy_templates_passes_doctor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    inline = (
+        '        - Version: "2012-10-17"\n          Statement:\n            - Effect: Allow\n'
+        '              Action: lambda:InvokeFunction\n              Resource: !Sub "${Orders.Arn}:*"\n'
+    )
+    template = copy_fixture(FIXTURES / "clean.yaml", tmp_path,
+                            (inline, "        - LambdaInvokePolicy:\n            FunctionName: !Ref Orders\n"))
+    assert doctor(capsys, str(template))[:2] == (0, [])
 
 
 def test_a_role_of_the_template_and_policies_attached_to_roles_are_read() -> None:

@@ -3,7 +3,8 @@
 Read conservatively: a statement that allows the action anywhere, on any resource, under any
 condition, counts as a grant; a policy doctor cannot read (a SAM policy template, a managed
 policy by name, a role from outside the template, anything an intrinsic function computes) makes
-the answer unknown rather than "no". Only a role whose every policy is visible and none allows
+the answer unknown rather than "no". SAM's policy templates are read from aws-sam-translator's
+definitions when it is installed. Only a role whose every policy is visible and none allows
 the action is reported as missing it.
 
 An explicit ``Deny`` wins over any ``Allow`` in IAM, so the statements doctor can read are looked
@@ -21,9 +22,12 @@ of the template (its ``Policies`` and ``ManagedPolicyArns``), plus every ``AWS::
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from .model import SERVERLESS_FUNCTION, Finding, Path, SamTemplate, intrinsic, literal, mapping, referenced_resource
@@ -32,6 +36,8 @@ IAM_ROLE = "AWS::IAM::Role"
 MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
 ATTACHED_POLICIES = (MANAGED_POLICY, "AWS::IAM::Policy")
 ROLE_POLICY = "AWS::IAM::RolePolicy"
+#: Where aws-sam-translator keeps SAM's policy templates, in its package.
+POLICY_TEMPLATES = "policy_templates_data/policy_templates.json"
 #: AWS managed policies that grant only logs, tracing and networking: nothing a hook reports or invokes with.
 UNRELATED_MANAGED_POLICIES = frozenset({
     "AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole", "AWSXrayWriteOnlyAccess",
@@ -126,9 +132,34 @@ def _sam_policies(sam: SamTemplate, policies: Any, documents: list[Any], unreada
             continue
         if isinstance(entry, Mapping) and intrinsic(entry) is None and len(entry) == 1:
             (name,) = entry
-            unreadable.append(f"SAM policy template {name}")
+            templates = sam_policy_templates()
+            if templates is None:
+                unreadable.append(f"SAM policy template {name} (doctor reads them with aws-sam-translator, "
+                                  "which is not installed: pip install aws-sam-translator)")
+            elif name in templates:
+                documents.append(templates[name])
+            else:
+                unreadable.append(f"SAM policy template {name}, which is not one SAM knows")
             continue
         _managed_policy(sam, entry, documents, unreadable)
+
+
+@functools.cache
+def sam_policy_templates() -> Mapping[str, Any] | None:
+    """SAM's policy templates (``LambdaInvokePolicy``, ...) by name: each one's policy document.
+
+    Read from the ``policy_templates.json`` that aws-sam-translator bundles, the definitions SAM's
+    transform expands. aws-sam-translator is not a dependency of ``hookkit[doctor]`` (cfn-lint does
+    not require it either), so without it this is None and such a policy stays one doctor cannot read.
+    Only the statements' Effect and Action matter here, and those are literal in every template;
+    the parameters fill in resources, which a grant is read regardless of.
+    """
+    try:
+        data = resources.files("samtranslator").joinpath(POLICY_TEMPLATES).read_text(encoding="utf-8")
+        templates = json.loads(data)["Templates"]
+    except (ImportError, OSError, ValueError, KeyError, TypeError):
+        return None
+    return {str(name): mapping(template).get("Definition") for name, template in mapping(templates).items()}
 
 
 def _role_policies(sam: SamTemplate, role_id: str, documents: list[Any], unreadable: list[str]) -> None:
