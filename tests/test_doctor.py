@@ -95,7 +95,7 @@ def fix_of(message: str) -> str:
 
 def test_every_rule_has_a_fixture() -> None:
     ids = {e.id for template in MISTAKES for e in expectations(template)}
-    assert ids == {"E9101", "E9102", "E9103", "W9104", "E9105", "E9106", "E9107", "W9108", "E9109", "I9110",
+    assert ids == {"E9101", "E9102", "E9103", "W9104", "E9105", "E9106", "E9107", "W9108", "E9109", "I9110", "E9111",
                    "E9120", "E9121", "W9122"}
 
 
