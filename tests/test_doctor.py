@@ -95,8 +95,8 @@ def fix_of(message: str) -> str:
 
 def test_every_rule_has_a_fixture() -> None:
     ids = {e.id for template in MISTAKES for e in expectations(template)}
-    assert ids == {"E9101", "E9102", "E9103", "W9104", "E9105", "E9106", "E9107", "W9108", "E9109", "I9110", "E9111",
-                   "E9120", "E9121", "W9122"}
+    assert ids == {"E9101", "E9102", "E9103", "W9104", "E9105", "E9106", "E9107", "W9108", "E9109", "I9110",
+                   "E9111", "E9112", "E9120", "E9121", "W9122"}
 
 
 @pytest.mark.parametrize("template", MISTAKES, ids=lambda p: p.stem)
@@ -389,6 +389,32 @@ def test_a_role_of_the_template_and_policies_attached_to_roles_are_read() -> Non
     sam_role = _hook_with({}, Attached={"Type": "AWS::IAM::ManagedPolicy", "Properties": {
         "Roles": [{"Ref": "HookRole"}], "PolicyDocument": allow}})  # SAM names the hook's role HookRole
     assert iam.role_allows(sam_role, "Hook", REPORT).allowed
+
+
+@pytest.mark.parametrize(("actions", "found"), [
+    (["codedeploy:ListDeploymentTargets", "codedeploy:BatchGetDeploymentTargets"], []),  # one way to look it up
+    (["codedeploy:GetDeployment", "codedeploy:GetApplicationRevision"], []),  # the other
+    (["codedeploy:GetDeployment", "codedeploy:ListDeploymentTargets"], ["E9112", "E9112"]),  # half of each
+    (["codedeploy:*"], []),
+])
+def test_a_hook_that_asks_codedeploy_needs_one_complete_way_to_read_the_deployment(
+    actions: list[str], found: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    statement = (
+        "            Action: codedeploy:PutLifecycleEventHookExecutionStatus\n",
+        "            Action: [codedeploy:PutLifecycleEventHookExecutionStatus, " + ", ".join(actions) + "]\n",
+    )
+    template = copy_fixture(FIXTURES / "hook_discovery_permission.yaml", tmp_path, statement)
+    _, findings, _ = doctor(capsys, str(template))
+    assert [f.id for f in findings] == found
+
+
+def test_the_discovery_rule_knows_every_action_discovery_uses() -> None:
+    from hookkit.ci.doctor.rules import hook_discovery_permission
+    from hookkit.hook.discovery import READ_ACTIONS
+
+    pairs = hook_discovery_permission.LOOKUPS
+    assert sorted(action for pair in pairs for action in pair) == sorted(READ_ACTIONS)
 
 
 # --- the README ---------------------------------------------------------------------------------

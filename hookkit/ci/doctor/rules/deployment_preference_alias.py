@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hookkit.ci.doctor import base
-from hookkit.ci.doctor.model import SERVERLESS_FUNCTION, Finding, intrinsic, literal
+from hookkit.ci.doctor.model import SERVERLESS_FUNCTION, Finding, given
 
 
 class DeploymentPreferenceAlias(base.HookkitRule):
@@ -27,9 +27,9 @@ class DeploymentPreferenceAlias(base.HookkitRule):
             if preference is None or function in hooks:
                 continue  # off; a hook's own preference is E9102's (it must be off, not completed)
             lacks = []
-            if not _given(sam.properties(function).get("AutoPublishAlias")):
+            if not given(sam.properties(function).get("AutoPublishAlias")):
                 lacks.append(("AutoPublishAlias", f"AutoPublishAlias: live to {function}"))
-            if not _given(preference.get("Type")):
+            if not given(preference.get("Type")):
                 lacks.append(("Type", "Type: Canary10Percent5Minutes (or another) to its DeploymentPreference"))
             if lacks:
                 yield Finding(
@@ -38,9 +38,3 @@ class DeploymentPreferenceAlias(base.HookkitRule):
                     "SAM's transform refuses the template, so the stack never deploys",
                     f"add {' and '.join(f for _, f in lacks)}, or set DeploymentPreference: {{Enabled: false}}",
                 )
-
-
-def _given(value: object) -> bool:
-    """A non-empty literal, or a value an intrinsic function gives (``!Ref AliasName``)."""
-    text = literal(value)
-    return bool(text.strip()) if text is not None else intrinsic(value) is not None
