@@ -35,7 +35,7 @@ EXPECT = re.compile(r"#\s*expect:\s*(?P<id>[EWI]\d{4})\s+(?P<fix>.+?)\s*$")
 FINDING = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<id>[EWI]\d{4}) (?P<message>.*)$")
 SEVERITY_BIT = {"E": 2, "W": 4, "I": 8}
 #: Rules that read the hooks' code: doctor's own, not in the --append-rules folder.
-CODE_RULES = ("E9120", "E9121", "W9122")
+CODE_RULES = ("E9120", "E9121", "W9122", "W9123")
 REPORT = "codedeploy:PutLifecycleEventHookExecutionStatus"
 
 
@@ -96,7 +96,7 @@ def fix_of(message: str) -> str:
 def test_every_rule_has_a_fixture() -> None:
     ids = {e.id for template in MISTAKES for e in expectations(template)}
     assert ids == {"E9101", "E9102", "E9103", "W9104", "E9105", "E9106", "E9107", "W9108", "E9109", "I9110",
-                   "E9111", "E9112", "E9120", "E9121", "W9122"}
+                   "E9111", "E9112", "E9120", "E9121", "W9122", "W9123"}
 
 
 @pytest.mark.parametrize("template", MISTAKES, ids=lambda p: p.stem)
