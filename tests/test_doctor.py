@@ -35,7 +35,7 @@ EXPECT = re.compile(r"#\s*expect:\s*(?P<id>[EWI]\d{4})\s+(?P<fix>.+?)\s*$")
 FINDING = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<id>[EWI]\d{4}) (?P<message>.*)$")
 SEVERITY_BIT = {"E": 2, "W": 4, "I": 8}
 #: Rules that read the hooks' code: doctor's own, not in the --append-rules folder.
-CODE_RULES = ("E9120", "E9121", "W9122")
+CODE_RULES = ("E9120", "E9121", "W9122", "W9123")
 REPORT = "codedeploy:PutLifecycleEventHookExecutionStatus"
 
 
@@ -96,7 +96,7 @@ def fix_of(message: str) -> str:
 def test_every_rule_has_a_fixture() -> None:
     ids = {e.id for template in MISTAKES for e in expectations(template)}
     assert ids == {"E9101", "E9102", "E9103", "W9104", "E9105", "E9106", "E9107", "W9108", "E9109", "I9110",
-                   "E9120", "E9121", "W9122"}
+                   "E9111", "E9112", "E9120", "E9121", "W9122", "W9123"}
 
 
 @pytest.mark.parametrize("template", MISTAKES, ids=lambda p: p.stem)
@@ -297,19 +297,85 @@ def test_a_statement_allows_an_action_as_iam_matches_it(statement: dict[str, Any
     assert (grant.allowed, grant.missing) == (allowed, not allowed)
 
 
+ALLOW_REPORT = {"Effect": "Allow", "Action": REPORT, "Resource": "*"}
+
+
+@pytest.mark.parametrize(("deny", "answer"), [
+    ({"Effect": "Deny", "Action": "codedeploy:*", "Resource": "*"}, "missing"),
+    ({"Effect": "Deny", "Action": ["s3:*", "CodeDeploy:PutLifecycle*"], "Resource": ["*"]}, "missing"),
+    ({"Effect": "Deny", "NotAction": "lambda:*", "Resource": "*"}, "missing"),
+    ({"Effect": "Deny", "NotAction": ["codedeploy:*"], "Resource": "*"}, "allowed"),
+    ({"Effect": "Deny", "Action": "codedeploy:GetDeployment", "Resource": "*"}, "allowed"),
+    ({"Effect": "Deny", "Action": {"Fn::Split": [",", {"Ref": "Denied"}]}, "Resource": "*"}, "unknown"),
+    ({"Effect": "Deny", "Action": "codedeploy:*", "Resource": "*",
+      "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}}, "unknown"),
+    ({"Effect": "Deny", "Action": "codedeploy:*", "Resource": "arn:aws:codedeploy:eu-west-1:1:application:x"},
+     "unknown"),
+])
+def test_an_explicit_deny_wins_over_any_allow(deny: dict[str, Any], answer: str) -> None:
+    for policies in (
+        [{"Statement": [ALLOW_REPORT, deny]}],  # the Deny after the Allow, in one document
+        [{"Statement": [deny]}, {"Statement": [ALLOW_REPORT]}],  # or in a document of its own before it
+    ):
+        grant = iam.role_allows(_hook_with({"Policies": policies}), "Hook", REPORT)
+        found = "allowed" if grant.allowed else "missing" if grant.missing else "unknown"
+        assert found == answer, policies
+        assert grant.denied == (answer == "missing")
+    attached = {"Type": "AWS::IAM::Policy", "Properties": {"Roles": [{"Ref": "HookRole"}],
+                                                            "PolicyDocument": {"Statement": [deny]}}}
+    grant = iam.role_allows(_hook_with({"Policies": [{"Statement": [ALLOW_REPORT]}]}, Denies=attached), "Hook", REPORT)
+    assert ("allowed" if grant.allowed else "missing" if grant.missing else "unknown") == answer
+
+
 def test_a_policy_doctor_cannot_read_makes_the_answer_unknown_rather_than_no() -> None:
     grant = iam.role_allows(_hook_with({"Policies": [
-        "AWSLambdaBasicExecutionRole", "AWSLambdaRole", {"DynamoDBReadPolicy": {"TableName": "orders"}},
+        "AWSLambdaBasicExecutionRole", "AWSLambdaRole", {"NoSuchPolicy": {"TableName": "orders"}},
         {"Ref": "ExtraPolicyArn"},
     ]}), "Hook", REPORT)
     assert not grant.allowed and not grant.missing
     assert grant.unreadable == (
-        "managed policy AWSLambdaRole", "SAM policy template DynamoDBReadPolicy",
+        "managed policy AWSLambdaRole", "SAM policy template NoSuchPolicy, which is not one SAM knows",
         "a managed policy named by an intrinsic function",
     )
     outside = iam.role_allows(_hook_with({"Role": "arn:aws:iam::123456789012:role/hooks"}), "Hook", REPORT)
     assert outside.unreadable and not outside.missing
     assert iam.role_allows(_hook_with({"Policies": "AWSLambdaBasicExecutionRole"}), "Hook", REPORT).missing
+
+
+def test_sam_policy_templates_are_read_as_sam_expands_them() -> None:
+    invoke = {"Policies": [{"LambdaInvokePolicy": {"FunctionName": {"Ref": "Orders"}}}]}
+    assert iam.role_allows(_hook_with(invoke), "Hook", "lambda:InvokeFunction").allowed
+    assert iam.role_allows(_hook_with(invoke), "Hook", REPORT).missing  # read, and it grants no report
+    read = {"Policies": [{"DynamoDBReadPolicy": {"TableName": "orders"}}, {"Statement": [ALLOW_REPORT]}]}
+    assert iam.role_allows(_hook_with(read), "Hook", REPORT).allowed
+
+
+def test_without_aws_sam_translator_a_sam_policy_template_is_one_doctor_cannot_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def not_installed(_: str) -> Any:
+        raise ModuleNotFoundError("No module named 'samtranslator'")
+
+    monkeypatch.setattr(iam.resources, "files", not_installed)
+    assert iam.sam_policy_templates.__wrapped__() is None
+    monkeypatch.setattr(iam, "sam_policy_templates", lambda: None)
+    grant = iam.role_allows(_hook_with({"Policies": [{"LambdaInvokePolicy": {"FunctionName": "orders"}}]}),
+                            "Hook", "lambda:InvokeFunction")
+    assert not grant.missing
+    assert grant.unreadable == ("SAM policy template LambdaInvokePolicy (doctor reads them with aws-sam-translator, "
+                                "which is not installed: pip install aws-sam-translator)",)
+
+
+def test_a_hook_granted_by_sam_policy_templates_passes_doctor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    inline = (
+        '        - Version: "2012-10-17"\n          Statement:\n            - Effect: Allow\n'
+        '              Action: lambda:InvokeFunction\n              Resource: !Sub "${Orders.Arn}:*"\n'
+    )
+    template = copy_fixture(FIXTURES / "clean.yaml", tmp_path,
+                            (inline, "        - LambdaInvokePolicy:\n            FunctionName: !Ref Orders\n"))
+    assert doctor(capsys, str(template))[:2] == (0, [])
 
 
 def test_a_role_of_the_template_and_policies_attached_to_roles_are_read() -> None:
@@ -323,6 +389,32 @@ def test_a_role_of_the_template_and_policies_attached_to_roles_are_read() -> Non
     sam_role = _hook_with({}, Attached={"Type": "AWS::IAM::ManagedPolicy", "Properties": {
         "Roles": [{"Ref": "HookRole"}], "PolicyDocument": allow}})  # SAM names the hook's role HookRole
     assert iam.role_allows(sam_role, "Hook", REPORT).allowed
+
+
+@pytest.mark.parametrize(("actions", "found"), [
+    (["codedeploy:ListDeploymentTargets", "codedeploy:BatchGetDeploymentTargets"], []),  # one way to look it up
+    (["codedeploy:GetDeployment", "codedeploy:GetApplicationRevision"], []),  # the other
+    (["codedeploy:GetDeployment", "codedeploy:ListDeploymentTargets"], ["E9112", "E9112"]),  # half of each
+    (["codedeploy:*"], []),
+])
+def test_a_hook_that_asks_codedeploy_needs_one_complete_way_to_read_the_deployment(
+    actions: list[str], found: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    statement = (
+        "            Action: codedeploy:PutLifecycleEventHookExecutionStatus\n",
+        "            Action: [codedeploy:PutLifecycleEventHookExecutionStatus, " + ", ".join(actions) + "]\n",
+    )
+    template = copy_fixture(FIXTURES / "hook_discovery_permission.yaml", tmp_path, statement)
+    _, findings, _ = doctor(capsys, str(template))
+    assert [f.id for f in findings] == found
+
+
+def test_the_discovery_rule_knows_every_action_discovery_uses() -> None:
+    from hookkit.ci.doctor.rules import hook_discovery_permission
+    from hookkit.hook.discovery import READ_ACTIONS
+
+    pairs = hook_discovery_permission.LOOKUPS
+    assert sorted(action for pair in pairs for action in pair) == sorted(READ_ACTIONS)
 
 
 # --- the README ---------------------------------------------------------------------------------

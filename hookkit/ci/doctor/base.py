@@ -66,7 +66,8 @@ class CannotCheck(CloudFormationLintRule):  # type: ignore[misc]
     shortdesc = "A hook, policy or destination that doctor cannot check"
     description = (
         "Something a hook depends on is outside the template or computed at deploy time (a hook named by "
-        "plain name, a SAM policy template, a managed policy by ARN, a destination by ARN), so doctor could "
+        "plain name, a managed policy by ARN, a SAM policy template without aws-sam-translator, a destination "
+        "by ARN), so doctor could "
         "not check it. Fix: check it by hand, or name it with !Ref/!GetAtt to a resource of the template."
     )
     tags: ClassVar[list[str]] = ["hookkit"]

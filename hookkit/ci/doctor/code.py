@@ -39,6 +39,8 @@ class CheckInfo:
     retries: int
     retry_delay: float
     blocking: bool = True
+    #: the resources it asks for by name (``target``, ``api``, ...)
+    params: tuple[str, ...] = ()
 
     @property
     def longest_s(self) -> float:
@@ -181,6 +183,6 @@ def run_probe(
         return Probe(error=redact_text(str(answer["error"])))
     return Probe(checks=tuple(
         CheckInfo(c["name"], Phase(c["phase"]), float(c["timeout"]), int(c["retries"]), float(c["retry_delay"]),
-                  bool(c["blocking"]))
+                  bool(c["blocking"]), tuple(map(str, c.get("params", ()))))
         for c in answer.get("checks", [])
     ))

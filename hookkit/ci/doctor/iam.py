@@ -3,8 +3,16 @@
 Read conservatively: a statement that allows the action anywhere, on any resource, under any
 condition, counts as a grant; a policy doctor cannot read (a SAM policy template, a managed
 policy by name, a role from outside the template, anything an intrinsic function computes) makes
-the answer unknown rather than "no". Only a role whose every policy is visible and none allows
+the answer unknown rather than "no". SAM's policy templates are read from aws-sam-translator's
+definitions when it is installed. Only a role whose every policy is visible and none allows
 the action is reported as missing it.
+
+An explicit ``Deny`` wins over any ``Allow`` in IAM, so the statements doctor can read are looked
+at for one first: a ``Deny`` of the action (``Action`` patterns, or a ``NotAction`` that leaves it
+out) on ``Resource: "*"`` without a ``Condition`` means the permission is missing, whatever
+allows it. A ``Deny`` that might cover the action but that doctor cannot settle (its actions
+computed by an intrinsic function, a ``Condition``, a narrower ``Resource``) makes an ``Allow``
+"cannot tell" rather than a grant.
 
 The places looked at: the function's ``Policies`` (inline documents, ``!Ref`` to an
 ``AWS::IAM::ManagedPolicy`` of the template), or its ``Role`` when that is an ``AWS::IAM::Role``
@@ -14,9 +22,12 @@ of the template (its ``Policies`` and ``ManagedPolicyArns``), plus every ``AWS::
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from .model import SERVERLESS_FUNCTION, Finding, Path, SamTemplate, intrinsic, literal, mapping, referenced_resource
@@ -25,6 +36,8 @@ IAM_ROLE = "AWS::IAM::Role"
 MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
 ATTACHED_POLICIES = (MANAGED_POLICY, "AWS::IAM::Policy")
 ROLE_POLICY = "AWS::IAM::RolePolicy"
+#: Where aws-sam-translator keeps SAM's policy templates, in its package.
+POLICY_TEMPLATES = "policy_templates_data/policy_templates.json"
 #: AWS managed policies that grant only logs, tracing and networking: nothing a hook reports or invokes with.
 UNRELATED_MANAGED_POLICIES = frozenset({
     "AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole", "AWSXrayWriteOnlyAccess",
@@ -40,11 +53,24 @@ class Grant:
     unreadable: tuple[str, ...]
     #: where the function's permissions are set (its Policies, its Role, or the resource itself)
     path: Path
+    #: an explicit Deny of the action was found (so no Allow counts)
+    denied: bool = False
 
     @property
     def missing(self) -> bool:
-        """Every policy was read and none allows the action."""
-        return not self.allowed and not self.unreadable
+        """Every policy was read and none allows the action, or one denies it outright."""
+        return not self.allowed and (self.denied or not self.unreadable)
+
+    @property
+    def refusal(self) -> str:
+        """``does not allow``, or that an explicit Deny refuses it: for the rules' messages."""
+        return "denies (an explicit Deny in its policies)" if self.denied else "does not allow"
+
+    def fix(self, function: str, allow: str) -> str:
+        """The fix: ``allow`` (add a statement allowing it), or take the action out of the Deny first."""
+        if self.denied:
+            return f"take the action out of the Deny in {function}'s policies (a Deny wins over any Allow); {allow}"
+        return allow
 
     def unreadable_finding(self, function: str, action: str) -> Finding:
         """What to say when the action was not found but some policies could not be read."""
@@ -77,9 +103,19 @@ def role_allows(sam: SamTemplate, function: str, action: str) -> Grant:
     else:
         return Grant(False, ("its role, which it does not name",), ("Resources", function))
     documents.extend(_attached(sam, role_id))
+    unsettled: list[str] = []  # Deny statements that may cover the action
+    for document in documents:
+        for statement in _statements(document) or []:
+            denies = _statement_denies(statement, action)
+            if denies is True:
+                return Grant(False, (), path, denied=True)
+            if denies:
+                unsettled.append(denies)
     for document in documents:
         verdict = _document_allows(document, action)
         if verdict is True:
+            if unsettled:
+                return Grant(False, tuple(dict.fromkeys(unsettled)), path)
             return Grant(True, (), path)
         if verdict is None:
             unreadable.append("a policy document written with intrinsic functions")
@@ -96,9 +132,34 @@ def _sam_policies(sam: SamTemplate, policies: Any, documents: list[Any], unreada
             continue
         if isinstance(entry, Mapping) and intrinsic(entry) is None and len(entry) == 1:
             (name,) = entry
-            unreadable.append(f"SAM policy template {name}")
+            templates = sam_policy_templates()
+            if templates is None:
+                unreadable.append(f"SAM policy template {name} (doctor reads them with aws-sam-translator, "
+                                  "which is not installed: pip install aws-sam-translator)")
+            elif name in templates:
+                documents.append(templates[name])
+            else:
+                unreadable.append(f"SAM policy template {name}, which is not one SAM knows")
             continue
         _managed_policy(sam, entry, documents, unreadable)
+
+
+@functools.cache
+def sam_policy_templates() -> Mapping[str, Any] | None:
+    """SAM's policy templates (``LambdaInvokePolicy``, ...) by name: each one's policy document.
+
+    Read from the ``policy_templates.json`` that aws-sam-translator bundles, the definitions SAM's
+    transform expands. aws-sam-translator is not a dependency of ``hookkit[doctor]`` (cfn-lint does
+    not require it either), so without it this is None and such a policy stays one doctor cannot read.
+    Only the statements' Effect and Action matter here, and those are literal in every template;
+    the parameters fill in resources, which a grant is read regardless of.
+    """
+    try:
+        data = resources.files("samtranslator").joinpath(POLICY_TEMPLATES).read_text(encoding="utf-8")
+        templates = json.loads(data)["Templates"]
+    except (ImportError, OSError, ValueError, KeyError, TypeError):
+        return None
+    return {str(name): mapping(template).get("Definition") for name, template in mapping(templates).items()}
 
 
 def _role_policies(sam: SamTemplate, role_id: str, documents: list[Any], unreadable: list[str]) -> None:
@@ -147,12 +208,19 @@ def _attached(sam: SamTemplate, role_id: str) -> Iterator[Any]:
             yield sam.properties(name).get("PolicyDocument")
 
 
-def _document_allows(document: Any, action: str) -> bool | None:
-    """True if a statement allows ``action``, False if none does, None if that cannot be read."""
+def _statements(document: Any) -> list[Any] | None:
+    """A policy document's statements; None when the document is not one doctor can read."""
     if not isinstance(document, Mapping) or intrinsic(document) is not None:
         return None
     statements = document.get("Statement")
-    statements = statements if isinstance(statements, list) else [statements]
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _document_allows(document: Any, action: str) -> bool | None:
+    """True if a statement allows ``action``, False if none does, None if that cannot be read."""
+    statements = _statements(document)
+    if statements is None:
+        return None
     unknown = False
     for statement in statements:
         verdict = _statement_allows(statement, action)
@@ -170,6 +238,31 @@ def _statement_allows(statement: Any, action: str) -> bool | None:
         return None
     if effect != "Allow":
         return False
+    return _covers(statement, action)
+
+
+def _statement_denies(statement: Any, action: str) -> bool | str:
+    """True if the statement denies ``action`` outright; else False, or why it may and doctor cannot tell."""
+    if not isinstance(statement, Mapping) or intrinsic(statement) is not None:
+        return False  # _statement_allows makes it unreadable already
+    effect = literal(statement.get("Effect"))
+    if effect != "Deny":
+        return False
+    covers = _covers(statement, action)
+    if covers is None:
+        return "a Deny statement whose actions are computed by an intrinsic function"
+    if not covers:
+        return False
+    if "Condition" in statement:
+        return f"whether a Deny of {action} under a Condition applies"
+    resources = statement.get("Resource")
+    if "*" not in (resources if isinstance(resources, list) else [resources]):
+        return f"whether a Deny of {action} on resources other than * applies"
+    return True
+
+
+def _covers(statement: Mapping[str, Any], action: str) -> bool | None:
+    """Whether the statement's ``Action`` (or ``NotAction``) takes in ``action``; None if computed."""
     if "NotAction" in statement:
         patterns = _patterns(statement["NotAction"])
         return None if patterns is None else not any(p.fullmatch(action) for p in patterns)

@@ -111,6 +111,12 @@ def literal(value: Any) -> str | None:
     return None
 
 
+def given(value: Any) -> bool:
+    """Set to something: a non-empty literal, or what an intrinsic function gives (``!Ref AliasName``)."""
+    text = literal(value)
+    return bool(text.strip()) if text is not None else intrinsic(value) is not None
+
+
 def literal_prefix(value: Any) -> tuple[str, bool]:
     """The text a value is known to start with, and whether that is all of it.
 

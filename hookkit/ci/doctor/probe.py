@@ -30,6 +30,7 @@ def declared(spec: str) -> dict[str, Any]:
         {
             "name": check.name, "phase": check.phase.value, "timeout": check.options.timeout,
             "retries": check.options.retries, "retry_delay": check.options.retry_delay, "blocking": check.blocking,
+            "params": list(check.params),
         }
         for check in default_registry
     ]}

@@ -39,9 +39,9 @@ class FallbackPermission(base.HookkitRule):
                 )
                 yield Finding(
                     grant.path,
-                    f"fallback {fallback}'s role does not allow {REPORT}, so it cannot report a hook that failed "
+                    f"fallback {fallback}'s role {grant.refusal} {REPORT}, so it cannot report a hook that failed "
                     "outright, and CodeDeploy fails the deployment only after an hour",
-                    f"add to {fallback}'s Policies a statement allowing {REPORT} on {groups}",
+                    grant.fix(fallback, f"add to {fallback}'s Policies a statement allowing {REPORT} on {groups}"),
                 )
             elif grant.unreadable:
                 yield grant.unreadable_finding(fallback, REPORT)

@@ -30,10 +30,10 @@ class HookInvokePermission(base.HookkitRule):
                 versions = ", ".join(f'!Sub "${{{name}.Arn}}:*"' for name in guarded)
                 yield Finding(
                     grant.path,
-                    f"PreTraffic hook {hook.logical_id}'s role does not allow {INVOKE}, so every check that invokes "
+                    f"PreTraffic hook {hook.logical_id}'s role {grant.refusal} {INVOKE}, so every check that invokes "
                     f"the new version of {', '.join(guarded)} fails with AccessDenied",
-                    f"add to {hook.logical_id}'s Policies a statement allowing {INVOKE} on {versions} "
-                    "(the function's versions)",
+                    grant.fix(hook.logical_id, f"add to {hook.logical_id}'s Policies a statement allowing {INVOKE} "
+                              f"on {versions} (the function's versions)"),
                 )
             elif grant.unreadable:
                 yield grant.unreadable_finding(hook.logical_id, INVOKE)

@@ -26,9 +26,10 @@ class HookReportPermission(base.HookkitRule):
             if grant.missing:
                 yield Finding(
                     grant.path,
-                    f"hook {hook.logical_id}'s role does not allow {REPORT}, so it can never report its result: "
+                    f"hook {hook.logical_id}'s role {grant.refusal} {REPORT}, so it can never report its result: "
                     "CodeDeploy waits an hour for it, then fails the deployment",
-                    f"add to {hook.logical_id}'s Policies a statement allowing {REPORT} on {groups}",
+                    grant.fix(hook.logical_id,
+                              f"add to {hook.logical_id}'s Policies a statement allowing {REPORT} on {groups}"),
                 )
             elif grant.unreadable:
                 yield grant.unreadable_finding(hook.logical_id, REPORT)
