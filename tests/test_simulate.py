@@ -78,6 +78,18 @@ def test_a_hook_that_never_reports_is_failed_by_codedeploy_after_a_virtual_hour(
     assert "reported no status within CodeDeploy's one hour" in out
 
 
+@pytest.mark.parametrize("speed", ["max", "3600"])
+def test_a_report_sent_after_the_hook_returned_is_not_heard_whatever_the_speed(capsys, tmp_path, speed):
+    """Lambda freezes an environment when its handler returns: a background thread's report never
+    reaches CodeDeploy, which fails the lifecycle event after its hour. At 3600x the thread's report
+    arrives well within the virtual hour; it must be refused, not taken as the verdict."""
+    code, out, report = rehearse(capsys, tmp_path, "--speed", speed, hook="background_hook.handler")
+    assert code == 1, out
+    assert report["at"] == 3600.0 and report["cause"]["status"] is None
+    if speed != "max":  # with the clock jumping, the hour is over before the thread wakes up
+        assert "arrived after its invocation returned" in out
+
+
 def test_a_hook_that_hangs_past_its_timeout_is_retried_twice_by_lambda(capsys, tmp_path):
     code, out, report = rehearse(capsys, tmp_path, "--parameter", "HookTimeout=1", hook="hanging_hook.handler")
     assert code == 1

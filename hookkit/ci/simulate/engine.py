@@ -179,7 +179,7 @@ class Simulation:
             config_name=plan.config.name, function=plan.function_name, alias=plan.alias,
             current=CURRENT_VERSION, target=TARGET_VERSION,
             hooks={phase: hook.spec.function_name for phase, hook in plan.hooks.items()}, region=plan.target.region,
-            on_report=self._on_report,
+            on_report=self._on_report, running=self._hook_running, on_frozen=self._on_frozen,
         )
         self._builds: dict[str, Environment] = {}  # made in run(), once the stand-ins' address is known
         self.router = LambdaRouter(
@@ -358,6 +358,20 @@ class Simulation:
             self._allow_traffic(at)
         else:
             self._succeed(at)
+
+    def _hook_running(self, phase: Phase) -> bool:
+        environment = self._environments.get(phase)
+        return environment is not None and environment.running()
+
+    def _on_frozen(self, phase: Phase, status: str) -> None:
+        """From the stand-in's thread: a report from a hook environment Lambda would have frozen."""
+        self._inbox.put((self._frozen, (phase, status, self.clock.now())))
+
+    def _frozen(self, phase: Phase, status: str, at: float) -> None:
+        run = self.hook_runs[phase]
+        self.timeline.add(at, "hook", f"{run.function} sent {status} from a thread that was still running, but it "
+                          "arrived after its invocation returned: Lambda freezes the environment on return, so "
+                          "CodeDeploy never hears it (report before the handler returns)", label=phase.value)
 
     def _deadline(self, at: float, phase: Phase) -> None:
         run = self.hook_runs[phase]
