@@ -101,6 +101,37 @@ def test_a_hook_that_hangs_past_its_timeout_is_retried_twice_by_lambda(capsys, t
     assert "attempt 3 ended with a function error: Sandbox.Timedout" in out
 
 
+def renamed_hook(tmp_path: Path, name: str, role: str | None = None) -> str:
+    """The fixture template with the PreTraffic hook renamed (and a DeploymentPreference.Role, if given)."""
+    text = (FIXTURE / "template.yaml").read_text()
+    text = text.replace("FunctionName: CodeDeployHook_prices-PreTraffic", f"FunctionName: {name}")
+    text = text.replace("CodeUri: builds/", f"CodeUri: {BUILDS}/")
+    text = text.replace("CodeUri: hooks/", f"CodeUri: {FIXTURE}/hooks/")
+    if role:
+        kind = "        Type: !Ref DeploymentType\n"
+        text = text.replace(kind, f"{kind}        Role: {role}\n")
+    path = tmp_path / "template.yaml"
+    path.write_text(text)
+    return f"{path}#PricesFunction"
+
+
+def test_sams_default_role_cannot_invoke_a_hook_not_named_codedeployhook(capsys, tmp_path):
+    """Without DeploymentPreference.Role, SAM's role (AWSCodeDeployRoleForLambda) may only invoke
+    functions named CodeDeployHook_*: the lifecycle event fails when CodeDeploy tries to invoke it."""
+    template = renamed_hook(tmp_path, "prices-pre-traffic")
+    assert main(["simulate", template, "--from", str(BUILDS / "good"), "--config", "AllAtOnce"]) == 1
+    out = capsys.readouterr().out
+    assert "CodeDeploy cannot invoke prices-pre-traffic" in out and "CodeDeployHook_" in out
+    assert "the hook's invocation returned" not in out  # it never ran
+    assert "DeploymentPreference a Role" in out  # the fix
+
+
+def test_a_deployment_role_of_its_own_may_invoke_a_hook_of_any_name(capsys, tmp_path):
+    template = renamed_hook(tmp_path, "prices-pre-traffic", role="arn:aws:iam::123456789012:role/deployer")
+    assert main(["simulate", template, "--from", str(BUILDS / "good"), "--config", "AllAtOnce"]) == 0
+    capsys.readouterr()
+
+
 def test_an_alarm_rolls_back_a_build_that_fails_under_traffic(capsys, tmp_path):
     code, out, report = rehearse(capsys, tmp_path, "--traffic", str(FIXTURE / "traffic"), "--rate", "5",
                                  build="flaky")

@@ -34,6 +34,7 @@ from ...core import settings
 from ...core.errors import ConfigurationError
 from ...core.phases import Phase
 from ...local.sam import FunctionSpec
+from ..doctor.model import HOOK_NAME_PREFIX
 from .alarms import ALARM, INSUFFICIENT_DATA, AlarmSpec, Evaluation, datapoints, evaluate
 from .api import LocalApi
 from .clock import VirtualClock, stamp
@@ -108,13 +109,14 @@ class HookRun:
     reported_at: float | None = None
     expired_at: float | None = None
     log: str = ""
+    not_invoked: str | None = None  # why CodeDeploy could not invoke the hook at all
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "phase": self.phase.value, "function": self.function, "logicalId": self.logical_id,
             "executionId": self.execution_id, "started": round(self.started, 3), "status": self.status,
             "reportedAt": None if self.reported_at is None else round(self.reported_at, 3),
-            "expiredAt": self.expired_at,
+            "expiredAt": self.expired_at, "notInvoked": self.not_invoked,
             "attempts": [{"number": a.number, "at": round(a.at, 3), "ended": None if a.ended is None else round(
                 a.ended, 3), "error": a.error, "summary": a.summary} for a in self.attempts],
         }
@@ -293,10 +295,26 @@ class Simulation:
         execution_id = self.state.open_execution(phase)
         run = HookRun(phase, hook.logical_id, hook.spec.function_name, execution_id, at, hook.retries)
         self.hook_runs[phase] = run
+        refused = self._refused_invoke(run.function)
+        if refused is not None:
+            run.not_invoked = refused
+            self.state.expire(execution_id)
+            self.timeline.add(at, "hook", f"CodeDeploy cannot invoke {run.function}: {refused}; the lifecycle event "
+                              "fails", label=phase.value, phase=phase.value, function=run.function)
+            self._roll_back(at, HookCause(run))
+            return
         self.timeline.add(at, "hook", f"CodeDeploy invokes {run.function} asynchronously and waits for its status",
                           label=phase.value, phase=phase.value, function=run.function)
         self._schedule(at + self.options.hook_wait, _DEADLINE, self._deadline, phase)
         self._attempt(at, phase)
+
+    def _refused_invoke(self, function: str) -> str | None:
+        """Why CodeDeploy's role may not invoke this hook, if it may not."""
+        if not self.plan.default_role or function.startswith(HOOK_NAME_PREFIX):
+            return None
+        return (f"without DeploymentPreference.Role, SAM gives CodeDeploy a role (AWSCodeDeployRoleForLambda) that "
+                f"may invoke only functions named {HOOK_NAME_PREFIX}*; name the hook {HOOK_NAME_PREFIX}... "
+                "(FunctionName) or give the DeploymentPreference a Role that may invoke it")
 
     def _attempt(self, at: float, phase: Phase) -> None:
         run = self.hook_runs[phase]

@@ -59,6 +59,8 @@ def conclusion(result: Result) -> list[str]:
 
 def _hook_cause(run: HookRun) -> list[str]:
     phase = run.phase.value
+    if run.not_invoked is not None:
+        return [f"Cause: CodeDeploy cannot invoke the {phase} hook {run.function}: {run.not_invoked}."]
     if run.status is not None:
         lines = [f"Cause: the {phase} hook {run.function} reported {run.status}."]
     else:

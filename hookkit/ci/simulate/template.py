@@ -70,6 +70,8 @@ class Plan:
     alarms: tuple[AlarmSpec, ...]
     ignored_alarms: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: No ``DeploymentPreference.Role``: SAM's role, which may invoke only hooks named ``CodeDeployHook_*``.
+    default_role: bool = True
 
     @property
     def function_name(self) -> str:
@@ -145,11 +147,13 @@ def read_plan(
     for alarm_id in alarm_ids:
         alarms.append(parse_alarm(alarm_id, values.resolve(resources[alarm_id].get("Properties"), alarm_id)))
     chosen = _config(config or preference.get("Type"), resources, values, where)
+    role = values.resolve(preference.get("Role"), f"{where}.DeploymentPreference.Role")
     return Plan(
         template=source, logical_id=logical_id, alias=alias, current=current_spec, target=target,
         config=chosen, hooks=hooks, alarms=tuple(alarms), ignored_alarms=tuple(ignored),
         warnings=tuple(dict.fromkeys((*current_spec.warnings, *target.warnings,
                                       *(w for h in hooks.values() for w in h.spec.warnings)))),
+        default_role=role is None,
     )
 
 
