@@ -101,10 +101,13 @@ def test_a_hook_that_hangs_past_its_timeout_is_retried_twice_by_lambda(capsys, t
     assert "attempt 3 ended with a function error: Sandbox.Timedout" in out
 
 
-def renamed_hook(tmp_path: Path, name: str, role: str | None = None) -> str:
-    """The fixture template with the PreTraffic hook renamed (and a DeploymentPreference.Role, if given)."""
+def changed_template(tmp_path: Path, *changes: tuple[str, str], role: str | None = None) -> str:
+    """The fixture template with text replaced (and a DeploymentPreference.Role, if given), elsewhere."""
     text = (FIXTURE / "template.yaml").read_text()
-    text = text.replace("FunctionName: CodeDeployHook_prices-PreTraffic", f"FunctionName: {name}")
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new, 1)
+    text = text.replace("ContentUri: ../../../", f"ContentUri: {ROOT.parent}/")
     text = text.replace("CodeUri: builds/", f"CodeUri: {BUILDS}/")
     text = text.replace("CodeUri: hooks/", f"CodeUri: {FIXTURE}/hooks/")
     if role:
@@ -115,10 +118,13 @@ def renamed_hook(tmp_path: Path, name: str, role: str | None = None) -> str:
     return f"{path}#PricesFunction"
 
 
+RENAMED = ("FunctionName: CodeDeployHook_prices-PreTraffic", "FunctionName: prices-pre-traffic")
+
+
 def test_sams_default_role_cannot_invoke_a_hook_not_named_codedeployhook(capsys, tmp_path):
     """Without DeploymentPreference.Role, SAM's role (AWSCodeDeployRoleForLambda) may only invoke
     functions named CodeDeployHook_*: the lifecycle event fails when CodeDeploy tries to invoke it."""
-    template = renamed_hook(tmp_path, "prices-pre-traffic")
+    template = changed_template(tmp_path, RENAMED)
     assert main(["simulate", template, "--from", str(BUILDS / "good"), "--config", "AllAtOnce"]) == 1
     out = capsys.readouterr().out
     assert "CodeDeploy cannot invoke prices-pre-traffic" in out and "CodeDeployHook_" in out
@@ -127,9 +133,24 @@ def test_sams_default_role_cannot_invoke_a_hook_not_named_codedeployhook(capsys,
 
 
 def test_a_deployment_role_of_its_own_may_invoke_a_hook_of_any_name(capsys, tmp_path):
-    template = renamed_hook(tmp_path, "prices-pre-traffic", role="arn:aws:iam::123456789012:role/deployer")
+    template = changed_template(tmp_path, RENAMED, role="arn:aws:iam::123456789012:role/deployer")
     assert main(["simulate", template, "--from", str(BUILDS / "good"), "--config", "AllAtOnce"]) == 0
     capsys.readouterr()
+
+
+def test_a_hookkit_hook_without_a_layer_fails_to_import_as_in_lambda(capsys, tmp_path):
+    """In Lambda, hookkit.handler imports from a layer (or the hook's own code); the rehearsal's Python
+    has hookkit, which must not hide a hook that would raise Runtime.ImportModuleError in AWS."""
+    template = changed_template(tmp_path, ("      Layers: [!Ref HookkitLayer]  # hookkit.handler", "      # no layer"))
+    report = tmp_path / "timeline.json"
+    args = ["simulate", template, "--from", str(BUILDS / "good"), "--config", "AllAtOnce", "--parameter",
+            "PreTrafficHandler=hookkit.handler", "--json", str(report)]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    attempts = json.loads(report.read_text())["hooks"][0]["attempts"]
+    assert len(attempts) == 3 and all(a["error"].startswith("Runtime.ImportModuleError") for a in attempts)
+    assert "No module named 'hookkit'" in out and "Layers" in out
+    assert "no hookkit" in out  # the header says so before the timeline
 
 
 def test_an_alarm_rolls_back_a_build_that_fails_under_traffic(capsys, tmp_path):

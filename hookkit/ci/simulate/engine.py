@@ -325,11 +325,17 @@ class Simulation:
                               f"of {run.retries + 1})", label=phase.value)
         event = json.dumps({"DeploymentId": self.deployment_id, "LifecycleEventHookExecutionId": run.execution_id})
         environment, timeout = self._environments[phase], self.plan.hooks[phase].spec.timeout
+        missing = self.plan.hooks[phase].missing_hookkit()
         self._in_flight += 1
 
         def invoke() -> None:
-            # CodeDeploy invokes the hook unqualified ($LATEST); LocalInvoker wants any other qualifier for that
-            answer = environment.invoke(event.encode(), qualifier=UNQUALIFIED, timeout=timeout)
+            if missing is not None:  # Lambda's answer: the handler's module cannot be imported
+                body = json.dumps({"errorType": "Runtime.ImportModuleError", "errorMessage": missing})
+                answer = Invocation(200, body.encode(), "Unhandled", f"[ERROR] Runtime.ImportModuleError: {missing}",
+                                    "$LATEST", 0.0)
+            else:
+                # CodeDeploy invokes the hook unqualified ($LATEST); LocalInvoker wants any other qualifier for that
+                answer = environment.invoke(event.encode(), qualifier=UNQUALIFIED, timeout=timeout)
             self._inbox.put((self._returned, (phase, attempt, answer, self.clock.now())))
 
         threading.Thread(target=invoke, daemon=True, name=f"hookkit-simulate-{phase.value}").start()

@@ -55,6 +55,24 @@ class Hook:
     retries: int = DEFAULT_ASYNC_RETRIES
     layers: tuple[str, ...] = ()
 
+    def missing_hookkit(self) -> str | None:
+        """Why Lambda could not import hookkit for this hook, if it could not.
+
+        The rehearsal's worker runs in the Python environment that has hookkit; in Lambda a hook
+        whose ``Handler`` is in hookkit gets it only from a layer or from its own code (vendored, or
+        installed by ``sam build`` from the code's requirements.txt). Any layer is trusted to bring it.
+        """
+        if self.spec.handler.split(".")[0] != "hookkit" or self.layers:
+            return None
+        code = self.spec.code_uri
+        requirements = code / "requirements.txt"
+        if (code / "hookkit").is_dir() or (requirements.is_file() and _REQUIRES_HOOKKIT.search(
+                requirements.read_text(encoding="utf-8", errors="replace"))):
+            return None
+        return (f"Unable to import module 'hookkit': No module named 'hookkit' ({self.logical_id} has no Layers "
+                f"and its CodeUri {code} holds no hookkit: add Layers: [!Ref <a layer with hookkit>] to the hook, "
+                "or hookkit to its requirements.txt)")
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -387,6 +405,7 @@ class _Deployed(_Known):
 
 
 _SUB = re.compile(r"\$\{([^!}][^}]*)\}")
+_REQUIRES_HOOKKIT = re.compile(r"^\s*hookkit\b", re.MULTILINE | re.IGNORECASE)
 
 
 class _Values:
