@@ -164,7 +164,8 @@ def read_plan(
     alarms, ignored = [], list(ignore_alarms)
     for alarm_id in alarm_ids:
         alarms.append(parse_alarm(alarm_id, values.resolve(resources[alarm_id].get("Properties"), alarm_id)))
-    chosen = _config(config or preference.get("Type"), resources, values, where)
+    chosen = _config(preference.get("Type"), resources, values, where) if config is None else _cli_config(
+        config, resources, values)
     role = values.resolve(preference.get("Role"), f"{where}.DeploymentPreference.Role")
     return Plan(
         template=source, logical_id=logical_id, alias=alias, current=current_spec, target=target,
@@ -277,21 +278,44 @@ def _alarm_ids(alarms: Any, resources: dict[str, Any], values: _Values, where: s
 
 
 def _config(value: Any, resources: dict[str, Any], values: _Values, where: str) -> DeploymentConfig:
+    """``DeploymentPreference.Type``: a custom configuration by ``!Ref``, or a name SAM hands CodeDeploy."""
     if value is None:
         raise ConfigurationError(f"{where}.DeploymentPreference has no Type; give a deployment configuration "
                                  "such as Canary10Percent5Minutes (or pass --config)")
-    customs = {lid for lid in resources if _of_type(resources, lid, DEPLOYMENT_CONFIG)}
-    reference = value.get("Ref") if isinstance(value, dict) and len(value) == 1 else value
+    customs = sorted(lid for lid in resources if _of_type(resources, lid, DEPLOYMENT_CONFIG))
+    reference = value.get("Ref") if isinstance(value, dict) and len(value) == 1 else None
     if isinstance(reference, str) and reference in customs:
         return custom_config(reference, values.resolve(resources[reference].get("Properties"), reference))
     name = values.resolve(value, f"{where}.DeploymentPreference.Type")
+    found = _named_config(name, customs, resources, values)
+    if found is not None:
+        return found
+    if name in customs:
+        raise ConfigurationError(
+            f"{where}.DeploymentPreference.Type: {name} is the logical id of a DeploymentConfig, but a plain string "
+            f"is handed to CodeDeploy as a configuration's name, and {name} has no DeploymentConfigName {name!r}: "
+            f"CodeDeploy would refuse it; write Type: !Ref {name}"
+        )
+    raise unknown_config(str(name), customs)
+
+
+def _cli_config(name: str, resources: dict[str, Any], values: _Values) -> DeploymentConfig:
+    """``--config``: a predefined or custom configuration's name, or a custom one's logical id (no !Ref there)."""
+    customs = sorted(lid for lid in resources if _of_type(resources, lid, DEPLOYMENT_CONFIG))
+    if name in customs:
+        return custom_config(name, values.resolve(resources[name].get("Properties"), name))
+    found = _named_config(name, customs, resources, values)
+    if found is None:
+        raise unknown_config(name, customs)
+    return found
+
+
+def _named_config(name: Any, customs: list[str], resources: dict[str, Any], values: _Values) -> DeploymentConfig | None:
+    """The configuration CodeDeploy finds by this name: a custom one's DeploymentConfigName, or a predefined one."""
     for lid in customs:
         if values.resolve(resources[lid].get("Properties", {}).get("DeploymentConfigName"), lid) == name:
             return custom_config(lid, values.resolve(resources[lid].get("Properties"), lid))
-    config = predefined(str(name)) if isinstance(name, str) else None
-    if config is None:
-        raise unknown_config(str(name), sorted(customs))
-    return config
+    return predefined(name) if isinstance(name, str) else None
 
 
 def _retries(properties: dict[str, Any], values: _Values, logical_id: str) -> int:
