@@ -188,6 +188,20 @@ def test_usage_and_template_errors_exit_2(capsys, args, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("option", "value"), [
+    ("--speed", "inf"), ("--speed", "nan"), ("--speed", "1e308"), ("--speed", "0.5"),
+    ("--rate", "inf"), ("--rate", "nan"), ("--rate", "1e9"), ("--rate", "0"),
+])
+def test_speed_and_rate_must_be_finite_and_bounded(capsys, option, value):
+    """--rate inf hung (events due every 0 s), --speed inf overflowed the clock's stamps."""
+    with pytest.raises(SystemExit) as exited:
+        main(["simulate", TEMPLATE, "--from", str(BUILDS / "good"), "--traffic", str(FIXTURE / "traffic"),
+              option, value])
+    assert exited.value.code == 2
+    assert f"argument {option}: {value!r}" in capsys.readouterr().err
+
+
+
 def test_the_examples_v3_differs_from_v2_only_by_reserving_stock():
     """v3 is v2 plus one change (the demo's alarm rollback): keep the copy honest."""
     import ast
