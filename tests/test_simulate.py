@@ -201,6 +201,14 @@ def test_speed_and_rate_must_be_finite_and_bounded(capsys, option, value):
     assert f"argument {option}: {value!r}" in capsys.readouterr().err
 
 
+def test_a_hook_on_another_runtime_is_refused_with_advice_simulate_can_follow(capsys, tmp_path):
+    template = changed_template(tmp_path, ("      Timeout: !Ref HookTimeout\n",
+                                           "      Timeout: !Ref HookTimeout\n      Runtime: nodejs20.x\n"))
+    assert main(["simulate", template, "--from", str(BUILDS / "good")]) == 2
+    err = capsys.readouterr().err
+    assert "PreTrafficHook runs on nodejs20.x" in err and "hookkit simulate" in err
+    assert "--target" not in err  # an option of hookkit run, not of simulate
+
 
 def test_the_examples_v3_differs_from_v2_only_by_reserving_stock():
     """v3 is v2 plus one change (the demo's alarm rollback): keep the copy honest."""

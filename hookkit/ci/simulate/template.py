@@ -111,6 +111,7 @@ def read_plan(
     parameters = dict(parameters or {})
     raw = load_template(source)
     resources: dict[str, Any] = raw["Resources"] if isinstance(raw.get("Resources"), dict) else {}
+    _require_python(raw, logical_id, parameters, source)
     target = function_spec(source, logical_id, parameters=parameters, code_uri=target_code)
     properties = _merged_properties(raw, logical_id)
     where = f"SAM template {source}: {logical_id}"
@@ -128,6 +129,8 @@ def read_plan(
         raise ConfigurationError(f"{where} has no AutoPublishAlias: SAM needs an alias for CodeDeploy to shift; "
                                  "add AutoPublishAlias: live")
     hook_ids = _hook_ids(preference.get("Hooks"), resources, values, where)
+    for hook_id in hook_ids.values():
+        _require_python(raw, hook_id, parameters, source)
     hook_specs = {phase: function_spec(source, hook_id, parameters=parameters) for phase, hook_id in hook_ids.items()}
     alarm_ids = _alarm_ids(preference.get("Alarms"), resources, values, where, ignore_alarms)
 
@@ -213,6 +216,22 @@ def _deployed_spec(source: Path, logical_id: str, parameters: Mapping[str, str],
         copy = Path(folder) / "template.json"
         copy.write_text(json.dumps(rewritten, default=str), encoding="utf-8")
         return function_spec(copy, logical_id, parameters=parameters, code_uri=first.code_uri)
+
+
+def _require_python(raw: dict[str, Any], logical_id: str, parameters: Mapping[str, str], source: Path) -> None:
+    """Refuse a function on another runtime in the rehearsal's words (the local reader's advice, --target, is
+    an option of hookkit run)."""
+    try:
+        runtime = _Values(raw, parameters, _Known()).resolve(_merged_properties(raw, logical_id).get("Runtime"),
+                                                             f"{logical_id}.Runtime")
+    except ConfigurationError:
+        return  # reading the function says what is wrong with its Runtime
+    if isinstance(runtime, str) and not runtime.startswith("python"):
+        raise ConfigurationError(
+            f"SAM template {source}: {logical_id} runs on {runtime}: hookkit simulate runs the function's builds "
+            "and its hooks as Python functions, in local worker processes, so it cannot rehearse this deployment; "
+            "rehearse with Python hooks, or try the deployment on a test stack"
+        )
 
 
 def _merged_properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
