@@ -78,6 +78,18 @@ def test_a_hook_that_never_reports_is_failed_by_codedeploy_after_a_virtual_hour(
     assert "reported no status within CodeDeploy's one hour" in out
 
 
+@pytest.mark.parametrize("speed", ["max", "3600"])
+def test_a_report_sent_after_the_hook_returned_is_not_heard_whatever_the_speed(capsys, tmp_path, speed):
+    """Lambda freezes an environment when its handler returns: a background thread's report never
+    reaches CodeDeploy, which fails the lifecycle event after its hour. At 3600x the thread's report
+    arrives well within the virtual hour; it must be refused, not taken as the verdict."""
+    code, out, report = rehearse(capsys, tmp_path, "--speed", speed, hook="background_hook.handler")
+    assert code == 1, out
+    assert report["at"] == 3600.0 and report["cause"]["status"] is None
+    if speed != "max":  # with the clock jumping, the hour is over before the thread wakes up
+        assert "arrived after its invocation returned" in out
+
+
 def test_a_hook_that_hangs_past_its_timeout_is_retried_twice_by_lambda(capsys, tmp_path):
     code, out, report = rehearse(capsys, tmp_path, "--parameter", "HookTimeout=1", hook="hanging_hook.handler")
     assert code == 1
@@ -87,6 +99,58 @@ def test_a_hook_that_hangs_past_its_timeout_is_retried_twice_by_lambda(capsys, t
     assert all(a["error"].startswith("Sandbox.Timedout") for a in attempts)
     assert report["at"] == 3600.0
     assert "attempt 3 ended with a function error: Sandbox.Timedout" in out
+
+
+def changed_template(tmp_path: Path, *changes: tuple[str, str], role: str | None = None) -> str:
+    """The fixture template with text replaced (and a DeploymentPreference.Role, if given), elsewhere."""
+    text = (FIXTURE / "template.yaml").read_text()
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new, 1)
+    text = text.replace("ContentUri: ../../../", f"ContentUri: {ROOT.parent}/")
+    text = text.replace("CodeUri: builds/", f"CodeUri: {BUILDS}/")
+    text = text.replace("CodeUri: hooks/", f"CodeUri: {FIXTURE}/hooks/")
+    if role:
+        kind = "        Type: !Ref DeploymentType\n"
+        text = text.replace(kind, f"{kind}        Role: {role}\n")
+    path = tmp_path / "template.yaml"
+    path.write_text(text)
+    return f"{path}#PricesFunction"
+
+
+RENAMED = ("FunctionName: CodeDeployHook_prices-PreTraffic", "FunctionName: prices-pre-traffic")
+
+
+def test_sams_default_role_cannot_invoke_a_hook_not_named_codedeployhook(capsys, tmp_path):
+    """Without DeploymentPreference.Role, SAM's role (AWSCodeDeployRoleForLambda) may only invoke
+    functions named CodeDeployHook_*: the lifecycle event fails when CodeDeploy tries to invoke it."""
+    template = changed_template(tmp_path, RENAMED)
+    assert main(["simulate", template, "--from", str(BUILDS / "good"), "--config", "AllAtOnce"]) == 1
+    out = capsys.readouterr().out
+    assert "CodeDeploy cannot invoke prices-pre-traffic" in out and "CodeDeployHook_" in out
+    assert "the hook's invocation returned" not in out  # it never ran
+    assert "DeploymentPreference a Role" in out  # the fix
+
+
+def test_a_deployment_role_of_its_own_may_invoke_a_hook_of_any_name(capsys, tmp_path):
+    template = changed_template(tmp_path, RENAMED, role="arn:aws:iam::123456789012:role/deployer")
+    assert main(["simulate", template, "--from", str(BUILDS / "good"), "--config", "AllAtOnce"]) == 0
+    capsys.readouterr()
+
+
+def test_a_hookkit_hook_without_a_layer_fails_to_import_as_in_lambda(capsys, tmp_path):
+    """In Lambda, hookkit.handler imports from a layer (or the hook's own code); the rehearsal's Python
+    has hookkit, which must not hide a hook that would raise Runtime.ImportModuleError in AWS."""
+    template = changed_template(tmp_path, ("      Layers: [!Ref HookkitLayer]  # hookkit.handler", "      # no layer"))
+    report = tmp_path / "timeline.json"
+    args = ["simulate", template, "--from", str(BUILDS / "good"), "--config", "AllAtOnce", "--parameter",
+            "PreTrafficHandler=hookkit.handler", "--json", str(report)]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    attempts = json.loads(report.read_text())["hooks"][0]["attempts"]
+    assert len(attempts) == 3 and all(a["error"].startswith("Runtime.ImportModuleError") for a in attempts)
+    assert "No module named 'hookkit'" in out and "Layers" in out
+    assert "no hookkit" in out  # the header says so before the timeline
 
 
 def test_an_alarm_rolls_back_a_build_that_fails_under_traffic(capsys, tmp_path):
@@ -122,6 +186,28 @@ def test_plot(capsys, tmp_path):
 def test_usage_and_template_errors_exit_2(capsys, args, message):
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("--speed", "inf"), ("--speed", "nan"), ("--speed", "1e308"), ("--speed", "0.5"),
+    ("--rate", "inf"), ("--rate", "nan"), ("--rate", "1e9"), ("--rate", "0"),
+])
+def test_speed_and_rate_must_be_finite_and_bounded(capsys, option, value):
+    """--rate inf hung (events due every 0 s), --speed inf overflowed the clock's stamps."""
+    with pytest.raises(SystemExit) as exited:
+        main(["simulate", TEMPLATE, "--from", str(BUILDS / "good"), "--traffic", str(FIXTURE / "traffic"),
+              option, value])
+    assert exited.value.code == 2
+    assert f"argument {option}: {value!r}" in capsys.readouterr().err
+
+
+def test_a_hook_on_another_runtime_is_refused_with_advice_simulate_can_follow(capsys, tmp_path):
+    template = changed_template(tmp_path, ("      Timeout: !Ref HookTimeout\n",
+                                           "      Timeout: !Ref HookTimeout\n      Runtime: nodejs20.x\n"))
+    assert main(["simulate", template, "--from", str(BUILDS / "good")]) == 2
+    err = capsys.readouterr().err
+    assert "PreTrafficHook runs on nodejs20.x" in err and "hookkit simulate" in err
+    assert "--target" not in err  # an option of hookkit run, not of simulate
 
 
 def test_the_examples_v3_differs_from_v2_only_by_reserving_stock():

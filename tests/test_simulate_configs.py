@@ -42,6 +42,14 @@ def test_there_are_exactly_the_nine_lambda_configurations():
     assert predefined("CodeDeployDefault.OneAtATime") is None  # a server configuration
 
 
+@pytest.mark.parametrize("name", ["LambdaCanary10Percent5Minutes", "CodeDeployDefault.Canary10Percent5Minutes",
+                                  "CodeDeployDefault.LambdaLambdaAllAtOnce", " AllAtOnce"])
+def test_only_the_names_sam_and_codedeploy_know_are_predefined(name):
+    """SAM turns a bare predefined name into CodeDeployDefault.Lambda<name> and passes anything else
+    to CodeDeploy as written, which knows only its own names."""
+    assert predefined(name) is None
+
+
 @pytest.mark.parametrize(("routing", "expected"), [
     ({"Type": "TimeBasedCanary", "TimeBasedCanary": {"CanaryPercentage": 25, "CanaryInterval": 45}},
      [(0, 25), (45, 100)]),

@@ -17,7 +17,7 @@ from hookkit.ci.simulate.clock import VirtualClock
 from hookkit.ci.simulate.metrics import MetricStore, dimensions
 from hookkit.ci.simulate.router import LambdaRouter
 from hookkit.ci.simulate.standins import StandIns, serving
-from hookkit.ci.simulate.state import DeploymentState
+from hookkit.ci.simulate.state import FROZEN, DeploymentState
 from hookkit.core.deployment import LambdaTarget
 from hookkit.core.phases import Phase
 from hookkit.hook.appspec import parse_appspec
@@ -165,3 +165,22 @@ def test_other_services_are_refused_not_called(world):
     with pytest.raises(ClientError):
         client("cloudformation", server).describe_stacks(StackName="local")
     assert server.refused[-1] == "cloudformation DescribeStacks"
+
+
+def test_a_report_from_an_environment_lambda_would_have_frozen_is_refused_and_leaves_the_event_open():
+    reports, frozen = [], []
+    running = {Phase.BEFORE_ALLOW_TRAFFIC: False}
+    state = DeploymentState(
+        deployment_id="d-TEST00001", application="app", group="group", config_name="AllAtOnce", function="orders",
+        alias="live", current="1", target="2", region="us-east-1", hooks={Phase.BEFORE_ALLOW_TRAFFIC: "pre"},
+        on_report=lambda phase, status: reports.append((phase, status)), running=running.__getitem__,
+        on_frozen=lambda phase, status: frozen.append((phase, status)),
+    )
+    execution = state.open_execution(Phase.BEFORE_ALLOW_TRAFFIC)
+    refusal = state.report("d-TEST00001", execution, "Succeeded")
+    assert refusal is not None and refusal.code == FROZEN
+    assert frozen == [(Phase.BEFORE_ALLOW_TRAFFIC, "Succeeded")] and reports == []
+    assert state.lifecycle["BeforeAllowTraffic"] == "InProgress"
+    running[Phase.BEFORE_ALLOW_TRAFFIC] = True  # a retry's invocation runs: its report counts
+    assert state.report("d-TEST00001", execution, "Failed") is None
+    assert reports == [(Phase.BEFORE_ALLOW_TRAFFIC, "Failed")]

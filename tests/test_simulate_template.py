@@ -185,3 +185,61 @@ def test_a_setting_only_a_deployed_stack_knows_is_refused_naming_it(tmp_path: Pa
 
     assert str(caught.value).startswith(f"SAM template {path}: Fn.AutoPublishAlias: {refused}")
     assert str(caught.value).endswith("write the value plainly, or pass --parameter NAME=VALUE")
+
+
+CUSTOM = """\
+  MyConfig:
+    Type: AWS::CodeDeploy::DeploymentConfig
+    Properties:
+      ComputePlatform: Lambda
+      TrafficRoutingConfig: {Type: TimeBasedCanary, TimeBasedCanary: {CanaryPercentage: 25, CanaryInterval: 2}}
+  NamedConfig:
+    Type: AWS::CodeDeploy::DeploymentConfig
+    Properties:
+      DeploymentConfigName: orders-fast
+      ComputePlatform: Lambda
+      TrafficRoutingConfig: {Type: AllAtOnce}
+"""
+
+
+def deployment_type(tmp_path: Path, value: str) -> Path:
+    path = template(tmp_path, f"""\
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              CodeUri: src
+              Handler: app.handler
+              AutoPublishAlias: live
+              DeploymentPreference: {{Type: {value}}}
+        """)
+    path.write_text(path.read_text() + CUSTOM)
+    return path
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("!Ref MyConfig", ("MyConfig", "TimeBasedCanary")),
+    ("orders-fast", ("orders-fast", "AllAtOnce")),  # CodeDeploy finds a custom configuration by its name
+    ("!Ref NamedConfig", ("orders-fast", "AllAtOnce")),
+    ("Canary10Percent5Minutes", ("Canary10Percent5Minutes", "TimeBasedCanary")),
+    ("CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+     ("CodeDeployDefault.LambdaLinear10PercentEvery1Minute", "TimeBasedLinear")),
+])
+def test_the_deployment_configurations_codedeploy_accepts(tmp_path: Path, value: str, expected: tuple) -> None:
+    config = read_plan(deployment_type(tmp_path, value), "Fn", current=str(tmp_path / "src")).config
+    assert (config.name, config.kind) == expected
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("MyConfig", "MyConfig is the logical id of a DeploymentConfig"),
+    ("LambdaCanary10Percent5Minutes", "not a Lambda configuration CodeDeploy predefines"),
+])
+def test_the_deployment_configurations_codedeploy_refuses(tmp_path: Path, value: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        read_plan(deployment_type(tmp_path, value), "Fn", current=str(tmp_path / "src"))
+
+
+def test_config_names_a_custom_configuration_by_its_logical_id(tmp_path: Path) -> None:
+    """On the command line there is no !Ref: the logical id is how --config names one."""
+    plan = read_plan(deployment_type(tmp_path, "AllAtOnce"), "Fn", current=str(tmp_path / "src"), config="MyConfig")
+    assert (plan.config.name, plan.config.kind) == ("MyConfig", "TimeBasedCanary")

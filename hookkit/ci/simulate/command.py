@@ -13,6 +13,7 @@ modules are imported when the command runs.
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any, TextIO
 
 EXIT_AS_EXPECTED, EXIT_NOT_AS_EXPECTED = 0, 1
@@ -32,7 +33,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--to", dest="target", metavar="DIR",
                         help="the new build (version 2): its code folder (default: the template's CodeUri)")
     parser.add_argument("--traffic", metavar="DIR", help="a folder of recorded events replayed through the alias")
-    parser.add_argument("--rate", type=_positive, default=2.0, metavar="N",
+    parser.add_argument("--rate", type=_rate, default=2.0, metavar="N",
                         help="recorded events per virtual second (default: %(default)s)")
     parser.add_argument("--config", metavar="NAME",
                         help="deployment configuration instead of DeploymentPreference.Type (a predefined name "
@@ -85,24 +86,36 @@ def run(args: argparse.Namespace, *, stdout: TextIO, stderr: TextIO) -> int:
     return EXIT_AS_EXPECTED if expected else EXIT_NOT_AS_EXPECTED
 
 
-def _speed(text: str) -> float | None:
-    if text == "max":
-        return None
-    try:
-        speed = float(text)
-    except ValueError:
-        speed = 0.0
-    if not speed >= 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give max or a number of at least 1 (1 = real time, 60 = a "
-                                         "minute per second)")
-    return speed
+#: Recorded events per virtual second at most: each is a real invocation of a local build, and a
+#: rehearsal replays them over the whole deployment (100/s over a 30-minute canary is 180,000).
+MAX_RATE = 100.0
+#: Virtual seconds per real second at most: faster is --speed max in effect (an hour in 3.6 ms), and
+#: a huge finite speed would overflow the clock's stamps.
+MAX_SPEED = 1e6
 
 
-def _positive(text: str) -> float:
+def _number(text: str) -> float:
+    """A finite number, or NaN (refused by every bound below): ``inf`` would hang or overflow the clock."""
     try:
         value = float(text)
     except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number")
+        return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    speed = _number(text)
+    if not 1 <= speed <= MAX_SPEED:
+        raise argparse.ArgumentTypeError(f"{text!r}: give max or a number from 1 to {MAX_SPEED:g} (1 = real time, "
+                                         "60 = a minute per second)")
+    return speed
+
+
+def _rate(text: str) -> float:
+    value = _number(text)
+    if not 0 < value <= MAX_RATE:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of events per virtual second above 0 and at "
+                                         f"most {MAX_RATE:g}")
     return value

@@ -82,14 +82,15 @@ PREDEFINED: dict[str, DeploymentConfig] = _predefined()
 
 
 def predefined(name: str) -> DeploymentConfig | None:
-    """SAM's short names (``Canary10Percent5Minutes``) and CodeDeploy's (``CodeDeployDefault.LambdaCanary...``)."""
-    text = name.strip()
-    for prefix in (CODEDEPLOY_PREFIX, "Lambda"):
-        if text.startswith(prefix) and text[len(prefix):] in PREDEFINED:
-            text = text[len(prefix):]
-    config = PREDEFINED.get(text)
-    return None if config is None else DeploymentConfig(name.strip(), config.kind, config.percentage,
-                                                        config.interval_minutes)
+    """SAM's short names (``Canary10Percent5Minutes``) and CodeDeploy's (``CodeDeployDefault.LambdaCanary...``).
+
+    Exactly these: SAM prefixes a bare predefined name with ``CodeDeployDefault.Lambda`` and passes
+    anything else to CodeDeploy as written (samtranslator's ``_replace_deployment_types``), and
+    CodeDeploy knows no other spelling (``LambdaCanary10Percent5Minutes`` is refused).
+    """
+    short = name[len(CODEDEPLOY_PREFIX):] if name.startswith(CODEDEPLOY_PREFIX) else name
+    config = PREDEFINED.get(short)
+    return None if config is None else DeploymentConfig(name, config.kind, config.percentage, config.interval_minutes)
 
 
 def unknown_config(name: str, custom: list[str]) -> ConfigurationError:

@@ -34,6 +34,7 @@ from ...core import settings
 from ...core.errors import ConfigurationError
 from ...core.phases import Phase
 from ...local.sam import FunctionSpec
+from ..doctor.model import HOOK_NAME_PREFIX
 from .alarms import ALARM, INSUFFICIENT_DATA, AlarmSpec, Evaluation, datapoints, evaluate
 from .api import LocalApi
 from .clock import VirtualClock, stamp
@@ -108,13 +109,14 @@ class HookRun:
     reported_at: float | None = None
     expired_at: float | None = None
     log: str = ""
+    not_invoked: str | None = None  # why CodeDeploy could not invoke the hook at all
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "phase": self.phase.value, "function": self.function, "logicalId": self.logical_id,
             "executionId": self.execution_id, "started": round(self.started, 3), "status": self.status,
             "reportedAt": None if self.reported_at is None else round(self.reported_at, 3),
-            "expiredAt": self.expired_at,
+            "expiredAt": self.expired_at, "notInvoked": self.not_invoked,
             "attempts": [{"number": a.number, "at": round(a.at, 3), "ended": None if a.ended is None else round(
                 a.ended, 3), "error": a.error, "summary": a.summary} for a in self.attempts],
         }
@@ -179,7 +181,7 @@ class Simulation:
             config_name=plan.config.name, function=plan.function_name, alias=plan.alias,
             current=CURRENT_VERSION, target=TARGET_VERSION,
             hooks={phase: hook.spec.function_name for phase, hook in plan.hooks.items()}, region=plan.target.region,
-            on_report=self._on_report,
+            on_report=self._on_report, running=self._hook_running, on_frozen=self._on_frozen,
         )
         self._builds: dict[str, Environment] = {}  # made in run(), once the stand-ins' address is known
         self.router = LambdaRouter(
@@ -293,10 +295,26 @@ class Simulation:
         execution_id = self.state.open_execution(phase)
         run = HookRun(phase, hook.logical_id, hook.spec.function_name, execution_id, at, hook.retries)
         self.hook_runs[phase] = run
+        refused = self._refused_invoke(run.function)
+        if refused is not None:
+            run.not_invoked = refused
+            self.state.expire(execution_id)
+            self.timeline.add(at, "hook", f"CodeDeploy cannot invoke {run.function}: {refused}; the lifecycle event "
+                              "fails", label=phase.value, phase=phase.value, function=run.function)
+            self._roll_back(at, HookCause(run))
+            return
         self.timeline.add(at, "hook", f"CodeDeploy invokes {run.function} asynchronously and waits for its status",
                           label=phase.value, phase=phase.value, function=run.function)
         self._schedule(at + self.options.hook_wait, _DEADLINE, self._deadline, phase)
         self._attempt(at, phase)
+
+    def _refused_invoke(self, function: str) -> str | None:
+        """Why CodeDeploy's role may not invoke this hook, if it may not."""
+        if not self.plan.default_role or function.startswith(HOOK_NAME_PREFIX):
+            return None
+        return (f"without DeploymentPreference.Role, SAM gives CodeDeploy a role (AWSCodeDeployRoleForLambda) that "
+                f"may invoke only functions named {HOOK_NAME_PREFIX}*; name the hook {HOOK_NAME_PREFIX}... "
+                "(FunctionName) or give the DeploymentPreference a Role that may invoke it")
 
     def _attempt(self, at: float, phase: Phase) -> None:
         run = self.hook_runs[phase]
@@ -307,11 +325,17 @@ class Simulation:
                               f"of {run.retries + 1})", label=phase.value)
         event = json.dumps({"DeploymentId": self.deployment_id, "LifecycleEventHookExecutionId": run.execution_id})
         environment, timeout = self._environments[phase], self.plan.hooks[phase].spec.timeout
+        missing = self.plan.hooks[phase].missing_hookkit()
         self._in_flight += 1
 
         def invoke() -> None:
-            # CodeDeploy invokes the hook unqualified ($LATEST); LocalInvoker wants any other qualifier for that
-            answer = environment.invoke(event.encode(), qualifier=UNQUALIFIED, timeout=timeout)
+            if missing is not None:  # Lambda's answer: the handler's module cannot be imported
+                body = json.dumps({"errorType": "Runtime.ImportModuleError", "errorMessage": missing})
+                answer = Invocation(200, body.encode(), "Unhandled", f"[ERROR] Runtime.ImportModuleError: {missing}",
+                                    "$LATEST", 0.0)
+            else:
+                # CodeDeploy invokes the hook unqualified ($LATEST); LocalInvoker wants any other qualifier for that
+                answer = environment.invoke(event.encode(), qualifier=UNQUALIFIED, timeout=timeout)
             self._inbox.put((self._returned, (phase, attempt, answer, self.clock.now())))
 
         threading.Thread(target=invoke, daemon=True, name=f"hookkit-simulate-{phase.value}").start()
@@ -358,6 +382,20 @@ class Simulation:
             self._allow_traffic(at)
         else:
             self._succeed(at)
+
+    def _hook_running(self, phase: Phase) -> bool:
+        environment = self._environments.get(phase)
+        return environment is not None and environment.running()
+
+    def _on_frozen(self, phase: Phase, status: str) -> None:
+        """From the stand-in's thread: a report from a hook environment Lambda would have frozen."""
+        self._inbox.put((self._frozen, (phase, status, self.clock.now())))
+
+    def _frozen(self, phase: Phase, status: str, at: float) -> None:
+        run = self.hook_runs[phase]
+        self.timeline.add(at, "hook", f"{run.function} sent {status} from a thread that was still running, but it "
+                          "arrived after its invocation returned: Lambda freezes the environment on return, so "
+                          "CodeDeploy never hears it (report before the handler returns)", label=phase.value)
 
     def _deadline(self, at: float, phase: Phase) -> None:
         run = self.hook_runs[phase]

@@ -84,7 +84,13 @@ class WorkerEnvironment:
         self._requests: IO[bytes] | None = None
         self._answers: IO[bytes] | None = None
         self._log: collections.deque[str] = collections.deque(maxlen=_LOG_LINES)
+        self._running = threading.Event()
         self.starts = 0
+
+    def running(self) -> bool:
+        """An invocation is under way: from its request until its answer is read. Lambda freezes the
+        environment otherwise, so what its threads send meanwhile never leaves it."""
+        return self._running.is_set()
 
     def invoke(self, payload: bytes, *, qualifier: str, timeout: float) -> Invocation:
         with self._lock:
@@ -93,12 +99,15 @@ class WorkerEnvironment:
             assert self._requests is not None and self._answers is not None  # noqa: S101 - set by _start
             request = {"payload": base64.b64encode(payload).decode(), "qualifier": qualifier, "timeout": timeout}
             started = time.monotonic()
+            self._running.set()
             try:
                 self._requests.write(json.dumps(request).encode() + b"\n")
                 self._requests.flush()
                 line = self._read_line(self._answers, timeout + _GRACE_S)
             except OSError:
                 line = b""
+            finally:
+                self._running.clear()
             if not line:
                 self._stop()
                 return _crashed(self.spec, (time.monotonic() - started) * 1000, self.log_tail())

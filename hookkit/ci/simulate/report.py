@@ -27,8 +27,10 @@ def header(result_plan: Any, traffic: Any, speed: float | None) -> list[str]:
     ]
     for phase, hook in plan.hooks.items():
         origin = ""
-        if hook.spec.handler.startswith("hookkit."):
-            layers = f" (layer {', '.join(hook.layers)} in AWS)" if hook.layers else ""
+        if hook.missing_hookkit() is not None:
+            origin = "; no hookkit: no Layers and none in its CodeUri, so Lambda cannot import its handler"
+        elif hook.spec.handler.startswith("hookkit."):
+            layers = f" (layer {', '.join(hook.layers)} in AWS)" if hook.layers else " (its own code in AWS)"
             origin = f"; hookkit from this Python environment{layers}"
         lines.append(f"  {phase.value} hook: {hook.spec.function_name} ({hook.spec.handler}, Timeout "
                      f"{hook.spec.timeout:g} s{origin})")
@@ -59,6 +61,8 @@ def conclusion(result: Result) -> list[str]:
 
 def _hook_cause(run: HookRun) -> list[str]:
     phase = run.phase.value
+    if run.not_invoked is not None:
+        return [f"Cause: CodeDeploy cannot invoke the {phase} hook {run.function}: {run.not_invoked}."]
     if run.status is not None:
         lines = [f"Cause: the {phase} hook {run.function} reported {run.status}."]
     else:

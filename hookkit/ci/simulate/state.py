@@ -3,7 +3,8 @@
 Everything the stand-in answers (``GetDeployment``, ``GetApplicationRevision``, the deployment
 targets) is read from here, and status reports are decided here, under one lock: the first
 report of a lifecycle event completes it, any later one is ``LifecycleEventAlreadyCompletedException``,
-as with CodeDeploy.
+as with CodeDeploy. A report sent while none of the hook's invocations runs (from a thread the
+handler left behind) is refused: in Lambda that environment is frozen, the report never goes out.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from ...local.context import LOCAL_ACCOUNT_ID
 
 LIFECYCLE = ("BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic")
 ACCEPTED_STATUSES = ("Succeeded", "Failed")
+#: The answer to a report from an environment Lambda would have frozen (not an AWS error: AWS never sees it).
+FROZEN = "hookkit.FrozenExecutionEnvironment"
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,14 @@ class DeploymentState:
         self, *, deployment_id: str, application: str, group: str, config_name: str, function: str, alias: str,
         current: str, target: str, hooks: dict[Phase, str], region: str,
         on_report: Callable[[Phase, str], None],
+        running: Callable[[Phase], bool] | None = None,
+        on_frozen: Callable[[Phase, str], None] | None = None,
     ) -> None:
         self.deployment_id, self.application, self.group = deployment_id, application, group
         self.config_name, self.function, self.alias = config_name, function, alias
         self.current, self.target, self.hooks, self.region = current, target, hooks, region
         self._on_report = on_report
+        self._running, self._on_frozen = running, on_frozen
         self._lock = threading.Lock()
         self.status = "InProgress"
         self.weight = 0.0  # the target version's share of the alias's traffic, 0..1
@@ -97,12 +103,20 @@ class DeploymentState:
         """``PutLifecycleEventHookExecutionStatus``; None when accepted."""
         with self._lock:
             refusal = self._judge(deployment_id, execution_id, status)
+            phase = self._executions.get(execution_id)
+            frozen = refusal is None and phase is not None and self._running is not None and not self._running(phase)
+            if frozen:
+                refusal = Refusal(FROZEN, "hookkit simulate: this report was sent after the hook's invocation "
+                                          "returned; Lambda freezes the execution environment then, so it would "
+                                          "never reach CodeDeploy")
             self.reports.append((execution_id, str(status), refusal.code if refusal else "OK"))
-            if refusal is not None:
-                return refusal
-            self._decided.add(execution_id)
-            phase = self._executions[execution_id]
-            self.lifecycle[phase.value] = str(status)
+            if refusal is None and phase is not None:
+                self._decided.add(execution_id)
+                self.lifecycle[phase.value] = str(status)
+        if phase is None or refusal is not None:
+            if frozen and phase is not None and self._on_frozen is not None:
+                self._on_frozen(phase, str(status))
+            return refusal
         self._on_report(phase, str(status))
         return None
 

@@ -55,6 +55,24 @@ class Hook:
     retries: int = DEFAULT_ASYNC_RETRIES
     layers: tuple[str, ...] = ()
 
+    def missing_hookkit(self) -> str | None:
+        """Why Lambda could not import hookkit for this hook, if it could not.
+
+        The rehearsal's worker runs in the Python environment that has hookkit; in Lambda a hook
+        whose ``Handler`` is in hookkit gets it only from a layer or from its own code (vendored, or
+        installed by ``sam build`` from the code's requirements.txt). Any layer is trusted to bring it.
+        """
+        if self.spec.handler.split(".")[0] != "hookkit" or self.layers:
+            return None
+        code = self.spec.code_uri
+        requirements = code / "requirements.txt"
+        if (code / "hookkit").is_dir() or (requirements.is_file() and _REQUIRES_HOOKKIT.search(
+                requirements.read_text(encoding="utf-8", errors="replace"))):
+            return None
+        return (f"Unable to import module 'hookkit': No module named 'hookkit' ({self.logical_id} has no Layers "
+                f"and its CodeUri {code} holds no hookkit: add Layers: [!Ref <a layer with hookkit>] to the hook, "
+                "or hookkit to its requirements.txt)")
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -70,6 +88,8 @@ class Plan:
     alarms: tuple[AlarmSpec, ...]
     ignored_alarms: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: No ``DeploymentPreference.Role``: SAM's role, which may invoke only hooks named ``CodeDeployHook_*``.
+    default_role: bool = True
 
     @property
     def function_name(self) -> str:
@@ -91,6 +111,7 @@ def read_plan(
     parameters = dict(parameters or {})
     raw = load_template(source)
     resources: dict[str, Any] = raw["Resources"] if isinstance(raw.get("Resources"), dict) else {}
+    _require_python(raw, logical_id, parameters, source)
     target = function_spec(source, logical_id, parameters=parameters, code_uri=target_code)
     properties = _merged_properties(raw, logical_id)
     where = f"SAM template {source}: {logical_id}"
@@ -108,6 +129,8 @@ def read_plan(
         raise ConfigurationError(f"{where} has no AutoPublishAlias: SAM needs an alias for CodeDeploy to shift; "
                                  "add AutoPublishAlias: live")
     hook_ids = _hook_ids(preference.get("Hooks"), resources, values, where)
+    for hook_id in hook_ids.values():
+        _require_python(raw, hook_id, parameters, source)
     hook_specs = {phase: function_spec(source, hook_id, parameters=parameters) for phase, hook_id in hook_ids.items()}
     alarm_ids = _alarm_ids(preference.get("Alarms"), resources, values, where, ignore_alarms)
 
@@ -144,12 +167,15 @@ def read_plan(
     alarms, ignored = [], list(ignore_alarms)
     for alarm_id in alarm_ids:
         alarms.append(parse_alarm(alarm_id, values.resolve(resources[alarm_id].get("Properties"), alarm_id)))
-    chosen = _config(config or preference.get("Type"), resources, values, where)
+    chosen = _config(preference.get("Type"), resources, values, where) if config is None else _cli_config(
+        config, resources, values)
+    role = values.resolve(preference.get("Role"), f"{where}.DeploymentPreference.Role")
     return Plan(
         template=source, logical_id=logical_id, alias=alias, current=current_spec, target=target,
         config=chosen, hooks=hooks, alarms=tuple(alarms), ignored_alarms=tuple(ignored),
         warnings=tuple(dict.fromkeys((*current_spec.warnings, *target.warnings,
                                       *(w for h in hooks.values() for w in h.spec.warnings)))),
+        default_role=role is None,
     )
 
 
@@ -190,6 +216,22 @@ def _deployed_spec(source: Path, logical_id: str, parameters: Mapping[str, str],
         copy = Path(folder) / "template.json"
         copy.write_text(json.dumps(rewritten, default=str), encoding="utf-8")
         return function_spec(copy, logical_id, parameters=parameters, code_uri=first.code_uri)
+
+
+def _require_python(raw: dict[str, Any], logical_id: str, parameters: Mapping[str, str], source: Path) -> None:
+    """Refuse a function on another runtime in the rehearsal's words (the local reader's advice, --target, is
+    an option of hookkit run)."""
+    try:
+        runtime = _Values(raw, parameters, _Known()).resolve(_merged_properties(raw, logical_id).get("Runtime"),
+                                                             f"{logical_id}.Runtime")
+    except ConfigurationError:
+        return  # reading the function says what is wrong with its Runtime
+    if isinstance(runtime, str) and not runtime.startswith("python"):
+        raise ConfigurationError(
+            f"SAM template {source}: {logical_id} runs on {runtime}: hookkit simulate runs the function's builds "
+            "and its hooks as Python functions, in local worker processes, so it cannot rehearse this deployment; "
+            "rehearse with Python hooks, or try the deployment on a test stack"
+        )
 
 
 def _merged_properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
@@ -255,21 +297,44 @@ def _alarm_ids(alarms: Any, resources: dict[str, Any], values: _Values, where: s
 
 
 def _config(value: Any, resources: dict[str, Any], values: _Values, where: str) -> DeploymentConfig:
+    """``DeploymentPreference.Type``: a custom configuration by ``!Ref``, or a name SAM hands CodeDeploy."""
     if value is None:
         raise ConfigurationError(f"{where}.DeploymentPreference has no Type; give a deployment configuration "
                                  "such as Canary10Percent5Minutes (or pass --config)")
-    customs = {lid for lid in resources if _of_type(resources, lid, DEPLOYMENT_CONFIG)}
-    reference = value.get("Ref") if isinstance(value, dict) and len(value) == 1 else value
+    customs = sorted(lid for lid in resources if _of_type(resources, lid, DEPLOYMENT_CONFIG))
+    reference = value.get("Ref") if isinstance(value, dict) and len(value) == 1 else None
     if isinstance(reference, str) and reference in customs:
         return custom_config(reference, values.resolve(resources[reference].get("Properties"), reference))
     name = values.resolve(value, f"{where}.DeploymentPreference.Type")
+    found = _named_config(name, customs, resources, values)
+    if found is not None:
+        return found
+    if name in customs:
+        raise ConfigurationError(
+            f"{where}.DeploymentPreference.Type: {name} is the logical id of a DeploymentConfig, but a plain string "
+            f"is handed to CodeDeploy as a configuration's name, and {name} has no DeploymentConfigName {name!r}: "
+            f"CodeDeploy would refuse it; write Type: !Ref {name}"
+        )
+    raise unknown_config(str(name), customs)
+
+
+def _cli_config(name: str, resources: dict[str, Any], values: _Values) -> DeploymentConfig:
+    """``--config``: a predefined or custom configuration's name, or a custom one's logical id (no !Ref there)."""
+    customs = sorted(lid for lid in resources if _of_type(resources, lid, DEPLOYMENT_CONFIG))
+    if name in customs:
+        return custom_config(name, values.resolve(resources[name].get("Properties"), name))
+    found = _named_config(name, customs, resources, values)
+    if found is None:
+        raise unknown_config(name, customs)
+    return found
+
+
+def _named_config(name: Any, customs: list[str], resources: dict[str, Any], values: _Values) -> DeploymentConfig | None:
+    """The configuration CodeDeploy finds by this name: a custom one's DeploymentConfigName, or a predefined one."""
     for lid in customs:
         if values.resolve(resources[lid].get("Properties", {}).get("DeploymentConfigName"), lid) == name:
             return custom_config(lid, values.resolve(resources[lid].get("Properties"), lid))
-    config = predefined(str(name)) if isinstance(name, str) else None
-    if config is None:
-        raise unknown_config(str(name), sorted(customs))
-    return config
+    return predefined(name) if isinstance(name, str) else None
 
 
 def _retries(properties: dict[str, Any], values: _Values, logical_id: str) -> int:
@@ -383,6 +448,7 @@ class _Deployed(_Known):
 
 
 _SUB = re.compile(r"\$\{([^!}][^}]*)\}")
+_REQUIRES_HOOKKIT = re.compile(r"^\s*hookkit\b", re.MULTILINE | re.IGNORECASE)
 
 
 class _Values:
