@@ -16,7 +16,8 @@ from hookkit.checks.invocation import Invocation
 from hookkit.ci.simulate.clock import VirtualClock
 from hookkit.ci.simulate.metrics import MetricStore, dimensions
 from hookkit.ci.simulate.router import LambdaRouter
-from hookkit.ci.simulate.standins import StandIns, serving
+from hookkit.ci.simulate.server import serving
+from hookkit.ci.simulate.standins import StandIns
 from hookkit.ci.simulate.state import FROZEN, DeploymentState
 from hookkit.core.deployment import LambdaTarget
 from hookkit.core.phases import Phase
@@ -184,3 +185,26 @@ def test_a_report_from_an_environment_lambda_would_have_frozen_is_refused_and_le
     running[Phase.BEFORE_ALLOW_TRAFFIC] = True  # a retry's invocation runs: its report counts
     assert state.report("d-TEST00001", execution, "Failed") is None
     assert reports == [(Phase.BEFORE_ALLOW_TRAFFIC, "Failed")]
+
+
+def test_a_client_that_hangs_up_is_no_traceback_but_a_real_error_still_is(capsys: pytest.CaptureFixture[str]) -> None:
+    """A hook killed at its timeout resets its connection to the stand-ins: that is the rehearsal
+    working, not a server error, and it must not print a traceback into the run's output."""
+    from http.server import BaseHTTPRequestHandler
+
+    from hookkit.ci.simulate.server import LocalServer
+
+    server = LocalServer(BaseHTTPRequestHandler)
+    try:
+        try:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        except ConnectionResetError:
+            server.handle_error(None, ("127.0.0.1", 1))
+        assert capsys.readouterr().err == ""
+        try:
+            raise ValueError("a bug in a stand-in")
+        except ValueError:
+            server.handle_error(None, ("127.0.0.1", 1))
+        assert "ValueError: a bug in a stand-in" in capsys.readouterr().err
+    finally:
+        server.server_close()

@@ -9,7 +9,7 @@ weights CodeDeploy has set, as they would through the real API.
 from __future__ import annotations
 
 import json
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import requests
@@ -18,6 +18,7 @@ from ...checks.invocation import Invocation
 from ...local.apigw import LocalApiAdapter, Route
 from ...local.sam import ApiRoute
 from .router import LambdaRouter
+from .server import LocalServer
 
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade"})
 _MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -28,13 +29,11 @@ def payload_version(routes: tuple[ApiRoute, ...]) -> str:
     return "1.0" if any(route.payload_version == "1.0" for route in routes) else "2.0"
 
 
-class LocalApi(ThreadingHTTPServer):
+class LocalApi(LocalServer):
     """``url`` is the base URL: ``/orders/ORD-1`` on it reaches route ``GET /orders/{orderId}``."""
 
-    daemon_threads = True
-
     def __init__(self, router: LambdaRouter, routes: tuple[ApiRoute, ...], *, timeout: float) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         version = payload_version(routes)
         self.router, self.timeout = router, timeout
         self.adapter = LocalApiAdapter(

@@ -41,7 +41,8 @@ from .clock import VirtualClock, stamp
 from .environments import Environment, WorkerEnvironment, aws_edge, build_environment, hook_environment
 from .metrics import MetricStore
 from .router import LambdaRouter, Record
-from .standins import StandIns, serving
+from .server import serving
+from .standins import StandIns
 from .state import DeploymentState
 from .template import CURRENT_VERSION, TARGET_VERSION, Plan
 from .timeline import Sample, Timeline

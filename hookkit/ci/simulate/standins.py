@@ -21,14 +21,14 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from .router import FunctionNotFound, LambdaRouter
+from .server import LocalServer
 from .state import DeploymentState
 
 TARGET_PREFIX = "CodeDeploy_20141006."
@@ -48,14 +48,12 @@ def _json(data: Any) -> Answer:
     return 200, [("Content-Type", _JSON)], json.dumps(data).encode()
 
 
-class StandIns(ThreadingHTTPServer):
+class StandIns(LocalServer):
     """The server; ``url`` is the endpoint to give the hooks."""
-
-    daemon_threads = True
 
     def __init__(self, state: DeploymentState, router: LambdaRouter, *,
                  on_refused: Callable[[str], None] | None = None) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.state, self.router = state, router
         self._on_refused = on_refused
         self.refused: list[str] = []
@@ -212,16 +210,3 @@ def _query_action(raw: bytes) -> str | None:
         return None
     return form.get("Action", [None])[-1]
 
-
-@contextmanager
-def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
-    """Serve for the ``with`` block on a thread of its own."""
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
-                              name="hookkit-simulate-server")
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
