@@ -255,3 +255,24 @@ def test_a_rehearsal_never_hands_a_build_this_machines_aws_credentials(tmp_path,
     with build_environment(spec, "2", edge=aws_edge("http://127.0.0.1:9", "us-east-1")) as build:
         answer = json.loads(build.invoke(b"{}", qualifier="2", timeout=10).payload)
     assert answer == {"AWS_ACCESS_KEY_ID": DUMMY_KEY, "AWS_PROFILE": None, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+
+
+def test_a_hooks_worker_gets_every_field_of_its_spec_layers_included():
+    """The spec crosses to the hook's worker process as JSON: a field left out (its layers were)
+    runs something other than what the rehearsal read."""
+    import dataclasses
+
+    from hookkit.ci.simulate.worker import spec_from_json, spec_to_json
+    from hookkit.local.sam import ApiRoute, FunctionSpec
+
+    spec = FunctionSpec(
+        logical_id="PreHook", code_uri=Path("/code/pre"), handler="hookkit.handler", runtime="python3.12",
+        timeout=600.0, memory_size=512, environment={"HOOKKIT_CHECKS": "checks"}, function_name="CodeDeployHook_pre",
+        routes=(ApiRoute("GET", "/x", "2.0"),), warnings=("w",), region="eu-west-1",
+        layers=(Path("/layers/hookkit"), Path("/layers/shared")),
+        remote_layers=("arn:aws:lambda:eu-west-1:1:layer:x:1",),
+        notes=("n",), template=Path("/code/template.yaml"),
+    )
+    sent = spec_to_json(spec)
+    assert set(sent) == {f.name for f in dataclasses.fields(FunctionSpec)}
+    assert spec_from_json(json.loads(json.dumps(sent))) == spec

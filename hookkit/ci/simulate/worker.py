@@ -22,12 +22,16 @@ from ...local.sam import ApiRoute, FunctionSpec
 
 
 def spec_to_json(spec: FunctionSpec) -> dict[str, Any]:
+    """Every field of ``spec`` as JSON (:func:`spec_from_json` gives back an equal spec): the hook's
+    worker must run what the rehearsal read, its layers included."""
     return {
         "logical_id": spec.logical_id, "code_uri": str(spec.code_uri), "handler": spec.handler,
         "runtime": spec.runtime, "timeout": spec.timeout, "memory_size": spec.memory_size,
         "environment": spec.environment, "function_name": spec.function_name,
         "routes": [[r.method, r.path, r.payload_version] for r in spec.routes], "warnings": list(spec.warnings),
-        "region": spec.region,
+        "region": spec.region, "layers": [str(layer) for layer in spec.layers],
+        "remote_layers": list(spec.remote_layers), "notes": list(spec.notes),
+        "template": None if spec.template is None else str(spec.template),
     }
 
 
@@ -38,6 +42,8 @@ def spec_from_json(data: dict[str, Any]) -> FunctionSpec:
         environment=dict(data["environment"]), function_name=data["function_name"],
         routes=tuple(ApiRoute(method, path, version) for method, path, version in data["routes"]),
         warnings=tuple(data["warnings"]), region=data["region"],
+        layers=tuple(Path(layer) for layer in data["layers"]), remote_layers=tuple(data["remote_layers"]),
+        notes=tuple(data["notes"]), template=None if data["template"] is None else Path(data["template"]),
     )
 
 
