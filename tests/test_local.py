@@ -480,6 +480,25 @@ def test_a_request_in_line_waits_in_the_environments_pipe_and_starts_with_its_wh
     assert two["remaining_ms"] > 900  # 0.6 s after it was sent, it still had its whole second
 
 
+def test_a_request_in_line_is_timed_from_its_start_though_hookkit_reads_the_answer_before_it_late(
+    tmp_path: Path, local: Local
+) -> None:
+    """The environment starts it as soon as it has answered the call before; hookkit may read that
+    answer much later (its thread busy judging). Its Timeout counts from its start, as Lambda's does:
+    a function running past it is a timeout even if its answer came before hookkit looked."""
+    invoker = local(spec_in(code(tmp_path / "fn", app=GATED), timeout=1.0), concurrency=1)
+    invoker.load()
+    first = begin(invoker, {"name": "a", "sleep": 0.2})
+    second = begin(invoker, {"name": "b", "sleep": 1.3})  # past its Timeout, ending ~1.5 s from now
+    assert first is not None and second is not None
+    time.sleep(1.8)  # hookkit busy: the first answer (at ~0.2 s) and the second (~1.5 s) wait unread
+
+    assert body(finish(first))["calls"] == ["a"]
+    result = finish(second)
+
+    assert body(result)["errorType"] == "Sandbox.Timedout", body(result)
+
+
 @pytest.mark.parametrize("first_event", [{"exit": 3}, {"sleep": 30}], ids=["crash", "timeout"])
 def test_a_request_in_line_behind_a_call_that_ends_its_environment_never_ran_there(
     tmp_path: Path, local: Local, first_event: dict[str, Any]

@@ -18,7 +18,7 @@ to end (never pickle):
 - stdin, hookkit to this process: :data:`REQUEST` (lengths, the function's timeout, how much log
   to send back), then the request id and the invoked ARN (``\\0``-separated), then the event. A
   request may wait in the pipe behind the one running; its time starts when it is read.
-- stdout, this process to hookkit: :data:`REPLY` (kind, lengths, duration, memory), then the
+- stdout, this process to hookkit: :data:`REPLY` (kind, lengths, duration, memory, when), then the
   answer, then the tail of the log. First comes ``HELLO`` (the interpreter runs this file), then
   ``READY`` or ``INIT_FAILED`` (a JSON description of why the handler did not import).
 
@@ -55,8 +55,10 @@ except ImportError:  # not POSIX
 
 #: hookkit to environment: meta length, event length, the function's timeout (ms), log bytes to send back.
 REQUEST = struct.Struct(">IIQI")
-#: environment to hookkit: kind, answer length, log length, duration (ms), max memory used (MB).
-REPLY = struct.Struct(">BIIdI")
+#: environment to hookkit: kind, answer length, log length, duration (ms), max memory used (MB), and when
+#: it was sent on the system's monotonic clock (the same in every process): a request waiting in the
+#: pipe starts then, which hookkit times it from.
+REPLY = struct.Struct(">BIIdId")
 HELLO, READY, INIT_FAILED, RESULT, ERROR, INVALID = range(1, 7)
 
 _ERROR_INDENT = "\u00a0"  # Lambda's log shows a traceback's indentation as no-break spaces
@@ -206,7 +208,8 @@ class Channel:
 
     def send(self, kind: int, answer: bytes = b"", log: bytes = b"", duration_ms: float = 0.0,
              memory_mb: int = 0) -> None:
-        data = memoryview(REPLY.pack(kind, len(answer), len(log), duration_ms, memory_mb) + answer + log)
+        header = REPLY.pack(kind, len(answer), len(log), duration_ms, memory_mb, time.monotonic())
+        data = memoryview(header + answer + log)
         while data:
             data = data[os.write(self.replies, data):]
 

@@ -87,6 +87,7 @@ class Reply(NamedTuple):
     log: bytes
     duration_ms: float
     memory_mb: int
+    sent: float  # when the process sent it, on the system's monotonic clock (``time.monotonic()``)
 
 
 class Environment:
@@ -97,6 +98,9 @@ class Environment:
         self.init_ms = 0.0  # how long its cold start took, once it is ready
         self._pending: bytes | bytearray = b""  # read from the reply pipe, not yet a whole message
         self._request_bytes = 0  # the size of the last request sent, which may still be in the pipe
+        #: When the process sent the last reply read (its monotonic clock, which is hookkit's): a
+        #: request that waited in the pipe behind that call started then, not when hookkit read it.
+        self.answered_at = 0.0
         log = tempfile.TemporaryFile(prefix="hookkit-log-")  # noqa: SIM115 - closed by the finalizer
         try:
             _append_only(log.fileno())
@@ -227,14 +231,15 @@ class Environment:
         pending = self._pending
         if len(pending) < REPLY.size:
             return None
-        kind, answer_length, log_length, duration_ms, memory_mb = REPLY.unpack_from(pending)
+        kind, answer_length, log_length, duration_ms, memory_mb, sent = REPLY.unpack_from(pending)
         answer_end = REPLY.size + answer_length
         end = answer_end + log_length
         if len(pending) < end:
             return None
         reply = Reply(kind, bytes(pending[REPLY.size:answer_end]), bytes(pending[answer_end:end]), duration_ms,
-                      memory_mb)
+                      memory_mb, sent)
         self._pending = b"" if end == len(pending) else pending[end:]
+        self.answered_at = sent
         return reply
 
     def _gone(self, *, started: bool) -> EnvironmentGone:

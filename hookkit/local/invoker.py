@@ -470,6 +470,8 @@ class PendingInvoke:
                 if time.monotonic() < self.wake_at:
                     return None
                 raise environment.timed_out()
+            if reply.sent > self.wake_at:  # answered after its Timeout, read late: Lambda had ended it by then
+                raise environment.timed_out()
         except EnvironmentTimedOut as timed_out:
             call = invoker._timed_out(request_id, self._limit, timed_out.output)
         except EnvironmentGone as gone:

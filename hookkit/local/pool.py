@@ -163,7 +163,10 @@ class Pool:
         """The environment reads the request sent ahead now: its call has it, from now on."""
         with self._lock:
             if environment.alive:  # else the place passes on: the call starts an environment
-                ticket.environment, ticket.sent = environment, time.monotonic()
+                # Its request started when it was in the pipe and the call before had been answered:
+                # timed from then, not from now (hookkit may read that answer late), it gets no more
+                # than its Timeout.
+                ticket.environment, ticket.sent = environment, max(ticket.sent, environment.answered_at)
                 self._serving[environment] = None
                 self._send_ahead(environment)
         self._hand(ticket)
@@ -232,7 +235,7 @@ class Pool:
         if not environment.send_ahead(ticket.data):
             return False
         self._waiting.popleft()
-        ticket.ahead = environment
+        ticket.ahead, ticket.sent = environment, time.monotonic()
         self._serving[environment] = ticket
         return True
 
