@@ -499,6 +499,62 @@ def test_a_request_in_line_is_timed_from_its_start_though_hookkit_reads_the_answ
     assert body(result)["errorType"] == "Sandbox.Timedout", body(result)
 
 
+MIXED = """\
+    import os, time
+
+    def handler(event, context):
+        if event.get("exit"):
+            os._exit(3)
+        time.sleep(event.get("sleep", 0))
+        return {"id": event["id"]}
+    """
+
+
+def test_mixed_calls_each_get_their_own_answer_through_crashes_timeouts_and_cancels(
+    tmp_path: Path, local: Local
+) -> None:
+    """Threaded and begun calls over two environments, with requests waiting in their pipes, some
+    functions crashing, some running past the Timeout and some calls given up: every call gets the
+    answer to its own event (or the timeout or crash it caused), and the pool ends idle."""
+    import random
+
+    invoker = local(spec_in(code(tmp_path / "fn", app=MIXED), timeout=1.0), concurrency=2)
+    invoker.load()
+    rng = random.Random(7)
+
+    def event(i: int) -> dict[str, Any]:
+        roll = rng.random()
+        return {"id": i, **({"exit": True} if roll < 0.05 else {"sleep": 2.5} if roll < 0.1 else
+                            {"sleep": 0.01} if roll < 0.3 else {})}
+
+    def expected(e: dict[str, Any]) -> Any:
+        return ("Runtime.ExitError" if e.get("exit") else "Sandbox.Timedout" if e.get("sleep", 0) > 1 else e["id"])
+
+    def seen(result: Invocation) -> Any:
+        answer = body(result)
+        return answer.get("errorType") if result.function_error else answer["id"]
+
+    events = [event(i) for i in range(120)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        threaded = list(pool.map(lambda e: seen(invoke(invoker, e, timeout=60)), events[:60]))
+    assert threaded == [expected(e) for e in events[:60]]
+
+    begun_calls = [(e, begin(invoker, e, timeout=60)) for e in events[60:]]
+    given_up = {id(p) for _, p in begun_calls[5::13] if p is not None}
+    answers = []
+    for e, pending in begun_calls:
+        if pending is not None and id(pending) in given_up:
+            pending.cancel()
+            continue
+        try:
+            result = invoke(invoker, e, timeout=60) if pending is None else finish(pending)
+        except Unstaged:  # its turn came with no environment (one crashed): run from the start on a thread
+            result = invoke(invoker, e, timeout=60)
+        answers.append((seen(result), expected(e)))
+    assert [got for got, _ in answers] == [want for _, want in answers]
+    assert body(invoke(invoker, {"id": "last"}))["id"] == "last"  # the pool still serves
+
+
 @pytest.mark.parametrize("first_event", [{"exit": 3}, {"sleep": 30}], ids=["crash", "timeout"])
 def test_a_request_in_line_behind_a_call_that_ends_its_environment_never_ran_there(
     tmp_path: Path, local: Local, first_event: dict[str, Any]

@@ -182,6 +182,14 @@ class Environment:
         """
         return self._receive(until, started=True)
 
+    def receive_come(self) -> Reply | None:
+        """Without waiting: the reply, if all of it has come (read already, or in the pipe)."""
+        reply = self._message()
+        if reply is None and self._wait(0):
+            self._fill(started=True)
+            reply = self._message()
+        return reply
+
     def buffered(self) -> Reply | None:
         """A reply read already along with the one before it (the request had waited in the pipe)."""
         return self._message()

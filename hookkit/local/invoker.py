@@ -469,7 +469,9 @@ class PendingInvoke:
             if reply is None:
                 if time.monotonic() < self.wake_at:
                     return None
-                raise environment.timed_out()
+                reply = environment.receive_come()  # past its deadline: an answer sent in time may be unread
+                if reply is None:
+                    raise environment.timed_out()
             if reply.sent > self.wake_at:  # answered after its Timeout, read late: Lambda had ended it by then
                 raise environment.timed_out()
         except EnvironmentTimedOut as timed_out:
