@@ -83,6 +83,22 @@ class Grant:
         )
 
 
+#: What a hook needs to invoke the versions it tests (W9104, W9123).
+INVOKE = "lambda:InvokeFunction"
+
+
+def invoke_findings(sam: SamTemplate, hook: str, guarded: list[str], who: str, then: str) -> Iterator[Finding]:
+    """Whether ``hook``'s role may invoke the versions of the ``guarded`` functions: a finding with the
+    fix when it may not (``"{who} {refusal} lambda:InvokeFunction{then}"``), or one saying doctor cannot tell."""
+    grant = role_allows(sam, hook, INVOKE)
+    if grant.missing:
+        versions = ", ".join(f'!Sub "${{{name}.Arn}}:*"' for name in guarded)
+        yield Finding(grant.path, f"{who} {grant.refusal} {INVOKE}{then}", grant.fix(
+            hook, f"add to {hook}'s Policies a statement allowing {INVOKE} on {versions} (the function's versions)"))
+    elif grant.unreadable:
+        yield grant.unreadable_finding(hook, INVOKE)
+
+
 def role_allows(sam: SamTemplate, function: str, action: str) -> Grant:
     """Whether ``function``'s execution role allows ``action`` (``codedeploy:PutLifecycle...``)."""
     properties = sam.properties(function)

@@ -14,7 +14,7 @@ from hookkit.ci.doctor import base, iam
 from hookkit.ci.doctor.model import Finding
 from hookkit.core.phases import Phase
 
-INVOKE = "lambda:InvokeFunction"
+INVOKE = iam.INVOKE
 TARGET = "target"
 
 
@@ -39,16 +39,8 @@ class PostTrafficInvokePermission(base.HookkitRule):
             invoking = [c.name for c in declared[1].of_phase(Phase.AFTER_ALLOW_TRAFFIC) if TARGET in c.params]
             if not invoking:
                 continue
-            grant = iam.role_allows(view.sam, hook.logical_id, INVOKE)
-            if grant.missing:
-                versions = ", ".join(f'!Sub "${{{name}.Arn}}:*"' for name in guarded)
-                yield Finding(
-                    grant.path,
-                    f"PostTraffic hook {hook.logical_id}'s checks {', '.join(invoking)} take {TARGET} and invoke the "
-                    f"new version of {', '.join(guarded)}, but its role {grant.refusal} {INVOKE}: they fail with "
-                    "AccessDenied",
-                    grant.fix(hook.logical_id, f"add to {hook.logical_id}'s Policies a statement allowing {INVOKE} "
-                              f"on {versions} (the function's versions)"),
-                )
-            elif grant.unreadable:
-                yield grant.unreadable_finding(hook.logical_id, INVOKE)
+            yield from iam.invoke_findings(
+                view.sam, hook.logical_id, guarded,
+                f"PostTraffic hook {hook.logical_id}'s checks {', '.join(invoking)} take {TARGET} and invoke the new "
+                f"version of {', '.join(guarded)}, but its role", ": they fail with AccessDenied",
+            )

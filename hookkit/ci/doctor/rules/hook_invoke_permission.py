@@ -8,7 +8,7 @@ from hookkit.ci.doctor import base, iam
 from hookkit.ci.doctor.model import Finding
 from hookkit.core.phases import Phase
 
-INVOKE = "lambda:InvokeFunction"
+INVOKE = iam.INVOKE
 
 
 class HookInvokePermission(base.HookkitRule):
@@ -25,15 +25,7 @@ class HookInvokePermission(base.HookkitRule):
             guarded = [g.function for g in hook.guards if g.phase is Phase.BEFORE_ALLOW_TRAFFIC]
             if not guarded:
                 continue  # a PostTraffic hook usually calls the API, not the function
-            grant = iam.role_allows(view.sam, hook.logical_id, INVOKE)
-            if grant.missing:
-                versions = ", ".join(f'!Sub "${{{name}.Arn}}:*"' for name in guarded)
-                yield Finding(
-                    grant.path,
-                    f"PreTraffic hook {hook.logical_id}'s role {grant.refusal} {INVOKE}, so every check that invokes "
-                    f"the new version of {', '.join(guarded)} fails with AccessDenied",
-                    grant.fix(hook.logical_id, f"add to {hook.logical_id}'s Policies a statement allowing {INVOKE} "
-                              f"on {versions} (the function's versions)"),
-                )
-            elif grant.unreadable:
-                yield grant.unreadable_finding(hook.logical_id, INVOKE)
+            yield from iam.invoke_findings(
+                view.sam, hook.logical_id, guarded, f"PreTraffic hook {hook.logical_id}'s role",
+                f", so every check that invokes the new version of {', '.join(guarded)} fails with AccessDenied",
+            )
