@@ -183,16 +183,13 @@ class Environment:
         return self._receive(until, started=True)
 
     def receive_come(self) -> Reply | None:
-        """Without waiting: the reply, if all of it has come (read already, or in the pipe)."""
+        """Without waiting: the reply, if all of it has come (read already along with the one before
+        it, when the request had waited in the pipe, or in the pipe now)."""
         reply = self._message()
         if reply is None and self._wait(0):
             self._fill(started=True)
             reply = self._message()
         return reply
-
-    def buffered(self) -> Reply | None:
-        """A reply read already along with the one before it (the request had waited in the pipe)."""
-        return self._message()
 
     def receive_ready(self) -> Reply | None:
         """Without waiting: read what :attr:`replies` holds (call it once poll says it is readable),

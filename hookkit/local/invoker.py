@@ -465,13 +465,12 @@ class PendingInvoke:
             readable = False  # handed over just now: its answer may have been read with the one before it
         invoker, request_id = self._invoker, self._request.request_id
         try:
-            reply = environment.receive_ready() if readable else environment.buffered()
+            # not readable: handed over just now, or due; its answer may have come all the same
+            reply = environment.receive_ready() if readable else environment.receive_come()
             if reply is None:
                 if time.monotonic() < self.wake_at:
                     return None
-                reply = environment.receive_come()  # past its deadline: an answer sent in time may be unread
-                if reply is None:
-                    raise environment.timed_out()
+                raise environment.timed_out()
             if reply.sent > self.wake_at:  # answered after its Timeout, read late: Lambda had ended it by then
                 raise environment.timed_out()
         except EnvironmentTimedOut as timed_out:
