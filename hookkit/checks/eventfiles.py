@@ -24,7 +24,6 @@ import functools
 import json
 import math
 import os
-from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -32,6 +31,7 @@ from stat import S_ISDIR, S_ISREG
 from typing import Any
 
 from ..core.errors import ConfigurationError, describe
+from . import strictjson
 from .jsondiff import split_pointer, to_pointer
 
 __all__ = [
@@ -111,23 +111,21 @@ def load_json(path: str | os.PathLike[str], *, what: str = "file", max_bytes: in
 
 
 def _parse(data: bytes, where: str) -> Any:
-    data = data.removeprefix(codecs.BOM_UTF8)
     try:
-        text = data.decode()  # the C codec: "utf-8-sig" would run Python code for every file
+        return strictjson.decode(data)
     except UnicodeDecodeError as exc:
-        line, column = _byte_position(data, exc.start)
+        body = data.removeprefix(codecs.BOM_UTF8)
+        line, column = _byte_position(body, exc.start)
         raise ConfigurationError(
-            f"{where}: line {line}, column {column}: not UTF-8 (byte 0x{data[exc.start]:02x}); "
+            f"{where}: line {line}, column {column}: not UTF-8 (byte 0x{body[exc.start]:02x}); "
             "save the file as UTF-8"
         ) from None
-    try:
-        return _STRICT.decode(text)
     except json.JSONDecodeError as exc:
         raise ConfigurationError(
             f"{where}: line {exc.lineno}, column {exc.colno}: {exc.msg}; fix the JSON syntax "
             "(plain JSON only: no comments, trailing commas or single quotes)"
         ) from None
-    except _Refused as exc:
+    except strictjson.Refused as exc:
         raise ConfigurationError(f"{where}: {exc}") from None
     except RecursionError:
         raise ConfigurationError(f"{where}: nested too deeply to read; flatten the document") from None
@@ -146,9 +144,23 @@ def event_payload(path: str | os.PathLike[str]) -> bytes:
     The bytes are the file's (less a UTF-8 byte order mark), which carry the same JSON value
     that :func:`load_event` returns.
     """
-    where = f"event {os.fspath(path)}"
-    data = _read(path, where, MAX_EVENT_BYTES)
-    _parse(data, where)
+    data = read_event(path)
+    check_event(path, data)
+    return payload_of(data)
+
+
+def read_event(path: str | os.PathLike[str]) -> bytes:
+    """An event file's bytes, not yet known to be JSON (:func:`check_event` tells): half of :func:`event_payload`."""
+    return _read(path, f"event {os.fspath(path)}", MAX_EVENT_BYTES)
+
+
+def check_event(path: str | os.PathLike[str], data: bytes) -> None:
+    """ConfigurationError, naming the file ``data`` was read from, unless it is strict JSON."""
+    _parse(data, f"event {os.fspath(path)}")
+
+
+def payload_of(data: bytes) -> bytes:
+    """The bytes to invoke with, of an event file's bytes known to be strict JSON: less a byte order mark."""
     return data.removeprefix(codecs.BOM_UTF8)
 
 
@@ -249,35 +261,6 @@ def list_events(folder: str | os.PathLike[str]) -> list[tuple[str, bool]]:
             f"events folder {root} has no NAME.json event files; record at least one event there"
         )
     return [(name, name in expects) for name in sorted(events)]
-
-
-class _Refused(Exception):
-    """Valid Python JSON input that is not standard JSON; raised from the parser's hooks."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        duplicate = next(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
-        raise _Refused(
-            f"duplicate key {duplicate!r} in one object; keep only one (JSON readers disagree "
-            "on which one wins)"
-        )
-    return result
-
-
-def _no_constant(name: str) -> Any:
-    raise _Refused(f"{name} is not JSON; use null, a number or a string")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e400 parses to inf, which JSON cannot write back
-        raise _Refused(f"number {text} is too large for a double; write it as a string")
-    return value
-
-
-_STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite_float)
 
 
 def _read(path: str | os.PathLike[str], where: str, max_bytes: int | None) -> bytes:
