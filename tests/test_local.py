@@ -18,6 +18,7 @@ import textwrap
 import threading
 import time
 import types
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -152,6 +153,30 @@ def test_the_context_has_every_field_of_lambdas(orders: FunctionSpec, local: Loc
     }
     assert re.fullmatch(r"\d{4}/\d\d/\d\d/\[12\][0-9a-f]{32}", stream)
     assert 4000 < remaining <= 5000  # counts down from the function's Timeout: 5
+
+
+def test_request_ids_are_random_uuids_as_lambdas_are() -> None:
+    """Version 4 UUIDs, none repeated, and a forked process does not repeat its parent's (random reseeds)."""
+    import uuid
+
+    from hookkit.local.invoker import _request_id
+
+    ids = [_request_id() for _ in range(5000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids[:500]:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)
+    read, write = os.pipe()
+    with warnings.catch_warnings():  # Python 3.12+ warns of a fork with threads running (pytest's)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if not pid:  # the child: its next id, to the parent
+        os.write(write, _request_id().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    assert os.read(read, 100).decode() != _request_id()
+    os.close(read)
 
 
 def test_an_unqualified_call_has_an_unqualified_arn(orders: FunctionSpec, local: Local) -> None:
