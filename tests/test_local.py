@@ -535,6 +535,42 @@ MIXED = """\
     """
 
 
+def drive_together(
+    begun_calls: list[tuple[Any, Any]], given_up: list[Any], on_thread: Callable[[Any], Any], seconds: float = 60.0
+) -> list[tuple[Any, Invocation]]:
+    """Drive begun invokes as the runner does, all at once: step each whose pipe is readable, or whose
+    turn or time came; give up the ``given_up`` ones one by one meanwhile; run on a thread (``on_thread``,
+    a future) each that needs an environment started. Returns each event with its answer."""
+    import select
+
+    open_calls = [(e, p) for e, p in begun_calls if p is not None and p not in given_up]
+    threaded = [(e, on_thread(e)) for e, p in begun_calls if p is None]
+    to_give_up = list(given_up)
+    answers: list[tuple[Any, Invocation]] = []
+    end = time.monotonic() + seconds
+    while open_calls:
+        assert time.monotonic() < end, f"{len(open_calls)} begun invoke(s) never answered"
+        if to_give_up:
+            to_give_up.pop(0).cancel()
+        fds = {p.fileno() for _, p in open_calls} - {None}
+        readable = set(select.select(list(fds), [], [], 0.01)[0]) if fds else set()
+        still = []
+        for e, p in open_calls:
+            try:
+                answer = p.step(p.fileno() in readable)
+            except Unstaged:  # its turn came with no environment (one crashed): run from the start, on a thread
+                threaded.append((e, on_thread(e)))
+                continue
+            if answer is None:
+                still.append((e, p))
+            else:
+                answers.append((e, answer))
+        open_calls = still
+    for p in to_give_up:
+        p.cancel()
+    return answers + [(e, future.result(timeout=seconds)) for e, future in threaded]
+
+
 def test_mixed_calls_each_get_their_own_answer_through_crashes_timeouts_and_cancels(
     tmp_path: Path, local: Local
 ) -> None:
@@ -565,18 +601,12 @@ def test_mixed_calls_each_get_their_own_answer_through_crashes_timeouts_and_canc
     assert threaded == [expected(e) for e in events[:60]]
 
     begun_calls = [(e, begin(invoker, e, timeout=60)) for e in events[60:]]
-    given_up = {id(p) for _, p in begun_calls[5::13] if p is not None}
-    answers = []
-    for e, pending in begun_calls:
-        if pending is not None and id(pending) in given_up:
-            pending.cancel()
-            continue
-        try:
-            result = invoke(invoker, e, timeout=60) if pending is None else finish(pending)
-        except Unstaged:  # its turn came with no environment (one crashed): run from the start on a thread
-            result = invoke(invoker, e, timeout=60)
-        answers.append((seen(result), expected(e)))
-    assert [got for got, _ in answers] == [want for _, want in answers]
+    given_up = [p for _, p in begun_calls[5::13] if p is not None]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = drive_together(begun_calls, given_up, lambda e: pool.submit(invoke, invoker, e, timeout=60))
+    assert len(answers) == len(begun_calls) - len(given_up)
+    for e, result in answers:
+        assert seen(result) == expected(e), e
     assert body(invoke(invoker, {"id": "last"}))["id"] == "last"  # the pool still serves
 
 
@@ -614,6 +644,47 @@ def test_a_request_in_line_given_up_takes_its_environment_with_it(tmp_path: Path
     assert one["calls"] == ["a"]
     assert wait_until(lambda: gone(one["pid"]))
     assert body(invoke(invoker, {"name": "c"}))["calls"] == ["c"]
+
+
+def test_several_requests_wait_in_one_pipe_each_timed_from_its_own_start(tmp_path: Path, local: Local) -> None:
+    """Up to AHEAD requests wait behind the call an environment serves; it runs them one after another
+    without a step of hookkit's in between, each with its whole time from when it starts."""
+    from hookkit.local.pool import AHEAD
+
+    invoker = local(spec_in(code(tmp_path / "fn", app=GATED), timeout=1.0), concurrency=1)
+    invoker.load()
+    calls = [begin(invoker, {"name": str(n), "sleep": 0.3}) for n in range(AHEAD + 2)]
+    assert all(c is not None for c in calls) and all(c.fileno() is None for c in calls[1:])  # in line
+    time.sleep(0.3 * (AHEAD + 1) + 0.5)  # the first and all those in the pipe ran meanwhile
+
+    answers = [body(finish(calls[0]))]
+    for waited in calls[1:AHEAD + 1]:  # handed over in turn: each answer had come already
+        answered = waited.step(False)
+        assert answered is not None, "a request in the pipe did not run while hookkit did nothing"
+        answers.append(body(answered))
+    answers.append(body(finish(calls[-1])))  # beyond AHEAD: it waited in line, not in the pipe
+    assert [a["calls"][-1] for a in answers] == [str(n) for n in range(AHEAD + 2)]
+    assert {a["pid"] for a in answers} == {answers[0]["pid"]}
+    assert all(a["remaining_ms"] > 900 for a in answers), [a["remaining_ms"] for a in answers]
+
+
+def test_a_request_given_up_in_a_pipe_is_not_run_again_when_its_environment_dies(
+    tmp_path: Path, local: Local
+) -> None:
+    """Behind a call that crashes, the requests in the pipe never ran: they are run elsewhere, but for
+    one given up meanwhile, which nobody would read (and whose environment would never come back)."""
+    invoker = local(spec_in(code(tmp_path / "fn", app=GATED)), concurrency=1)
+    invoker.load()
+    crashing = begin(invoker, {"name": "a", "sleep": 0.3, "exit": 3})
+    behind = [begin(invoker, {"name": name}) for name in "bcd"]
+    assert crashing is not None and all(b is not None for b in behind)
+    behind[1].cancel()  # "c", in the pipe behind "b"
+
+    assert body(finish(crashing))["errorType"] == "Runtime.ExitError"
+    with pytest.raises(Unstaged):  # "b": its turn came with no environment; its caller starts one
+        finish(behind[0], seconds=5)
+    assert body(invoke(invoker, {"name": "b"}))["calls"] == ["b"]
+    assert body(finish(behind[2], seconds=5))["calls"] == ["b", "d"]  # "c" never ran, and held nothing
 
 
 def test_a_request_too_big_to_wait_in_a_pipe_waits_in_line_instead(tmp_path: Path, local: Local) -> None:

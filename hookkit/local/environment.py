@@ -2,7 +2,7 @@
 
 An :class:`Environment` starts the process (its own session, so that killing it takes whatever
 the function started too), waits for its cold start, sends it requests (it serves one at a time;
-one more may wait in the pipe, read when the one before is answered) and reads each reply within
+a few more may wait in the pipe, each read when the one before is answered) and reads each reply within
 a time limit. Past the limit the process is killed: a call cannot be
 interrupted any other way, and Lambda too discards an environment whose invocation timed out.
 What the function printed is in a file hookkit holds open, so even a crash leaves its log.
@@ -15,6 +15,7 @@ hookkit's process (whose pid it is given) is gone while a request runs.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import math
@@ -38,8 +39,8 @@ START_LIMIT = 30.0
 OUTPUT_BYTES = 256 * 1024
 #: At most this much is read from a reply pipe at once: what a pipe holds on Linux.
 READ_BYTES = 65536
-#: A request sent ahead and the one before it, both perhaps still in the pipe, fit in this much: what
-#: a pipe holds on every system (16 KiB on macOS, 64 KiB on Linux), so that sending never blocks.
+#: The requests not answered yet, all perhaps still in the pipe, fit in this much: what a pipe holds
+#: on every system (16 KiB on macOS, 64 KiB on Linux), so that sending never blocks.
 AHEAD_BYTES = 16384
 
 
@@ -97,7 +98,8 @@ class Environment:
         self.started = time.monotonic()
         self.init_ms = 0.0  # how long its cold start took, once it is ready
         self._pending: bytes | bytearray = b""  # read from the reply pipe, not yet a whole message
-        self._request_bytes = 0  # the size of the last request sent, which may still be in the pipe
+        self._unanswered: collections.deque[int] = collections.deque()  # sizes of the requests not answered yet
+        self._unanswered_bytes = 0  # their sum: at most what may be in the pipe
         #: When the process sent the last reply read (its monotonic clock, which is hookkit's): a
         #: request that waited in the pipe behind that call started then, not when hookkit read it.
         self.answered_at = 0.0
@@ -155,15 +157,15 @@ class Environment:
         return time.monotonic()
 
     def send_ahead(self, request: bytes) -> bool:
-        """Send a request to wait in the pipe behind the one being served, which the process reads
-        when that one has been answered; False when the process has ended (its current caller finds
-        that out itself). ``request`` and the one sent before must fit in :data:`AHEAD_BYTES`
-        together, so that this never blocks."""
+        """Send a request to wait in the pipe behind those sent before, which the process reads when
+        they have been answered; False when the process has ended (its current caller finds that out
+        itself). ``request`` and every request not answered yet must fit in :data:`AHEAD_BYTES`
+        together (:meth:`fits_ahead`), so that this never blocks."""
         return self._write(request)
 
     def fits_ahead(self, request: bytes) -> bool:
-        """Whether ``request`` can wait in the pipe behind the last one sent without filling it."""
-        return self._request_bytes + len(request) <= AHEAD_BYTES
+        """Whether ``request`` can wait in the pipe behind every request not answered yet without filling it."""
+        return self._unanswered_bytes + len(request) <= AHEAD_BYTES
 
     def _write(self, request: bytes) -> bool:
         data = memoryview(request)
@@ -172,7 +174,8 @@ class Environment:
                 data = data[os.write(self._requests, data):]
         except OSError:  # the process ended (a broken pipe)
             return False
-        self._request_bytes = len(request)
+        self._unanswered.append(len(request))
+        self._unanswered_bytes += len(request)
         return True
 
     def receive(self, until: float) -> Reply:
@@ -245,6 +248,8 @@ class Environment:
                       memory_mb, sent)
         self._pending = b"" if end == len(pending) else pending[end:]
         self.answered_at = sent
+        if self._unanswered:
+            self._unanswered_bytes -= self._unanswered.popleft()
         return reply
 
     def _gone(self, *, started: bool) -> EnvironmentGone:

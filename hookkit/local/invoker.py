@@ -146,6 +146,10 @@ class LocalInvoker:
         one, and ``notify`` is called (from whichever thread hands it over) once it has one. Returns
         ``None``, having done nothing, when the call would need a cold start: that waits for a
         process to start and import the handler, which only :meth:`invoke` does.
+
+        A call in line may have its request waiting in an environment's pipe behind other calls,
+        and gets that environment once their answers have been read: step every begun call of an
+        invoker as its pipe (or ``notify``) says, as the runner does, never one to its end first.
         """
         self._refuse_latest(qualifier)
         if self._loading is not None:

@@ -17,6 +17,11 @@ from typing import NamedTuple
 from ..core.errors import InvokeError
 from .environment import Environment, EnvironmentGone, encode_request
 
+#: Requests that may wait in one environment's pipe behind the call it serves (and all of them within
+#: ``environment.AHEAD_BYTES``). Enough that an environment seldom runs out of work and goes to sleep
+#: while hookkit's thread judges the answers of others: waking it costs both processes CPU time.
+AHEAD = 4
+
 
 class Request(NamedTuple):
     request_id: str
@@ -30,8 +35,8 @@ class Ticket:
     place to start one in. ``notify``, when given, is called once it has been handed over.
 
     Its request may have been sent ahead (``ahead``: to that environment, behind the call it
-    serves); it is handed that environment when that call ends. ``withdrawn``: its caller gave up
-    while its request was in that pipe.
+    serves and perhaps others sent ahead before it); it is handed that environment when the calls
+    before it have ended. ``withdrawn``: its caller gave up while its request was in that pipe.
     """
 
     __slots__ = ("ahead", "data", "environment", "given", "handed", "notify", "request", "sent", "withdrawn")
@@ -53,13 +58,17 @@ class Pool:
     """One function's environments: idle ones, calls waiting for one, and how many exist.
 
     No environment serves two calls at once. A call that finds every environment busy (and no
-    room to start another) waits its turn. Its request is sent ahead into the pipe of an
-    environment serving another call, when that has none waiting there already: the environment
-    reads it as soon as it has answered, and never sleeps between the two (waking a process that
-    went to sleep costs it more than the request's own work, measured in ``bench/replay_stages.py``).
-    The request starts then, with the whole of its time. Otherwise the call that ends with an
-    environment sends the next waiting request to it before handing it over. Holds no reference
-    to its invoker, so an invoker nobody uses any more is collected and its environments closed.
+    room to start another) waits its turn. Its request is sent ahead into the pipe of the serving
+    environment with the fewest waiting there, up to :data:`AHEAD` of them: the environment reads
+    each as soon as it has answered the one before, and never sleeps between them (waking a process
+    that went to sleep costs it more than the request's own work, measured in
+    ``bench/replay_stages.py``). A request starts then, with the whole of its time; its call is handed
+    the environment when the calls before it in that pipe have been answered, so calls begun without a
+    thread (:meth:`~hookkit.local.invoker.LocalInvoker.begin`) must all be driven at once, as the
+    runner does. Otherwise the call that ends with an environment sends the next waiting requests to
+    it before handing it over. Requests in the pipe of an environment that ended never ran: their
+    calls are first in line again. Holds no reference to its invoker, so an invoker nobody uses any
+    more is collected and its environments closed.
     """
 
     def __init__(self, size: int, timeout: float) -> None:
@@ -67,7 +76,8 @@ class Pool:
         self._timeout_ms = round(timeout * 1000)  # the function's: the context's deadline is its start plus this
         self._idle: list[Environment] = []
         self._waiting: collections.deque[Ticket] = collections.deque()
-        self._serving: dict[Environment, Ticket | None] = {}  # environments serving a call: the call sent ahead
+        #: environments serving a call: the calls whose requests wait in their pipes, in order
+        self._serving: dict[Environment, collections.deque[Ticket]] = {}
         self._count = 0
         self._lock = threading.Lock()
 
@@ -127,7 +137,7 @@ class Pool:
         """Take a call out of line; False when it is being handed over already."""
         with self._lock:
             if ticket.ahead is not None:
-                if self._serving.get(ticket.ahead) is not ticket:
+                if ticket not in self._serving.get(ticket.ahead, ()):
                     return False
                 ticket.withdrawn = True  # its request is in the pipe: the environment goes when it is read
                 return True
@@ -147,19 +157,22 @@ class Pool:
         return self._send(environment, self._encode(request))
 
     def release(self, environment: Environment | None) -> None:
-        """After a call: the call sent ahead to its environment gets it; else the environment (or, if it
-        ended, its place) goes to the next waiting call, else idles."""
+        """After a call: the first call sent ahead to its environment gets it; else the environment (or,
+        if it ended, its place) goes to the next waiting call, else idles."""
         if environment is not None:
             with self._lock:
-                ahead = self._serving.pop(environment, None)
+                behind = self._serving.pop(environment, None) or collections.deque()
+                ahead = behind.popleft() if behind else None
             if ahead is not None and ahead.withdrawn:  # its request would run with nobody to read the answer
                 environment.close()
+                with self._lock:
+                    self._line_again(behind)
             elif ahead is not None:
-                self._hand_ahead(environment, ahead)
+                self._hand_ahead(environment, ahead, behind)
                 return
         self._pass_on(environment if environment is not None and environment.alive else None)
 
-    def _hand_ahead(self, environment: Environment, ticket: Ticket) -> None:
+    def _hand_ahead(self, environment: Environment, ticket: Ticket, behind: collections.deque[Ticket]) -> None:
         """The environment reads the request sent ahead now: its call has it, from now on."""
         with self._lock:
             if environment.alive:  # else the place passes on: the call starts an environment
@@ -167,8 +180,10 @@ class Pool:
                 # timed from then, not from now (hookkit may read that answer late), it gets no more
                 # than its Timeout.
                 ticket.environment, ticket.sent = environment, max(ticket.sent, environment.answered_at)
-                self._serving[environment] = None
+                self._serving[environment] = behind
                 self._send_ahead(environment)
+            else:
+                self._line_again(behind)
         self._hand(ticket)
 
     def _pass_on(self, environment: Environment | None) -> None:
@@ -199,7 +214,7 @@ class Pool:
     def _send(self, environment: Environment, data: bytes) -> float:
         sent = environment.send(data)
         with self._lock:
-            self._serving[environment] = None
+            self._serving[environment] = collections.deque()
             self._send_ahead(environment)
         return sent
 
@@ -218,26 +233,35 @@ class Pool:
     # --- with the lock held ------------------------------------------------------------------------
 
     def _line_up(self, request: Request, notify: Callable[[], None] | None) -> Ticket:
-        """A call in line; its request is sent ahead to a serving environment if one can take it."""
+        """A call in line; its request is sent ahead to the serving environment with the fewest waiting, if it fits."""
         ticket = Ticket(request, self._encode(request), notify)
         self._waiting.append(ticket)
-        for environment, ahead in self._serving.items():
-            if ahead is None and self._send_ahead(environment):
-                break
+        if self._serving:
+            self._send_ahead(min(self._serving, key=lambda environment: len(self._serving[environment])))
         return ticket
 
+    def _line_again(self, behind: collections.deque[Ticket]) -> None:
+        """Calls whose requests were in the pipe of an environment that ended: first in line again (their
+        requests never ran), but for those given up meanwhile."""
+        for ticket in reversed(behind):
+            if not ticket.withdrawn:
+                ticket.ahead = None
+                self._waiting.appendleft(ticket)
+
     def _send_ahead(self, environment: Environment) -> bool:
-        """Send the first waiting request ahead to ``environment``, which serves a call and has none
-        waiting in its pipe, if it fits there; whether one was."""
-        ticket = self._waiting[0] if self._waiting else None
-        if ticket is None or not environment.alive or not environment.fits_ahead(ticket.data):
-            return False
-        if not environment.send_ahead(ticket.data):
-            return False
-        self._waiting.popleft()
-        ticket.ahead, ticket.sent = environment, time.monotonic()
-        self._serving[environment] = ticket
-        return True
+        """Send waiting requests ahead to ``environment``, which serves a call, while they fit in its pipe
+        (at most :data:`AHEAD` of them); whether one was."""
+        behind = self._serving[environment]
+        sent = False
+        while self._waiting and len(behind) < AHEAD and environment.alive:
+            ticket = self._waiting[0]
+            if not environment.fits_ahead(ticket.data) or not environment.send_ahead(ticket.data):
+                break
+            self._waiting.popleft()
+            ticket.ahead, ticket.sent = environment, time.monotonic()
+            behind.append(ticket)
+            sent = True
+        return sent
 
     def _encode(self, request: Request) -> bytes:
         return encode_request(request.request_id, request.arn, request.payload, timeout_ms=self._timeout_ms,
