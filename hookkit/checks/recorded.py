@@ -152,11 +152,11 @@ def recorded_events(
     prefix = f"{Path(folder).name}/" if prefix is None else prefix
     checks = []
     defer = _deferred.get()
-    folder_text = str(root)
+    in_folder = os.path.join(str(root), "")  # the folder and a separator: each file's path is this and its name
     checked: CheckOptions | None = None  # the same options for every event: checked once
     for name, has_expect in list_events(root):
-        event_path = os.path.join(folder_text, f"{name}{EVENT_SUFFIX}")
-        replay = Replay(event_path, os.path.join(folder_text, f"{name}{EXPECT_SUFFIX}") if has_expect else None)
+        event_path = f"{in_folder}{name}{EVENT_SUFFIX}"
+        replay = Replay(event_path, f"{in_folder}{name}{EXPECT_SUFFIX}" if has_expect else None, name=name)
         if not defer:  # read now: a broken file must fail the import, not the deployment
             replay.load()
         check_name = f"{prefix}{name}"
@@ -194,12 +194,15 @@ class Replay:
     check someone runs directly still works.
     """
 
-    def __init__(self, event_path: str | os.PathLike[str], expect_path: str | os.PathLike[str] | None) -> None:
+    def __init__(
+        self, event_path: str | os.PathLike[str], expect_path: str | os.PathLike[str] | None, *, name: str | None = None
+    ) -> None:
         self._event = os.fspath(event_path)
         self._expect = None if expect_path is None else os.fspath(expect_path)
         self.payload: bytes | None = None
         self.spec = NO_EXPECTATIONS
-        self.__name__ = self.__qualname__ = f"replay_{os.path.splitext(os.path.basename(self._event))[0]}"
+        name = os.path.splitext(os.path.basename(self._event))[0] if name is None else name  # the event's, known
+        self.__name__ = self.__qualname__ = f"replay_{name}"
 
     @property
     def event_path(self) -> Path:

@@ -40,8 +40,9 @@ NOT_RUN_NOTE = "(blocking: a check that did not run fails its phase)"
 #: An ANSI escape sequence (a colour, a cursor move): dropped from XML, the text it coloured kept.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 #: What XML 1.0 allows nowhere in a document: control characters other than tab, LF and CR,
-#: surrogates (a lone one comes from undecodable bytes), U+FFFE and U+FFFF.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: surrogates (a lone one comes from undecodable bytes), U+FFFE and U+FFFF. Listed, not written as
+#: the complement of what it allows, which takes Python 5 ms to compile at every start.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 _COLOURS = {
     Status.PASSED: "32", Status.FAILED: "31", Status.ERROR: "31", Status.TIMED_OUT: "33", Status.SKIPPED: "33",

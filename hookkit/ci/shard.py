@@ -96,19 +96,17 @@ class Plan:
     @classmethod
     def of(cls, checks: Mapping[Phase, Sequence[Check]], shard: Shard | None = None) -> Plan:
         checks = {phase: list(found) for phase, found in checks.items()}
-        everything = [(_key(f"{phase.value}\0{c.name}"), phase, c) for phase, found in checks.items() for c in found]
-        everything.sort(key=lambda item: item[0])
+        ids = [(phase, c.name) for phase, found in checks.items() for c in found]
         if shard is None:
-            mine = frozenset((phase, c.name) for _, phase, c in everything)
-        else:
-            mine = frozenset(
-                (phase, c.name) for rank, (_, phase, c) in enumerate(everything)
-                if rank % shard.count == shard.index - 1
-            )
-        digest = hashlib.sha256("".join(
-            f"{key} {'blocking' if check.options.blocking else 'non-blocking'}\n" for key, _, check in everything
-        ).encode())
-        return cls(checks, shard, mine, digest.hexdigest())
+            mine = frozenset(ids)
+        else:  # the deal: every check's key, sorted; rank r goes to shard r % N + 1
+            dealt = sorted(ids, key=lambda id_: check_key(*id_))
+            mine = frozenset(id_ for rank, id_ in enumerate(dealt) if rank % shard.count == shard.index - 1)
+        lines = sorted(  # the same in every job, shard or not, and in any declaration order
+            f"{phase.value}\0{c.name} {'blocking' if c.options.blocking else 'non-blocking'}\n"
+            for phase, found in checks.items() for c in found
+        )
+        return cls(checks, shard, mine, hashlib.sha256("".join(lines).encode()).hexdigest())
 
     @property
     def phases(self) -> list[Phase]:
