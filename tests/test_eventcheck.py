@@ -1,4 +1,4 @@
-"""The event files of a large replay checked by a helper process alongside hookkit's (hookkit.checks.eventcheck).
+"""The recorded files of a large replay read by a helper process alongside hookkit's (hookkit.checks.eventcheck).
 
 The helper is the real program (strictjson.py under this interpreter, isolated); the tests lower
 ``WORTH`` so a few files are enough to start it.
@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-import zlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hookkit import HookRegistry
-from hookkit.checks import eventcheck, recorded, strictjson
+from hookkit.checks import eventcheck, eventfiles, recorded, strictjson
 from hookkit.checks.eventcheck import Helper
-from hookkit.checks.eventfiles import check_event
+from hookkit.checks.eventfiles import event_payload
 from hookkit.checks.recorded import deferred_reading, read_events, recorded_events
 from hookkit.core.errors import ConfigurationError
 from hookkit.core.registry import Check
@@ -47,6 +47,31 @@ def worth(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(eventcheck, "usable_cpus", lambda: 2)
 
 
+@dataclass
+class Mode:
+    name: str
+    handed: list[bool]  # "patient": for each event, whether the helper handed it over
+
+
+@pytest.fixture(params=["racing", "patient"])
+def helper_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, worth: None) -> Mode:
+    """"racing": as in a run (hookkit's process and the helper meet wherever they do); "patient":
+    hookkit's process waits until the helper has read everything, so every good file comes from it."""
+    mode = Mode(str(request.param), [])
+    if mode.name == "patient":
+        real_take = Helper.take
+
+        def take(self: Helper, index: int) -> tuple[bytes, bytes | None] | None:
+            while self._open:
+                self._collect()
+            got = real_take(self, index)
+            mode.handed.append(got is not None)
+            return got
+
+        monkeypatch.setattr(Helper, "take", take)
+    return mode
+
+
 def replay_folder(folder: Path, files: dict[str, bytes]) -> Path:
     folder.mkdir()
     for name, data in files.items():
@@ -68,54 +93,81 @@ def sequential_problems(folder: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return str(info.value)
 
 
-def test_the_helpers_verdicts_are_the_strict_reading_s(tmp_path: Path) -> None:
-    """Run as a program, under the limits it is given, it accepts exactly what hookkit's own reading does."""
-    files = {**REFUSED, **ACCEPTED}
-    paths = []
-    for name, data in files.items():
-        paths.append(tmp_path / f"{name}.json")
-        paths[-1].write_bytes(data)
-    paths.append(tmp_path / "missing.json")
-    done = subprocess.run(
-        [sys.executable, "-I", "-S", strictjson.__file__, "4300", "1000"],
-        input=b"\0".join(bytes(p) for p in paths), capture_output=True, check=True,
-    )
-    verdicts = list(strictjson.VERDICT.iter_unpack(done.stdout))
-    assert [index for index, _, _ in verdicts] == list(range(len(paths) - 1, -1, -1))  # from the last back
-    for index, strict, crc in verdicts[1:]:
-        data = paths[index].read_bytes()
+def run_helper(pairs: list[tuple[Path, Path | None]], digits: int = 4300, recursion: int = 1000,
+               max_bytes: int = 6 * 1024 * 1024) -> list[tuple[int, int, bytes, bytes]]:
+    """The program's output for ``pairs``: (index, flags, event bytes, expect bytes) per event, in its order."""
+    listing = b"\0".join(bytes(path) if path else b"" for pair in pairs for path in pair)
+    limits = [str(digits), str(recursion), str(max_bytes)]
+    done = subprocess.run([sys.executable, "-I", "-S", strictjson.__file__, *limits], input=listing,
+                          capture_output=True, check=True)
+    out, at, found = done.stdout, 0, []
+    while at < len(out):
+        index, flags, event_length, expect_length = strictjson.FILES.unpack_from(out, at)
+        at += strictjson.FILES.size
+        event_end = at + event_length
+        found.append((index, flags, out[at:event_end], out[event_end:event_end + expect_length]))
+        at = event_end + expect_length
+    return found
+
+
+def test_the_helper_hands_over_exactly_what_the_strict_reading_accepts(tmp_path: Path) -> None:
+    """Run as a program: from the last event back, the bytes of each event hookkit's own reading
+    accepts (and of its expect file); nothing for one it refuses or a file it cannot read."""
+    pairs: list[tuple[Path, Path | None]] = []
+    for name, data in {**REFUSED, **ACCEPTED}.items():
+        pairs.append((tmp_path / f"{name}.json", tmp_path / f"{name}.expect.json" if name == "plain" else None))
+        pairs[-1][0].write_bytes(data)
+    (tmp_path / "plain.expect.json").write_bytes(b'{"status": 200}')
+    pairs.append((tmp_path / "missing.json", None))
+    pairs.append((tmp_path / "bom.json", tmp_path / "missing.expect.json"))  # an expect file it cannot read
+
+    found = run_helper(pairs)
+
+    assert [index for index, *_ in found] == list(range(len(pairs) - 1, -1, -1))  # from the last back
+    for index, flags, event, expect in found:
+        path, expect_path = pairs[index]
         try:
-            check_event(paths[index], data)
+            event_payload(path)
             here = True
-        except ConfigurationError:
+        except (ConfigurationError, OSError):
             here = False
-        assert (paths[index].stem, bool(strict), here) == (paths[index].stem, *(paths[index].stem in ACCEPTED,) * 2)
-        assert crc == zlib.crc32(data)
-    assert verdicts[0][1:] == (0, 0)  # the missing file: not passed, hookkit's own read says why
+        handed = bool(flags & strictjson.STRICT)
+        assert handed == (here and (expect_path is None or expect_path.exists())), path
+        assert event == (path.read_bytes() if handed else b"")
+        assert bool(flags & strictjson.EXPECT) == (handed and expect_path is not None)
+        assert expect == (expect_path.read_bytes() if handed and expect_path else b"")
+    assert {pairs[i][0].stem for i, flags, _, _ in found if flags} == {*ACCEPTED}
 
 
 def test_the_helper_is_no_more_lenient_than_the_python_that_asks(tmp_path: Path) -> None:
-    """Isolated mode resets the limits on integer digits and nesting; the helper gets hookkit's own."""
+    """Isolated mode resets the limits on integer digits and nesting; the helper gets hookkit's own,
+    and hookkit's largest event."""
     (tmp_path / "a.json").write_bytes(b"[" * 500 + b"]" * 500)
     (tmp_path / "b.json").write_bytes(b"1" * 1000)
     (tmp_path / "c.json").write_bytes(b"[" * 10 + b"1" * 600 + b"]" * 10)
-    done = subprocess.run([sys.executable, "-I", "-S", strictjson.__file__, "640", "300"],
-                          input=b"\0".join(bytes(tmp_path / n) for n in ("a.json", "b.json", "c.json")),
-                          capture_output=True, check=True)
-    verdicts = [(index, strict) for index, strict, _ in strictjson.VERDICT.iter_unpack(done.stdout)]
-    assert verdicts == [(2, 1), (1, 0), (0, 0)]  # c passes; b has more digits, a more nesting, than allowed
+    (tmp_path / "d.json").write_bytes(b'"' + b"x" * 2000 + b'"')
+    found = run_helper([(tmp_path / f"{n}.json", None) for n in "abcd"], digits=640, recursion=300, max_bytes=1000)
+    # c passes; b has more digits, a more nesting, d more bytes than allowed
+    assert [(index, flags) for index, flags, _, _ in found] == [(3, 0), (2, strictjson.STRICT), (1, 0), (0, 0)]
 
 
 def test_a_large_replay_is_read_with_the_helper_and_every_file_is_checked(
-    tmp_path: Path, worth: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, helper_mode: Mode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     files = {f"e{n:03d}": json.dumps({"n": n}).encode() for n in range(300)}
     checks = listed(replay_folder(tmp_path / "events", files))
-    started = []
+    started: list[Any] = []
     real_start = Helper.start
-    monkeypatch.setattr(Helper, "start", classmethod(lambda cls, paths: started.append(paths) or real_start(paths)))
+
+    def start(cls: type[Helper], files: Any) -> Helper | None:
+        started.append(files)
+        return real_start(files)
+
+    monkeypatch.setattr(Helper, "start", classmethod(start))
     read_events(checks)
     assert len(started) == 1 and len(started[0]) == 300
+    if helper_mode.name == "patient":
+        assert helper_mode.handed == [True] * 300, "hookkit read a file again that the helper had read"
     for check in checks:
         replay = check.func
         assert isinstance(replay, recorded.Replay)
@@ -124,7 +176,7 @@ def test_a_large_replay_is_read_with_the_helper_and_every_file_is_checked(
 
 @pytest.mark.parametrize("where", [0, 150, 299])
 def test_broken_files_are_said_as_without_the_helper(
-    tmp_path: Path, worth: None, monkeypatch: pytest.MonkeyPatch, where: int
+    tmp_path: Path, helper_mode: Mode, monkeypatch: pytest.MonkeyPatch, where: int
 ) -> None:
     """Wherever a broken file is (checked here or by the helper), the error is word for word the same."""
     files = {f"e{n:03d}": b'{"n": %d}' % n for n in range(300)}
@@ -142,22 +194,20 @@ def test_broken_files_are_said_as_without_the_helper(
     assert str(info.value) == expected
 
 
-def test_a_verdict_counts_only_for_the_bytes_it_was_given(tmp_path: Path, worth: None) -> None:
-    """A file that changed after the helper checked it is checked again by hookkit's process."""
-    paths = [tmp_path / f"{n}.json" for n in range(4)]
-    for path in paths:
-        path.write_bytes(b"{}")
-    helper = Helper.start([str(p) for p in paths])
-    assert helper is not None
-    try:
-        deadline = time.monotonic() + 30
-        while not helper.passed(0, b"{}"):  # its verdicts come from the last file back
-            assert time.monotonic() < deadline, "the helper sent no verdict for the first file"
-            time.sleep(0.01)
-        assert helper.passed(3, b"{}")
-        assert not helper.passed(3, b'{"a": 1, "a": 2}')
-    finally:
-        helper.close()
+def test_an_event_too_large_is_said_as_without_the_helper(
+    tmp_path: Path, helper_mode: Mode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper refuses what hookkit refuses (an event past Lambda's payload limit), and hookkit words it."""
+    monkeypatch.setattr(eventcheck, "MAX_EVENT_BYTES", 100)
+    monkeypatch.setattr(eventfiles, "MAX_EVENT_BYTES", 100)
+    files = {f"e{n}": b"{}" for n in range(5)}
+    files["e0"] = b'"' + b"x" * 200 + b'"'
+    folder = replay_folder(tmp_path / "events", files)
+    expected = sequential_problems(folder, monkeypatch)
+    assert "larger than 100 bytes" in expected
+    with pytest.raises(ConfigurationError) as info:
+        read_events(listed(folder))
+    assert str(info.value) == expected
 
 
 def test_without_a_helper_nothing_is_lost(tmp_path: Path, worth: None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -175,6 +225,6 @@ def test_without_a_helper_nothing_is_lost(tmp_path: Path, worth: None, monkeypat
 
 def test_few_files_or_one_cpu_start_no_helper(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(eventcheck, "usable_cpus", lambda: 2)
-    assert Helper.start(["x.json"] * (eventcheck.WORTH - 1)) is None
+    assert Helper.start([("x.json", None)] * (eventcheck.WORTH - 1)) is None
     monkeypatch.setattr(eventcheck, "usable_cpus", lambda: 1)
-    assert Helper.start(["x.json"] * eventcheck.WORTH) is None
+    assert Helper.start([("x.json", None)] * eventcheck.WORTH) is None

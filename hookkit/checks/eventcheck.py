@@ -1,16 +1,16 @@
-"""A large replay's event files checked on two CPUs: a helper process alongside hookkit's own.
+"""A large replay's recorded files read on two CPUs: a helper process alongside hookkit's own.
 
 ``hookkit run`` reads every recorded event of a run strictly before its first check runs, so a
-broken file stops the run (exit 2) rather than failing it halfway; checking the JSON is most of
-that reading. For thousands of events, :meth:`Helper.start` runs :mod:`.strictjson` as a program,
-which checks the files from the last one back while hookkit's process reads them from the first
-(:func:`hookkit.checks.recorded.read_events`); hookkit's process then checks only the files the
-helper has not reached, and stops it.
+broken file stops the run (exit 2) rather than failing it halfway; for thousands of events that
+reading is a good part of the run. :meth:`Helper.start` runs :mod:`.strictjson` as a program,
+which reads and checks the files from the last event back while hookkit's process reads them
+from the first (:func:`hookkit.checks.recorded.read_events`); where they meet, hookkit's process
+takes the rest from the helper, and stops it.
 
-A verdict counts only for the very bytes hookkit's process read (their CRC-32), so what was
-checked is what the function receives. Only "strict JSON" verdicts are taken: a file the helper
-refuses, could not read or has not reached yet is checked in hookkit's process, which words the
-error. A helper that fails to start or dies is a helper with no verdicts: nothing is lost.
+What the helper hands over is the bytes it read and checked, so what was checked is what the
+function receives. It hands over only files that passed: an event that is not strict JSON, or a
+file it could not read, is read again in hookkit's process, which words the error. A helper that
+fails to start or dies hands over nothing: nothing is lost.
 """
 
 from __future__ import annotations
@@ -20,73 +20,87 @@ import os
 import subprocess
 import sys
 import tempfile
-import zlib
 from collections.abc import Sequence
 
 from ..core.cpus import usable_cpus
 from . import strictjson
+from .eventfiles import MAX_EVENT_BYTES
 
-#: Fewer event files than this are checked in hookkit's process alone: a helper's start (a Python
-#: process, about 20 ms of CPU) would not pay for itself.
+#: Fewer events than this are read in hookkit's process alone: a helper's start (a Python process,
+#: about 20 ms of CPU) would not pay for itself.
 WORTH = 1000
 _PROGRAM = os.path.abspath(strictjson.__file__)
+_HEADER = strictjson.FILES.size
 
 
 class Helper:
-    """A running helper and the verdicts it has sent: the index of each file found strict, with its CRC-32."""
+    """A running helper, and the files it has handed over: by event index, its bytes and its expect file's."""
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self._process = process
-        self._replies = process.stdout.fileno()  # type: ignore[union-attr]
-        self._pending = b""
-        self._passed: dict[int, int] = {}
-        self._lowest = sys.maxsize  # every file from here to the last has its verdict
+        self._out = process.stdout.fileno()  # type: ignore[union-attr]
+        self._pending = bytearray()
+        self._files: dict[int, tuple[bytes, bytes | None]] = {}
+        self._lowest = sys.maxsize  # every event from here to the last has been handed over (or refused)
         self._open = True
 
     @classmethod
-    def start(cls, paths: Sequence[str]) -> Helper | None:
-        """A helper checking ``paths``; None when a helper would not pay (few files, one CPU) or cannot start."""
-        if len(paths) < WORTH or os.name != "posix" or usable_cpus() < 2:
+    def start(cls, files: Sequence[tuple[str, str | None]]) -> Helper | None:
+        """A helper reading ``files`` (each event's path and its expect file's, or None); None when a
+        helper would not pay (few files, one CPU) or cannot start."""
+        if len(files) < WORTH or os.name != "posix" or usable_cpus() < 2:
             return None
         digits = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
         with tempfile.TemporaryFile() as listing:  # its stdin: a list this long would fill a pipe
-            listing.write(b"\0".join(os.fsencode(path) for path in paths))
+            listing.write(b"\0".join(os.fsencode(path or "") for pair in files for path in pair))
             listing.seek(0)
             try:
                 process = subprocess.Popen(  # noqa: S603 - this interpreter and hookkit's own module, no shell
-                    [sys.executable, "-I", "-S", _PROGRAM, str(digits), str(sys.getrecursionlimit())],
+                    [sys.executable, "-I", "-S", _PROGRAM, str(digits), str(sys.getrecursionlimit()),
+                     str(MAX_EVENT_BYTES)],
                     stdin=listing, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 )
-            except OSError:  # no usable sys.executable: hookkit's process checks every file
+            except OSError:  # no usable sys.executable: hookkit's process reads every file
                 return None
         _on_idle_cpu(process.pid)
         os.set_blocking(process.stdout.fileno(), False)  # type: ignore[union-attr]
         return cls(process)
 
-    def collect(self) -> None:
-        """Take in the verdicts that have come, without waiting (and keep the helper's pipe from filling)."""
+    def take(self, index: int) -> tuple[bytes, bytes | None] | None:
+        """Event ``index``'s bytes and its expect file's (None: it has none), read and checked by the
+        helper; None when the helper has not got there, or refused it: read it here."""
+        if index < self._lowest:
+            self._collect()
+            if index < self._lowest:
+                return None
+        return self._files.pop(index, None)
+
+    def _collect(self) -> None:
+        """Take in what the helper has sent, without waiting (which also lets it go on writing)."""
         while self._open:
             try:
-                chunk = os.read(self._replies, 65536)
+                chunk = os.read(self._out, 1 << 20)
             except BlockingIOError:
-                return
-            if not chunk:  # it has checked every file, or died: no more verdicts
+                break
+            if not chunk:  # it has read every file, or died: nothing more comes
                 self._open = False
-                return
-            data = self._pending + chunk
-            whole = len(data) - len(data) % strictjson.VERDICT.size
-            for index, strict, crc in strictjson.VERDICT.iter_unpack(data[:whole]):
-                if strict:
-                    self._passed[index] = crc
-                self._lowest = min(self._lowest, index)
-            self._pending = data[whole:]
-
-    def passed(self, index: int, data: bytes) -> bool:
-        """Whether the helper found file ``index`` strict JSON, with these very bytes; False: check it here."""
-        if index < self._lowest:
-            self.collect()
-        crc = self._passed.get(index)
-        return crc is not None and crc == zlib.crc32(data)
+                break
+            self._pending += chunk
+        pending, at = self._pending, 0
+        view = memoryview(pending)
+        while len(pending) - at >= _HEADER:
+            index, flags, event_length, expect_length = strictjson.FILES.unpack_from(pending, at)
+            end = at + _HEADER + event_length + expect_length
+            if end > len(pending):
+                break
+            if flags & strictjson.STRICT:
+                event_end = at + _HEADER + event_length
+                expect = bytes(view[event_end:end]) if flags & strictjson.EXPECT else None
+                self._files[index] = (bytes(view[at + _HEADER:event_end]), expect)
+            self._lowest = index
+            at = end
+        view.release()
+        del pending[:at]
 
     def close(self) -> None:
         """Stop the helper, done or not."""

@@ -144,19 +144,10 @@ def event_payload(path: str | os.PathLike[str]) -> bytes:
     The bytes are the file's (less a UTF-8 byte order mark), which carry the same JSON value
     that :func:`load_event` returns.
     """
-    data = read_event(path)
-    check_event(path, data)
+    where = f"event {os.fspath(path)}"
+    data = _read(path, where, MAX_EVENT_BYTES)
+    _parse(data, where)
     return payload_of(data)
-
-
-def read_event(path: str | os.PathLike[str]) -> bytes:
-    """An event file's bytes, not yet known to be JSON (:func:`check_event` tells): half of :func:`event_payload`."""
-    return _read(path, f"event {os.fspath(path)}", MAX_EVENT_BYTES)
-
-
-def check_event(path: str | os.PathLike[str], data: bytes) -> None:
-    """ConfigurationError, naming the file ``data`` was read from, unless it is strict JSON."""
-    _parse(data, f"event {os.fspath(path)}")
 
 
 def payload_of(data: bytes) -> bytes:
@@ -164,14 +155,16 @@ def payload_of(data: bytes) -> bytes:
     return data.removeprefix(codecs.BOM_UTF8)
 
 
-def load_expect(path: str | os.PathLike[str]) -> ExpectSpec:
-    """An ``NAME.expect.json`` file: a JSON object whose keys are ``differences()`` keywords.
+def load_expect(path: str | os.PathLike[str], *, data: bytes | None = None) -> ExpectSpec:
+    """An ``NAME.expect.json`` file (``data``: its bytes, when read already): a JSON object whose keys
+    are ``differences()`` keywords.
 
     The expect files of a replay mostly hold the same few documents; one already read in the same
     folder (where its relative schema path starts) is not parsed and checked again.
     """
     where = f"expect file {os.fspath(path)}"
-    data = _read(path, where, None)
+    if data is None:
+        data = _read(path, where, None)
     text = os.fspath(path)
     key = (os.path.dirname(text if os.path.isabs(text) else os.path.abspath(text)), data)
     spec = _expect_files.get(key)

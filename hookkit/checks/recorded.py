@@ -41,12 +41,10 @@ from .eventfiles import (
     EXPECT_SUFFIX,
     NO_EXPECTATIONS,
     ExpectSpec,
-    check_event,
     event_payload,
     list_events,
     load_expect,
     payload_of,
-    read_event,
 )
 
 if TYPE_CHECKING:
@@ -70,64 +68,28 @@ def read_events(checks: Iterable[Check]) -> None:
     """Read and check the files of the recorded-event checks among ``checks`` not read yet.
 
     Every file is tried; a ConfigurationError names each broken one (the first ten), so a large
-    replay with several bad recordings is fixed in one go. Thousands of event files are checked
-    on two CPUs (:mod:`.eventcheck`), with the same errors.
+    replay with several bad recordings is fixed in one go. Thousands of events are read on two
+    CPUs (:mod:`.eventcheck`), with the same errors.
     """
     replays = [check.func for check in checks if isinstance(check.func, Replay) and check.func.payload is None]
-    helper = Helper.start([replay._event for replay in replays])
-    if helper is None:
-        problems = []
-        for replay in replays:
+    helper = Helper.start([(replay._event, replay._expect) for replay in replays])
+    problems = []
+    try:
+        for n, replay in enumerate(replays):
+            read = helper.take(n) if helper is not None else None
             try:
-                replay.load()
+                if read is None:
+                    replay.load()
+                else:
+                    replay.accept(*read)
             except ConfigurationError as exc:
                 problems.append(str(exc))
-    else:
-        try:
-            problems = _read_with(helper, replays)
-        finally:
+    finally:
+        if helper is not None:
             helper.close()
     if problems:
         shown = "\n  ".join(problems[:10]) + (f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else "")
         raise ConfigurationError(f"{len(problems)} recorded event file(s) cannot be used:\n  {shown}")
-
-
-def _read_with(helper: Helper, replays: list[Replay]) -> list[str]:
-    """:meth:`Replay.load` for each replay, the event files' JSON checked by ``helper`` where it got to first.
-
-    First every file is read (and each expect file checked), from the first on, while the helper
-    checks event files from the last back; then each event file is checked here unless the helper
-    passed it. The problems are :meth:`Replay.load`'s, in the same order.
-    """
-    read: list[tuple[bytes, ExpectSpec | ConfigurationError] | ConfigurationError] = []
-    for n, replay in enumerate(replays):
-        if not n % 64:
-            helper.collect()
-        try:
-            data = read_event(replay._event)
-        except ConfigurationError as exc:
-            read.append(exc)
-            continue
-        try:
-            read.append((data, replay._expectations()))
-        except ConfigurationError as exc:  # said unless the event itself is broken, which is said instead
-            read.append((data, exc))
-    problems = []
-    for n, (replay, got) in enumerate(zip(replays, read, strict=True)):
-        if isinstance(got, ConfigurationError):
-            problems.append(str(got))
-            continue
-        data, spec = got
-        try:
-            if not helper.passed(n, data):
-                check_event(replay._event, data)
-            if isinstance(spec, ConfigurationError):
-                raise spec
-        except ConfigurationError as exc:
-            problems.append(str(exc))
-            continue
-        replay.payload, replay.spec = payload_of(data), spec
-    return problems
 
 
 def recorded_events(
@@ -219,15 +181,21 @@ class Replay:
         """The event's bytes, its file and the expect file read and checked on the first call."""
         if self.payload is None:
             payload = event_payload(self._event)
-            self.spec = self._expectations()
+            self.spec = self._expectations(None)
             self.payload = payload
         return self.payload
 
-    def _expectations(self) -> ExpectSpec:
-        """The expect file read and checked (its schema too), or none."""
+    def accept(self, event: bytes, expect: bytes | None) -> None:
+        """:meth:`load` with the files' bytes read already, the event's known to be strict JSON (by
+        :mod:`.eventcheck`'s helper); the expect file is checked here, as :meth:`load` checks it."""
+        self.spec = self._expectations(expect)
+        self.payload = payload_of(event)
+
+    def _expectations(self, data: bytes | None) -> ExpectSpec:
+        """The expect file (``data``: its bytes, read already) read and checked, its schema too; or none."""
         if not self._expect:
             return NO_EXPECTATIONS
-        spec = load_expect(self._expect)
+        spec = load_expect(self._expect, data=data)
         _check_schema(spec.schema, self._expect)
         return spec
 

@@ -1,4 +1,4 @@
-"""Strict JSON, as recorded events must be: and a program that checks event files in a process of its own.
+"""Strict JSON, as recorded events must be, and a program that reads event files in a process of its own.
 
 :func:`decode` is the one definition of what hookkit accepts in a recorded-event file: UTF-8
 (a byte order mark allowed), plain JSON with no ``NaN``/``Infinity``, no duplicate keys and no
@@ -6,11 +6,13 @@ number too large for a double. :mod:`.eventfiles` words its errors; this module 
 
 It uses the standard library only, so that it also runs as a program, under the Python that
 runs hookkit, in isolated mode (``python -I -S strictjson.py``; see :mod:`.eventcheck`): a CI run
-of thousands of recorded events has them checked on another CPU while hookkit's process reads
-them. The program reads file paths (``\\0``-separated) on stdin, checks them from the last to the
-first, and writes a :data:`VERDICT` for each to stdout: the file's index, whether it is strict
-JSON, and the CRC-32 of the bytes it checked (so that hookkit trusts a verdict only for the very
-bytes it read itself). It stops at the end of the list, or when hookkit stops reading.
+of thousands of recorded events has part of them read and checked on another CPU while hookkit's
+process reads the others. The program reads, on stdin, each event file's path and its expect
+file's (empty when it has none), all ``\\0``-separated; it reads them from the last to the first
+and writes a :data:`FILES` header to stdout for each, followed by the bytes it read: the event
+file's when it is strict JSON, and then its expect file's. A file it cannot read, or an event it
+refuses, it sends no bytes for: hookkit reads that one itself, and words the error. It stops at
+the end of the list, or when hookkit stops reading.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import math
 import os
 import struct
 import sys
-import zlib
 from typing import Any
 
-#: helper to hookkit, per file: its index in the list, 1 if it is strict JSON (else 0), the CRC-32 of its bytes.
-VERDICT = struct.Struct(">IBI")
+#: helper to hookkit, per event: its index in the list, :data:`STRICT` and :data:`EXPECT` flags, and the
+#: lengths of the bytes that follow (the event's, then its expect file's).
+FILES = struct.Struct(">IBII")
+STRICT, EXPECT = 1, 2
 _BOM = b"\xef\xbb\xbf"
-_BATCH = 32 * VERDICT.size  # verdicts written at once: hookkit learns of them within a millisecond or so
+_BATCH = 16384  # bytes written at once: hookkit learns of a few events at a time
 
 
 class Refused(ValueError):
@@ -80,28 +83,44 @@ def is_strict(data: bytes) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    """``strictjson.py INT_DIGITS RECURSION``: the limits of the Python that asks, which isolated mode resets."""
+    """``strictjson.py INT_DIGITS RECURSION MAX_EVENT_BYTES``: the limits of the Python that asks (isolated
+    mode resets them), and the largest event hookkit takes."""
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(int(argv[1]))
     sys.setrecursionlimit(int(argv[2]))
+    max_bytes = int(argv[3])
     paths = sys.stdin.buffer.read().split(b"\0")
     out = sys.stdout.fileno()
     said = bytearray()
     try:
-        for index in range(len(paths) - 1, -1, -1):
-            try:
-                with open(paths[index], "rb") as file:
-                    data = file.read()
-            except OSError:  # hookkit's own read says why
-                said += VERDICT.pack(index, 0, 0)
-            else:
-                said += VERDICT.pack(index, is_strict(data), zlib.crc32(data))
+        for index in range(len(paths) // 2 - 1, -1, -1):
+            said += _files(index, paths[2 * index], paths[2 * index + 1], max_bytes)
             if len(said) >= _BATCH or not index:
-                os.write(out, said)  # at most PIPE_BUF bytes: written whole
-                said.clear()
+                view = memoryview(said)
+                while view:
+                    view = view[os.write(out, view):]
+                said = bytearray()
     except BrokenPipeError:  # hookkit has what it needs
         os._exit(0)
     return 0
+
+
+def _files(index: int, event_path: bytes, expect_path: bytes, max_bytes: int) -> bytes:
+    """One event's header and bytes: none when hookkit must read it itself (to word what is wrong)."""
+    try:
+        event = _read(event_path)
+        expect = _read(expect_path) if expect_path else b""
+    except OSError:
+        return FILES.pack(index, 0, 0, 0)
+    if len(event) > max_bytes or not is_strict(event):
+        return FILES.pack(index, 0, 0, 0)
+    flags = STRICT | (EXPECT if expect_path else 0)
+    return FILES.pack(index, flags, len(event), len(expect)) + event + expect
+
+
+def _read(path: bytes) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
 
 
 if __name__ == "__main__":
