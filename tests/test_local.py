@@ -646,26 +646,50 @@ def test_a_request_in_line_given_up_takes_its_environment_with_it(tmp_path: Path
     assert body(invoke(invoker, {"name": "c"}))["calls"] == ["c"]
 
 
-def test_several_requests_wait_in_one_pipe_each_timed_from_its_own_start(tmp_path: Path, local: Local) -> None:
-    """Up to AHEAD requests wait behind the call an environment serves; it runs them one after another
-    without a step of hookkit's in between, each with its whole time from when it starts."""
+def test_several_quick_requests_wait_in_one_pipe_each_timed_from_its_own_start(tmp_path: Path, local: Local) -> None:
+    """Behind the call an environment serves, up to AHEAD quick requests wait in its pipe: it runs them
+    one after another with no step of hookkit's in between, each with its whole time from its start."""
     from hookkit.local.pool import AHEAD
 
+    gate = tmp_path / "gate"
     invoker = local(spec_in(code(tmp_path / "fn", app=GATED), timeout=1.0), concurrency=1)
-    invoker.load()
-    calls = [begin(invoker, {"name": str(n), "sleep": 0.3}) for n in range(AHEAD + 2)]
+    invoke(invoker, {"name": "warm"})  # its requests are quick
+    calls = [begin(invoker, {"name": "0", "gate": str(gate)})] + [begin(invoker, {"name": str(n)})
+                                                                   for n in range(1, AHEAD + 2)]
     assert all(c is not None for c in calls) and all(c.fileno() is None for c in calls[1:])  # in line
-    time.sleep(0.3 * (AHEAD + 1) + 0.5)  # the first and all those in the pipe ran meanwhile
+    time.sleep(0.5)
+    gate.touch()
+    time.sleep(0.5)  # the first and all those in the pipe ran meanwhile
 
     answers = [body(finish(calls[0]))]
     for waited in calls[1:AHEAD + 1]:  # handed over in turn: each answer had come already
         answered = waited.step(False)
         assert answered is not None, "a request in the pipe did not run while hookkit did nothing"
         answers.append(body(answered))
-    answers.append(body(finish(calls[-1])))  # beyond AHEAD: it waited in line, not in the pipe
+    assert calls[-1].step(False) is None  # beyond AHEAD: it waited in line, not in the pipe
+    answers.append(body(finish(calls[-1])))
     assert [a["calls"][-1] for a in answers] == [str(n) for n in range(AHEAD + 2)]
     assert {a["pid"] for a in answers} == {answers[0]["pid"]}
-    assert all(a["remaining_ms"] > 900 for a in answers), [a["remaining_ms"] for a in answers]
+    assert all(a["remaining_ms"] > 900 for a in answers[1:]), [a["remaining_ms"] for a in answers]
+
+
+def test_behind_a_slow_request_only_one_waits_in_the_pipe(tmp_path: Path, local: Local) -> None:
+    """Requests that take a while gain nothing from waiting in the pipe, and would wait there behind
+    the others' whole time: one does, the rest wait in line for hookkit to send them."""
+    gate = tmp_path / "gate"
+    invoker = local(spec_in(code(tmp_path / "fn", app=GATED), timeout=2.0), concurrency=1)
+    invoke(invoker, {"name": "warm", "sleep": 0.05})  # its requests are not quick
+    first = begin(invoker, {"name": "a", "gate": str(gate)})
+    behind = [begin(invoker, {"name": name, "sleep": 0.05}) for name in "bc"]
+    assert first is not None and all(b is not None for b in behind)
+    gate.touch()
+    time.sleep(0.5)  # a and b ran meanwhile; c was not sent
+
+    assert body(finish(first))["calls"][-1] == "a"
+    answered = behind[0].step(False)
+    assert answered is not None and body(answered)["calls"][-1] == "b"
+    assert behind[1].step(False) is None
+    assert body(finish(behind[1]))["calls"][-1] == "c"
 
 
 def test_a_request_given_up_in_a_pipe_is_not_run_again_when_its_environment_dies(
@@ -674,7 +698,7 @@ def test_a_request_given_up_in_a_pipe_is_not_run_again_when_its_environment_dies
     """Behind a call that crashes, the requests in the pipe never ran: they are run elsewhere, but for
     one given up meanwhile, which nobody would read (and whose environment would never come back)."""
     invoker = local(spec_in(code(tmp_path / "fn", app=GATED)), concurrency=1)
-    invoker.load()
+    invoke(invoker, {"name": "warm"})  # its requests are quick: several wait in its pipe
     crashing = begin(invoker, {"name": "a", "sleep": 0.3, "exit": 3})
     behind = [begin(invoker, {"name": name}) for name in "bcd"]
     assert crashing is not None and all(b is not None for b in behind)

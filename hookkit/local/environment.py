@@ -42,6 +42,9 @@ READ_BYTES = 65536
 #: The requests not answered yet, all perhaps still in the pipe, fit in this much: what a pipe holds
 #: on every system (16 KiB on macOS, 64 KiB on Linux), so that sending never blocks.
 AHEAD_BYTES = 16384
+#: A request shorter than this is quick: waking the process for each costs a share of its time worth
+#: saving by keeping several in its pipe. Longer ones gain nothing, and would wait longer there.
+QUICK_MS = 10.0
 
 
 def encode_request(request_id: str, arn: str, payload: bytes, *, timeout_ms: int, tail: int) -> bytes:
@@ -100,6 +103,8 @@ class Environment:
         self._pending: bytes | bytearray = b""  # read from the reply pipe, not yet a whole message
         self._unanswered: collections.deque[int] = collections.deque()  # sizes of the requests not answered yet
         self._unanswered_bytes = 0  # their sum: at most what may be in the pipe
+        #: Its last request took less than :data:`QUICK_MS`: more may wait in its pipe (see ``pool.AHEAD``).
+        self.quick = False
         #: When the process sent the last reply read (its monotonic clock, which is hookkit's): a
         #: request that waited in the pipe behind that call started then, not when hookkit read it.
         self.answered_at = 0.0
@@ -248,8 +253,9 @@ class Environment:
                       memory_mb, sent)
         self._pending = b"" if end == len(pending) else pending[end:]
         self.answered_at = sent
-        if self._unanswered:
+        if self._unanswered:  # the answer to a request (not the cold start's HELLO or READY)
             self._unanswered_bytes -= self._unanswered.popleft()
+            self.quick = duration_ms < QUICK_MS
         return reply
 
     def _gone(self, *, started: bool) -> EnvironmentGone:

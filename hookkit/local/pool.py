@@ -17,9 +17,11 @@ from typing import NamedTuple
 from ..core.errors import InvokeError
 from .environment import Environment, EnvironmentGone, encode_request
 
-#: Requests that may wait in one environment's pipe behind the call it serves (and all of them within
-#: ``environment.AHEAD_BYTES``). Enough that an environment seldom runs out of work and goes to sleep
-#: while hookkit's thread judges the answers of others: waking it costs both processes CPU time.
+#: Requests that may wait in one environment's pipe behind the call it serves, when its requests are
+#: quick (``Environment.quick``; else one), and all of them within ``environment.AHEAD_BYTES``. Enough
+#: that an environment seldom runs out of work and goes to sleep while hookkit's thread judges the
+#: answers of others: waking it costs both processes CPU time. Slow requests gain nothing from it,
+#: and each waiting request would wait behind the others' whole time.
 AHEAD = 4
 
 
@@ -250,10 +252,11 @@ class Pool:
 
     def _send_ahead(self, environment: Environment) -> bool:
         """Send waiting requests ahead to ``environment``, which serves a call, while they fit in its pipe
-        (at most :data:`AHEAD` of them); whether one was."""
+        (at most :data:`AHEAD` of them, or one when its requests are not quick); whether one was."""
         behind = self._serving[environment]
+        limit = AHEAD if environment.quick else 1
         sent = False
-        while self._waiting and len(behind) < AHEAD and environment.alive:
+        while self._waiting and len(behind) < limit and environment.alive:
             ticket = self._waiting[0]
             if not environment.fits_ahead(ticket.data) or not environment.send_ahead(ticket.data):
                 break
