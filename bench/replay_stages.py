@@ -150,6 +150,8 @@ def _profile(folder: Path, events: int) -> None:
          cpu_per_event(lambda: [list(validator.iter_errors(b)) for b in bodies], events)),
         ("hookkit: registration (folder listed, a check made per event)", cpu_per_event(listed, events)),
         ("hookkit: the event and its expect file read strictly", cpu_per_event(strict_reads, events)),
+        ("hookkit: the same, with the helper process reading from the last event (read_events)",
+         cpu_per_event(lambda: recorded.read_events(listed()), events)),
         ("hookkit: a local invoke begun in this thread (request out, answer and log in)",
          cpu_per_event(begun, events)),
         ("hookkit: answer decoded, expectation applied (jsonschema included)", cpu_per_event(observe, events)),

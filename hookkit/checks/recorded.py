@@ -35,7 +35,6 @@ from ..core.errors import ConfigurationError, RegistrationError
 from ..core.loader import importing_folder
 from ..core.phases import Phase
 from ..core.registry import Check, CheckOptions, HookRegistry, default_registry, options_for
-from .eventcheck import Helper
 from .eventfiles import (
     EVENT_SUFFIX,
     EXPECT_SUFFIX,
@@ -71,6 +70,8 @@ def read_events(checks: Iterable[Check]) -> None:
     replay with several bad recordings is fixed in one go. Thousands of events are read on two
     CPUs (:mod:`.eventcheck`), with the same errors.
     """
+    from .eventcheck import Helper  # only for a run that reads its events now: it loads subprocess
+
     replays = [check.func for check in checks if isinstance(check.func, Replay) and check.func.payload is None]
     helper = Helper.start([(replay._event, replay._expect) for replay in replays])
     problems = []

@@ -61,7 +61,8 @@ class Pool:
 
     No environment serves two calls at once. A call that finds every environment busy (and no
     room to start another) waits its turn. Its request is sent ahead into the pipe of the serving
-    environment with the fewest waiting there, up to :data:`AHEAD` of them: the environment reads
+    environment with the fewest waiting there (up to :data:`AHEAD` of them while its requests are
+    quick, else one): the environment reads
     each as soon as it has answered the one before, and never sleeps between them (waking a process
     that went to sleep costs it more than the request's own work, measured in
     ``bench/replay_stages.py``). A request starts then, with the whole of its time; its call is handed
@@ -235,11 +236,13 @@ class Pool:
     # --- with the lock held ------------------------------------------------------------------------
 
     def _line_up(self, request: Request, notify: Callable[[], None] | None) -> Ticket:
-        """A call in line; its request is sent ahead to the serving environment with the fewest waiting, if it fits."""
+        """A call in line; its request is sent ahead to the serving environment with the fewest waiting
+        that takes it."""
         ticket = Ticket(request, self._encode(request), notify)
         self._waiting.append(ticket)
-        if self._serving:
-            self._send_ahead(min(self._serving, key=lambda environment: len(self._serving[environment])))
+        for environment in sorted(self._serving, key=lambda serving: len(self._serving[serving])):
+            if self._send_ahead(environment):
+                break
         return ticket
 
     def _line_again(self, behind: collections.deque[Ticket]) -> None:
