@@ -28,7 +28,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Mapping
-from random import getrandbits
+from random import Random
 from types import TracebackType
 from typing import Any, NamedTuple
 
@@ -537,13 +537,17 @@ class PendingInvoke:
 def _request_id() -> str:
     """A request id as Lambda's are: a random (version 4) UUID, without building a ``uuid.UUID``.
 
-    From ``random`` (seeded from the system once, and again in a forked child), not a system call
-    per request: an id only has to be unique, and a replay makes thousands.
+    From a generator of hookkit's own (seeded from the system once, and again in a forked child),
+    not a system call per request: an id only has to be unique, and a replay makes thousands. Not
+    ``random``'s shared one, which a check (or pytest-randomly) may seed, repeating the ids.
     """
-    text = f"{getrandbits(128) & _UUID_RANDOM | _UUID_4:032x}"
+    text = f"{_IDS.getrandbits(128) & _UUID_RANDOM | _UUID_4:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
+_IDS = Random()  # noqa: S311 - request ids need uniqueness, not secrecy
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_IDS.seed)  # a forked child must not repeat its parent's ids
 _UUID_4 = 0x4 << 76 | 0x2 << 62  # the version (4) and RFC 4122 variant bits of a UUID, as an int
 _UUID_RANDOM = (1 << 128) - 1 ^ (0xF << 76 | 0x3 << 62)  # every other bit is random
 
